@@ -1,0 +1,43 @@
+"""What every CLI command shares: settings built from options, and a lazily opened store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from paperboy.settings import Settings, load_settings
+from paperboy.storage import Store, open_store
+
+
+@dataclass
+class CliContext:
+    overrides: dict[str, Any] = field(default_factory=dict)
+    quiet: bool = False
+    _settings: Settings | None = None
+    _store: Store | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.overrides)
+        return self._settings
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.settings)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def progress(self) -> bool | None:
+        """None lets the bar decide (shown on a terminal only); False when --quiet."""
+        return False if self.quiet else None
+
+
+pass_ctx = click.make_pass_decorator(CliContext)

@@ -1,0 +1,148 @@
+"""The `paperboy` command: a click group whose sub-commands live in one module each."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from paperboy.cli.context import CliContext, pass_ctx
+from paperboy.errors import NotFound, PaperboyError
+from paperboy.ids import normalize_paper_id
+from paperboy.settings import SettingsError, describe_settings
+
+
+class _Group(click.Group):
+    """Turns expected errors into one line on stderr and a documented exit status."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (PaperboyError, SettingsError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(getattr(exc, "exit_code", 2))
+        except KeyboardInterrupt:
+            click.echo("interrupted; re-run the same command to resume", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Data directory (default ./paperboy-data; env PAPERBOY_DATA_DIR).")
+@click.option("--database-url", help="Database URL (default: SQLite in the data directory).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@click.version_option(package_name="paperboy")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, database_url: str | None, quiet: bool) -> None:
+    """Paperboy: your own daily research-paper feed, search and digests.
+
+    Exit status: 0 success, 1 not found, 2 usage or configuration error, 3 an import stored
+    the good records but rejected some, 4 a source could not be reached.
+    """
+    state = CliContext(overrides={"data_dir": data_dir, "database_url": database_url}, quiet=quiet)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+@cli.command()
+@pass_ctx
+def init(state: CliContext) -> None:
+    """Create the data directory and database (or upgrade it to the current schema)."""
+    store = state.store
+    click.echo(f"ready: {state.settings.data_dir} ({store.dialect}, {store.papers.count()} papers)")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def stats(state: CliContext, as_json: bool) -> None:
+    """Counts of papers, sources, categories and listing days."""
+    data = state.store.papers.stats()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"papers: {data['papers']}")
+    for source, n in sorted(data["by_source"].items()):
+        click.echo(f"  from {source}: {n}")
+    if data["listing_days"]:
+        click.echo(
+            f"daily listings: {data['listing_days']} days "
+            f"({data['first_listing_day']} .. {data['last_listing_day']})"
+        )
+    if data["top_categories"]:
+        cats = ", ".join(f"{c} {n}" for c, n in data["top_categories"].items())
+        click.echo(f"top categories: {cats}")
+
+
+def _paper_json(paper, listings) -> dict:
+    out = paper.stored_fields()
+    for key in ("published", "updated"):
+        if out[key] is not None:
+            out[key] = out[key].isoformat()
+    out["listings"] = [
+        {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()
+         if k not in ("paper_id", "first_seen_at", "last_seen_at")}
+        for row in listings
+    ]
+    return out
+
+
+@cli.command()
+@click.argument("paper_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def show(state: CliContext, paper_id: str, as_json: bool) -> None:
+    """Show one stored paper (arXiv id, arXiv URL, or prefix:id)."""
+    key = normalize_paper_id(paper_id)
+    if key is None:
+        raise PaperboyError(f"{paper_id!r} is not an arXiv id (2410.17243) or a prefixed id (s2:123)")
+    paper = state.store.papers.get(key)
+    if paper is None:
+        raise NotFound(f"no paper {key} in the store; import it first (paperboy ingest ...)")
+    listings = state.store.papers.listings(key)
+    if as_json:
+        click.echo(json.dumps(_paper_json(paper, listings), indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{paper.id}{'v' + str(paper.version) if paper.version else ''}  {paper.title}")
+    click.echo(f"authors: {', '.join(paper.authors)}")
+    if paper.categories:
+        click.echo(f"categories: {', '.join(paper.categories)} (primary {paper.primary_category})")
+    if paper.published:
+        click.echo(f"published: {paper.published:%Y-%m-%d}  updated: "
+                   f"{paper.updated:%Y-%m-%d}" if paper.updated else f"published: {paper.published:%Y-%m-%d}")
+    for label, value in (("doi", paper.doi), ("journal-ref", paper.journal_ref),
+                         ("comments", paper.comments), ("code", paper.code_url),
+                         ("project", paper.project_url), ("organization", paper.organization),
+                         ("abs", paper.abs_url), ("pdf", paper.pdf_url)):
+        if value:
+            click.echo(f"{label}: {value}")
+    for row in listings:
+        extra = f", {row['upvotes']} upvotes" if row["upvotes"] is not None else ""
+        click.echo(f"listed on {row['listed_on']} by {row['source']}{extra}")
+    click.echo("")
+    click.echo(paper.abstract)
+
+
+@cli.command("settings")
+def settings_cmd() -> None:
+    """List every setting with its environment variable, default and meaning."""
+    for name, env, default, help_text in describe_settings():
+        if isinstance(default, tuple):
+            default = " ".join(default)
+        click.echo(f"{env} (default: {default!s})\n    {help_text}")
+
+
+# Sub-command groups live in one module each; their heavy imports happen inside the commands.
+from paperboy.cli.ingest import ingest  # noqa: E402
+
+cli.add_command(ingest)
+
+
+def main() -> None:
+    cli(prog_name="paperboy")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,141 @@
+"""The ingest pipeline: records from any source, in batches, into the store.
+
+Sources yield :class:`~paperboy.records.Paper` or :class:`~paperboy.records.Reject`; the
+pipeline reports each reject on one line (where + what), stores the good records in batches,
+counts new / updated / unchanged / rejected, and tells listeners (search indexes) which papers
+changed. A source may also yield a :class:`Checkpoint` (e.g. an OAI resumption cursor), which is
+committed together with the records before it, so an interrupted harvest resumes exactly there.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, TextIO
+
+from tqdm import tqdm
+
+from paperboy.records import Paper, Reject
+from paperboy.storage import Store
+
+#: Exit status of an import that stored what it could but rejected some records.
+EXIT_REJECTED = 3
+
+
+@dataclass(slots=True)
+class Checkpoint:
+    """Source state to persist once every record yielded before it is stored."""
+
+    key: str
+    value: str
+
+
+@dataclass
+class IngestReport:
+    source: str
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+    rejects: list[str] = field(default_factory=list)
+
+    @property
+    def seen(self) -> int:
+        return self.new + self.updated + self.unchanged + self.rejected
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_REJECTED if self.rejected else 0
+
+    def summary(self) -> str:
+        rate = self.seen / self.seconds if self.seconds > 0 else 0.0
+        return (
+            f"{self.source}: {self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.rejected} rejected ({self.seen} records in {self.seconds:.1f}s, {rate:,.0f}/s)"
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+BatchListener = Callable[[list[str]], None]
+
+#: At most this many reject lines are kept in the report (all are printed and counted).
+_KEPT_REJECTS = 1000
+
+
+def run_ingest(
+    store: Store,
+    items: Iterable[Paper | Reject | Checkpoint],
+    source: str,
+    *,
+    batch_size: int = 2000,
+    progress: bool | None = None,
+    total: int | None = None,
+    error_stream: TextIO | None = None,
+    listeners: Iterable[BatchListener] = (),
+    unit: str = "rec",
+) -> IngestReport:
+    """Drain ``items`` into ``store``; ``progress=None`` shows a bar only on a terminal."""
+    report = IngestReport(source=source)
+    errors = error_stream if error_stream is not None else sys.stderr
+    listeners = list(listeners)
+    batch: list[Paper] = []
+    pending_state: dict[str, str] = {}
+    started = time.monotonic()
+    disable = (not errors.isatty()) if progress is None else not progress
+    bar = tqdm(total=total, unit=unit, unit_scale=True, disable=disable, file=errors,
+               desc=source, dynamic_ncols=True)
+
+    def flush() -> None:
+        nonlocal batch, pending_state
+        if not batch and not pending_state:
+            return
+        counts = store.papers.upsert(batch, source, state=pending_state or None)
+        report.new += counts.new
+        report.updated += counts.updated
+        report.unchanged += counts.unchanged
+        if counts.changed_ids:
+            for listener in listeners:
+                listener(counts.changed_ids)
+        bar.update(len(batch))
+        bar.set_postfix(new=report.new, upd=report.updated, rej=report.rejected, refresh=False)
+        batch = []
+        pending_state = {}
+
+    try:
+        for item in items:
+            if isinstance(item, Paper):
+                batch.append(item)
+                if len(batch) >= batch_size:
+                    flush()
+            elif isinstance(item, Reject):
+                report.rejected += 1
+                line = f"rejected {item}"
+                if len(report.rejects) < _KEPT_REJECTS:
+                    report.rejects.append(str(item))
+                if disable:
+                    print(line, file=errors)
+                else:
+                    bar.write(line, file=errors)
+                bar.update(1)
+            elif isinstance(item, Checkpoint):
+                pending_state[item.key] = item.value
+                # The checkpoint covers the records before it: store them together now.
+                flush()
+            else:  # pragma: no cover - a programming error in a source
+                raise TypeError(f"source {source} yielded {type(item).__name__}")
+        flush()
+    finally:
+        bar.close()
+        report.seconds = time.monotonic() - started
+    return report

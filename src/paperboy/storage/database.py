@@ -1,0 +1,80 @@
+"""Engine creation and migrations for SQLite (default) and PostgreSQL.
+
+SQLite gets WAL mode, a busy timeout and foreign keys on every connection, so concurrent readers
+never block the single writer and a briefly locked database waits instead of failing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def _normalize_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs (as pgserver and most hosts print them)."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    url = _normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 60, "check_same_thread": False},
+            poolclass=NullPool if parsed.database in (None, "", ":memory:") else None,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no branch - tiny
+            # Let SQLAlchemy drive transactions; sqlite3's implicit ones break BEGIN IMMEDIATE.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA cache_size=-65536")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _alembic_config(connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (safe to run on every start)."""
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+
+
+def pending_migrations(engine: Engine) -> bool:
+    """True when the database is behind the newest migration."""
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+        heads = ScriptDirectory.from_config(_alembic_config(conn)).get_heads()
+    return set(current) != set(heads)

@@ -1,0 +1,369 @@
+"""Papers: idempotent batch upsert with provenance, and hydration by id.
+
+Upserts work on batches so an import of millions of records does one SELECT and a few
+executemany statements per batch. Each batch is one transaction, so an import killed at any point
+leaves whole batches behind and a re-run continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Iterable, Mapping, Sequence
+
+from sqlalchemy import Connection, bindparam, delete, func, select
+
+from paperboy.records import CONTENT_FIELDS, Listing, Paper, content_hash
+from paperboy.storage.schema import (
+    daily_listings,
+    paper_authors,
+    paper_categories,
+    paper_sources,
+    papers,
+    sync_state,
+)
+
+_LIST_FIELDS = ("authors", "categories", "ai_keywords")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def name_key(name: str) -> str:
+    """Fold an author name for look-ups: accents off, case off, single spaces."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().split())[:255]
+
+
+@dataclass
+class UpsertCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    #: ids inserted or changed by this upsert, for index maintenance
+    changed_ids: list[str] = field(default_factory=list)
+
+    def add(self, other: "UpsertCounts") -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.changed_ids.extend(other.changed_ids)
+
+
+def _is_empty(value) -> bool:
+    return value is None or value == "" or value == []
+
+
+def merge_paper(existing: Mapping, incoming: Mapping) -> dict:
+    """Combine a stored paper with a newly seen one.
+
+    A newer (or same) version overrides every field it knows; fields it lacks keep their value,
+    so a Hugging Face record never erases the journal-ref the arXiv API gave. An older version
+    only fills gaps. The first-version date keeps the earliest value, the latest-version date
+    the latest.
+    """
+    ev, iv = existing.get("version"), incoming.get("version")
+    older = ev is not None and iv is not None and iv < ev
+    merged = {name: existing.get(name) for name in CONTENT_FIELDS}
+    for name in CONTENT_FIELDS:
+        new = incoming.get(name)
+        if _is_empty(new):
+            continue
+        if older and not _is_empty(merged[name]):
+            continue
+        merged[name] = new
+    if existing.get("published") and incoming.get("published"):
+        merged["published"] = min(existing["published"], incoming["published"])
+    if existing.get("updated") and incoming.get("updated"):
+        merged["updated"] = max(existing["updated"], incoming["updated"])
+    if ev is not None and iv is not None:
+        merged["version"] = max(ev, iv)
+    return merged
+
+
+def _normalized(paper: Paper) -> dict:
+    values = paper.stored_fields()
+    values["published"] = _naive_utc(values["published"])
+    values["updated"] = _naive_utc(values["updated"])
+    for name in _LIST_FIELDS:
+        values[name] = list(values[name] or [])
+    return values
+
+
+def _dedupe(batch: Sequence[Paper]) -> list[tuple[dict, list[Listing]]]:
+    """Merge repeated ids within one batch, keeping every listing."""
+    by_id: dict[str, tuple[dict, list[Listing]]] = {}
+    for paper in batch:
+        values = _normalized(paper)
+        listings = [paper.listing] if paper.listing else []
+        if paper.id in by_id:
+            prev, prev_listings = by_id[paper.id]
+            merged = merge_paper(prev, values)
+            merged["id"] = paper.id
+            by_id[paper.id] = (merged, prev_listings + listings)
+        else:
+            by_id[paper.id] = (values, listings)
+    return list(by_id.values())
+
+
+def _insert(conn: Connection, table):
+    """A dialect-aware INSERT that supports ON CONFLICT."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+class PaperRepository:
+    """All reads and writes of papers and their provenance."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def upsert(
+        self,
+        batch: Sequence[Paper],
+        source: str,
+        state: Mapping[str, str] | None = None,
+    ) -> UpsertCounts:
+        """Store one batch atomically; ``state`` (e.g. a harvest cursor) commits with it."""
+        counts = UpsertCounts()
+        items = _dedupe(batch)
+        if not items and not state:
+            return counts
+        now = utcnow()
+        with self.engine.begin() as conn:
+            ids = [values["id"] for values, _ in items]
+            existing = {}
+            if ids:
+                rows = conn.execute(select(papers).where(papers.c.id.in_(ids))).mappings()
+                existing = {row["id"]: row for row in rows}
+            inserts, updates, changed_ids = [], [], []
+            for values, _ in items:
+                old = existing.get(values["id"])
+                if old is None:
+                    row = dict(values)
+                    row["content_hash"] = content_hash(row)
+                    row["hidden"] = False
+                    row["created_at"] = row["modified_at"] = now
+                    inserts.append(row)
+                    counts.new += 1
+                    counts.changed_ids.append(values["id"])
+                    continue
+                merged = merge_paper(old, values)
+                digest = content_hash(merged)
+                if digest == old["content_hash"]:
+                    counts.unchanged += 1
+                    continue
+                merged["content_hash"] = digest
+                merged["modified_at"] = now
+                merged["b_id"] = values["id"]
+                updates.append(merged)
+                changed_ids.append(values["id"])
+                counts.changed_ids.append(values["id"])
+                counts.updated += 1
+            if inserts:
+                conn.execute(papers.insert(), inserts)
+            if updates:
+                stmt = (
+                    papers.update()
+                    .where(papers.c.id == bindparam("b_id"))
+                    .values({name: bindparam(name) for name in (*CONTENT_FIELDS, "content_hash", "modified_at")})
+                )
+                conn.execute(stmt, updates)
+                conn.execute(delete(paper_authors).where(paper_authors.c.paper_id.in_(changed_ids)))
+                conn.execute(
+                    delete(paper_categories).where(paper_categories.c.paper_id.in_(changed_ids))
+                )
+            self._write_facets(conn, [*inserts, *updates])
+            self._write_provenance(conn, items, source, now)
+            if state:
+                self._set_state(conn, state, now)
+        return counts
+
+    def _write_facets(self, conn: Connection, rows: list[dict]) -> None:
+        author_rows, category_rows = [], []
+        for row in rows:
+            pid = row.get("id") or row.get("b_id")
+            for pos, name in enumerate(row["authors"]):
+                author_rows.append(
+                    {"paper_id": pid, "position": pos, "name": name, "name_key": name_key(name)}
+                )
+            for cat in dict.fromkeys(row["categories"]):
+                category_rows.append({"paper_id": pid, "category": cat[:32]})
+        if author_rows:
+            conn.execute(paper_authors.insert(), author_rows)
+        if category_rows:
+            conn.execute(paper_categories.insert(), category_rows)
+
+    def _write_provenance(self, conn: Connection, items, source: str, now: datetime) -> None:
+        if not items:
+            return
+        src_rows = [
+            {"paper_id": values["id"], "source": source, "first_seen_at": now, "last_seen_at": now}
+            for values, _ in items
+        ]
+        stmt = _insert(conn, paper_sources)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["paper_id", "source"],
+            set_={"last_seen_at": stmt.excluded.last_seen_at},
+        )
+        conn.execute(stmt, src_rows)
+        listing_rows = []
+        for values, listings in items:
+            for listing in listings:
+                if listing.listed_on is None:
+                    continue
+                listing_rows.append(
+                    {
+                        "paper_id": values["id"],
+                        "source": listing.source or source,
+                        "listed_on": listing.listed_on,
+                        "upvotes": listing.upvotes,
+                        "comments": listing.comments,
+                        "submitter": listing.submitter,
+                        "organization": listing.organization,
+                        "announce_type": listing.announce_type,
+                        "first_seen_at": now,
+                        "last_seen_at": now,
+                    }
+                )
+        if listing_rows:
+            # Several listings of one paper on one day in a batch: the last one wins.
+            unique = {(r["paper_id"], r["source"], r["listed_on"]): r for r in listing_rows}
+            stmt = _insert(conn, daily_listings)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["paper_id", "source", "listed_on"],
+                set_={
+                    name: getattr(stmt.excluded, name)
+                    for name in ("upvotes", "comments", "submitter", "organization",
+                                 "announce_type", "last_seen_at")
+                },
+            )
+            conn.execute(stmt, list(unique.values()))
+
+    # -- sync state (harvest cursors) -----------------------------------------------------
+
+    def _set_state(self, conn: Connection, state: Mapping[str, str], now: datetime) -> None:
+        stmt = _insert(conn, sync_state)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+        )
+        conn.execute(stmt, [{"key": k, "value": v, "updated_at": now} for k, v in state.items()])
+
+    def set_state(self, key: str, value: str) -> None:
+        with self.engine.begin() as conn:
+            self._set_state(conn, {key: value}, utcnow())
+
+    def get_state(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(sync_state.c.value).where(sync_state.c.key == key)
+            ).scalar_one_or_none()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _to_paper(row: Mapping) -> Paper:
+        return Paper(**{name: row[name] for name in ("id", *CONTENT_FIELDS)})
+
+    def get(self, paper_id: str) -> Paper | None:
+        found = self.get_many([paper_id])
+        return found[0] if found else None
+
+    def get_many(self, ids: Sequence[str]) -> list[Paper]:
+        """Papers for ``ids`` in the given order; unknown ids are skipped."""
+        if not ids:
+            return []
+        with self.engine.connect() as conn:
+            by_id = {}
+            for start in range(0, len(ids), 900):
+                chunk = list(ids[start : start + 900])
+                for row in conn.execute(select(papers).where(papers.c.id.in_(chunk))).mappings():
+                    by_id[row["id"]] = self._to_paper(row)
+        return [by_id[i] for i in ids if i in by_id]
+
+    def listings(self, paper_id: str) -> list[dict]:
+        """Every daily listing of a paper, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(daily_listings)
+                .where(daily_listings.c.paper_id == paper_id)
+                .order_by(daily_listings.c.listed_on.desc())
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def sources(self, paper_id: str) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(paper_sources).where(paper_sources.c.paper_id == paper_id)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(papers)).scalar_one()
+
+    def iter_ids_since(self, modified_after: datetime | None, batch: int = 5000) -> Iterable[list[str]]:
+        """Ids of papers modified after a moment, in batches (for index maintenance)."""
+        last = ""
+        while True:
+            with self.engine.connect() as conn:
+                q = select(papers.c.id).where(papers.c.id > last).order_by(papers.c.id).limit(batch)
+                if modified_after is not None:
+                    q = q.where(papers.c.modified_at > modified_after)
+                ids = list(conn.execute(q).scalars())
+            if not ids:
+                return
+            yield ids
+            last = ids[-1]
+
+    def stats(self) -> dict:
+        """Counts a user wants after an import: papers, by source, by category, listing days."""
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(papers)).scalar_one()
+            by_source = dict(
+                conn.execute(
+                    select(paper_sources.c.source, func.count()).group_by(paper_sources.c.source)
+                ).all()
+            )
+            top_categories = dict(
+                conn.execute(
+                    select(paper_categories.c.category, func.count().label("n"))
+                    .group_by(paper_categories.c.category)
+                    .order_by(func.count().desc())
+                    .limit(15)
+                ).all()
+            )
+            days = conn.execute(
+                select(
+                    func.count(func.distinct(daily_listings.c.listed_on)),
+                    func.min(daily_listings.c.listed_on),
+                    func.max(daily_listings.c.listed_on),
+                )
+            ).one()
+            span = conn.execute(select(func.min(papers.c.published), func.max(papers.c.published))).one()
+        as_iso = lambda v: v.isoformat() if isinstance(v, (date, datetime)) else v  # noqa: E731
+        return {
+            "papers": total,
+            "by_source": by_source,
+            "top_categories": top_categories,
+            "listing_days": days[0],
+            "first_listing_day": as_iso(days[1]),
+            "last_listing_day": as_iso(days[2]),
+            "first_published": as_iso(span[0]),
+            "last_published": as_iso(span[1]),
+        }

@@ -1,0 +1,48 @@
+"""The Store: one object that owns the engine and hands out repositories.
+
+Everything that reads or writes the database goes through a repository hanging off the store
+(``store.papers``, ...), so SQL lives in ``paperboy.storage`` only.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from paperboy.settings import Settings
+from paperboy.storage import database
+from paperboy.storage.papers import PaperRepository
+
+
+class Store:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.papers = PaperRepository(engine)
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self.engine.dialect.name
+
+    def migrate(self) -> None:
+        database.upgrade(self.engine)
+
+    def needs_migration(self) -> bool:
+        return database.pending_migrations(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_store(settings: Settings, migrate: bool = True) -> Store:
+    """Connect to the configured database, creating/upgrading the schema unless told not to."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(database.make_engine(settings.resolved_database_url))
+    if migrate:
+        store.migrate()
+    return store

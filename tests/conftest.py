@@ -1,0 +1,90 @@
+"""Shared fixtures: settings in a temporary data directory and stores on SQLite and PostgreSQL.
+
+PostgreSQL comes from the `pgserver` package (a real PostgreSQL 16 with pgvector), started once
+per test session; every test gets its own fresh database in it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+import pytest
+
+from paperboy.settings import Settings, load_settings
+from paperboy.storage import Store, open_store
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+_db_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared sample data next to the repository (tests only; the product never reads it)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """A real PostgreSQL server for the whole test session."""
+    pgserver = pytest.importorskip("pgserver")
+    root = tmp_path_factory.mktemp("pg")
+    server = pgserver.get_server(root / "data", cleanup_mode="delete")
+    server.psql("CREATE EXTENSION IF NOT EXISTS vector;")
+    yield server
+    server.cleanup()
+
+
+def _pg_url(server, dbname: str) -> str:
+    uri = server.get_uri()  # postgresql://postgres:@/postgres?host=/tmp/...
+    base, query = uri.split("?", 1)
+    base = base.rsplit("/", 1)[0]
+    return f"postgresql+psycopg://{base.split('://', 1)[1]}/{dbname}?{query}"
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """URL of a brand-new, empty PostgreSQL database (with pgvector available)."""
+    name = f"t{os.getpid()}_{next(_db_counter)}"
+    pg_server.psql(f"CREATE DATABASE {name};")
+    url = _pg_url(pg_server, name)
+    yield url
+    # Databases die with the server at session end; nothing else to clean.
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(tmp_path, backend, request) -> Settings:
+    """Settings with a temporary data directory, on the backend under test."""
+    overrides = {"data_dir": tmp_path / "data"}
+    if backend == "postgresql":
+        overrides["database_url"] = request.getfixturevalue("pg_url")
+    return load_settings(overrides, environ={})
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path) -> Settings:
+    return load_settings({"data_dir": tmp_path / "data"}, environ={})
+
+
+@pytest.fixture
+def store(settings) -> Store:
+    """An empty, migrated store on each backend (SQLite and PostgreSQL)."""
+    s = open_store(settings)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_settings) -> Store:
+    s = open_store(sqlite_settings)
+    yield s
+    s.close()

@@ -1,0 +1,118 @@
+"""The paper repository on SQLite and PostgreSQL: upsert semantics, provenance, cursors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from paperboy.storage.papers import merge_paper, name_key
+from tests.builders import make_listing, make_paper
+
+
+def test_new_papers_are_stored_with_ordered_authors(store):
+    paper = make_paper(authors=["Zed Z", "Amy A", "Bob B"], categories=["cs.CL", "cs.LG"])
+    counts = store.papers.upsert([paper], source="arxiv")
+    assert (counts.new, counts.updated, counts.unchanged) == (1, 0, 0)
+    got = store.papers.get(paper.id)
+    assert got.authors == ["Zed Z", "Amy A", "Bob B"]
+    assert got.categories == ["cs.CL", "cs.LG"]
+    assert got.title == paper.title
+    assert got.published == datetime(2024, 10, 20, 12, 0)
+
+
+def test_reimport_is_unchanged(store):
+    papers = [make_paper() for _ in range(5)]
+    store.papers.upsert(papers, source="arxiv")
+    again = store.papers.upsert(papers, source="arxiv")
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 5)
+    assert again.changed_ids == []
+    assert store.papers.count() == 5
+
+
+def test_newer_version_updates_and_older_does_not(store):
+    v1 = make_paper(version=1, title="Old title")
+    store.papers.upsert([v1], source="arxiv")
+    v2 = make_paper(id=v1.id, version=2, title="New title",
+                    updated=datetime(2024, 11, 1), published=datetime(2024, 10, 20, 12, 0))
+    counts = store.papers.upsert([v2], source="arxiv")
+    assert counts.updated == 1 and counts.changed_ids == [v1.id]
+    stale = make_paper(id=v1.id, version=1, title="Old title")
+    assert store.papers.upsert([stale], source="arxiv").unchanged == 1
+    got = store.papers.get(v1.id)
+    assert (got.version, got.title, got.updated) == (2, "New title", datetime(2024, 11, 1))
+
+
+def test_partial_record_fills_gaps_without_erasing(store):
+    full = make_paper(journal_ref="Phys. Rev. D 76", doi="10.1/x")
+    store.papers.upsert([full], source="arxiv")
+    hf = make_paper(id=full.id, version=None, organization="Google", journal_ref=None, doi=None,
+                    listing=make_listing(upvotes=12))
+    counts = store.papers.upsert([hf], source="hf")
+    assert counts.updated == 1
+    got = store.papers.get(full.id)
+    assert (got.journal_ref, got.doi, got.organization) == ("Phys. Rev. D 76", "10.1/x", "Google")
+    sources = {row["source"] for row in store.papers.sources(full.id)}
+    assert sources == {"arxiv", "hf"}
+    [listing] = store.papers.listings(full.id)
+    assert (listing["listed_on"], listing["upvotes"]) == (date(2024, 10, 25), 12)
+
+
+def test_listing_upvotes_refresh_on_same_day(store):
+    p = make_paper(listing=make_listing(upvotes=1))
+    store.papers.upsert([p], source="hf")
+    p2 = make_paper(id=p.id, listing=make_listing(upvotes=40))
+    store.papers.upsert([p2], source="hf")
+    [listing] = store.papers.listings(p.id)
+    assert listing["upvotes"] == 40
+
+
+def test_duplicate_ids_in_one_batch_are_merged(store):
+    a = make_paper(version=1, title="first")
+    b = make_paper(id=a.id, version=3, title="third")
+    counts = store.papers.upsert([a, b], source="snapshot")
+    assert counts.new == 1
+    assert store.papers.get(a.id).title == "third"
+
+
+def test_prefixed_ids_are_kept(store):
+    p = make_paper(id="s2:31715818", version=None, categories=[], primary_category=None)
+    store.papers.upsert([p], source="file")
+    assert store.papers.get("s2:31715818").title == p.title
+
+
+def test_state_commits_with_batch(store):
+    store.papers.upsert([make_paper()], source="oai", state={"oai:cs:cursor": "tok1"})
+    assert store.papers.get_state("oai:cs:cursor") == "tok1"
+    store.papers.set_state("oai:cs:cursor", "tok2")
+    assert store.papers.get_state("oai:cs:cursor") == "tok2"
+    assert store.papers.get_state("missing") is None
+
+
+def test_get_many_keeps_order_and_skips_unknown(store):
+    ps = [make_paper() for _ in range(3)]
+    store.papers.upsert(ps, source="arxiv")
+    got = store.papers.get_many([ps[2].id, "9999.99999", ps[0].id])
+    assert [p.id for p in got] == [ps[2].id, ps[0].id]
+
+
+def test_stats(store):
+    store.papers.upsert([make_paper(listing=make_listing()) for _ in range(3)], source="hf")
+    stats = store.papers.stats()
+    assert stats["papers"] == 3
+    assert stats["by_source"] == {"hf": 3}
+    assert stats["top_categories"]["cs.LG"] == 3
+    assert stats["listing_days"] == 1
+
+
+def test_name_key_folds_accents_and_case():
+    assert name_key("C. Bal\u00e1zs") == "c. balazs"
+    assert name_key("  Jos\u00e9   GARC\u00cdA ") == "jose garcia"
+
+
+def test_merge_keeps_earliest_published():
+    old = {"version": 2, "published": datetime(2024, 1, 1), "updated": datetime(2024, 3, 1),
+           "title": "t"}
+    new = {"version": 2, "published": datetime(2024, 2, 1), "updated": datetime(2024, 2, 1),
+           "title": "t"}
+    merged = merge_paper(old, new)
+    assert merged["published"] == datetime(2024, 1, 1)
+    assert merged["updated"] == datetime(2024, 3, 1)
