@@ -67,9 +67,12 @@ def _alembic_config(connection) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (safe to run on every start)."""
+    """Bring the schema to the newest migrations (safe on every start).
+
+    Feature areas (search, community, mail) each own a migration branch off 0001, so "heads".
+    """
     with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), "head")
+        command.upgrade(_alembic_config(conn), "heads")
 
 
 def pending_migrations(engine: Engine) -> bool:
