@@ -73,7 +73,7 @@ class Settings:
     )
     fetch_days: int = _setting(3, "Days of arXiv listings `paperboy up` fetches on first run.")
     smtp_host: str = _setting("", "SMTP server. Empty: e-mails are written to the outbox directory.")
-    smtp_port: int = _setting(587, "SMTP port.")
+    smtp_port: int = _setting(587, "SMTP server port (587 for STARTTLS, 465 for TLS).")
     smtp_user: str = _setting("", "SMTP user name (empty: no authentication).")
     smtp_password: str = _setting("", "SMTP password.")
     smtp_security: str = _setting("starttls", "SMTP transport security: starttls, tls or none.")
