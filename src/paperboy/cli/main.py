@@ -138,6 +138,10 @@ def settings_cmd() -> None:
 from paperboy.cli.ingest import ingest  # noqa: E402
 
 cli.add_command(ingest)
+from paperboy.cli.serve import serve, up, worker  # noqa: E402
+
+for _command in (serve, up, worker):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from paperboy.settings import Settings
 from paperboy.storage import database
+from paperboy.storage.feeds import FeedRepository
 from paperboy.storage.papers import PaperRepository
 
 
@@ -17,6 +18,7 @@ class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.papers = PaperRepository(engine)
+        self.feeds = FeedRepository(engine)
 
     @property
     def dialect(self) -> str:

@@ -1,0 +1,151 @@
+"""`paperboy serve`, `paperboy up` and `paperboy worker`: run the web app and the scheduled jobs.
+
+- serve: the ASGI app (built by the app factory) under uvicorn; ingest runs on a schedule in a
+  background thread of the server (one process holds the scheduler lock).
+- up: the first-run command: data directory, latest days from arXiv + Hugging Face, embeddings
+  with a progress bar, then serve. Offline, it says so in one line and serves what it has.
+- worker: only the scheduled jobs (for deployments that keep them out of the web processes).
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from paperboy.cli.context import CliContext, pass_ctx
+from paperboy.errors import PaperboyError
+
+
+def _run_server(state: CliContext, host: str | None, port: int | None, workers: int,
+                scheduler: bool) -> None:
+    import uvicorn
+
+    settings = state.settings
+    host = host or settings.host
+    port = port or settings.port
+    if not state.quiet:
+        click.echo(f"serving http://{host}:{port} ({state.store.dialect}, "
+                   f"{state.store.papers.count()} papers); Ctrl+C stops")
+    if workers > 1:
+        # Each worker process builds its own app from the environment (same settings).
+        for key, value in state.overrides.items():
+            if value is not None:
+                os.environ[f"PAPERBOY_{key.upper()}"] = str(value)
+        if not scheduler:
+            os.environ["PAPERBOY_INGEST_INTERVAL_MINUTES"] = "0"
+        state.close()
+        uvicorn.run("paperboy.web.app:app_from_env", factory=True, host=host, port=port,
+                    workers=workers, log_level="warning" if state.quiet else "info",
+                    proxy_headers=True)
+        return
+    from paperboy.web.app import create_app
+
+    app = create_app(settings, state.store, scheduler=scheduler)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning" if state.quiet else "info",
+                    proxy_headers=True)
+    except OSError as exc:
+        raise PaperboyError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+_host = click.option("--host", help="Interface to listen on (default 127.0.0.1; env PAPERBOY_HOST).")
+_port = click.option("--port", type=click.IntRange(1, 65535),
+                     help="Port (default 8000; env PAPERBOY_PORT).")
+_workers = click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+                        help="Server processes (use several behind a reverse proxy, on PostgreSQL).")
+_no_schedule = click.option("--no-schedule", is_flag=True,
+                            help="Do not run scheduled ingest in the server (use `paperboy worker`).")
+
+
+@click.command()
+@_host
+@_port
+@_workers
+@_no_schedule
+@pass_ctx
+def serve(state: CliContext, host: str | None, port: int | None, workers: int,
+          no_schedule: bool) -> None:
+    """Serve the web app and the APIs."""
+    _run_server(state, host, port, workers, scheduler=not no_schedule)
+
+
+@click.command()
+@_host
+@_port
+@_workers
+@click.option("--days", type=click.IntRange(1, 30), help="Days to fetch (default: setting fetch_days).")
+@click.option("--offline", is_flag=True, help="Do not fetch; serve what the store holds.")
+@_no_schedule
+@pass_ctx
+def up(state: CliContext, host: str | None, port: int | None, workers: int, days: int | None,
+       offline: bool, no_schedule: bool) -> None:
+    """Initialize, fetch the latest papers, embed them, and serve."""
+    settings = state.settings
+    store = state.store
+    click.echo(f"data directory: {settings.data_dir} ({store.dialect}, "
+               f"{store.papers.count()} papers)")
+    from paperboy.web.searching import build_searcher
+
+    searcher = build_searcher(store, settings)
+    if not offline:
+        _fetch(state, searcher, days)
+    if searcher is not None and hasattr(searcher, "embed_missing"):
+        try:
+            done = searcher.embed_missing(progress=state.progress() is not False)
+            if done:
+                click.echo(f"embedded {done} papers")
+        except Exception as exc:  # a missing model must not keep the site down
+            click.echo(f"embedding skipped: {exc} (run `paperboy embed` later)", err=True)
+    _run_server(state, host, port, workers, scheduler=not no_schedule)
+
+
+def _fetch(state: CliContext, searcher, days: int | None) -> None:
+    try:
+        from paperboy.ingest.jobs import fetch_latest
+    except ImportError:
+        click.echo("fetching is not available in this installation; serving what the store holds")
+        return
+    from paperboy.errors import SourceUnavailable
+
+    settings = state.settings
+    listeners = []
+    if searcher is not None and hasattr(searcher, "index_papers"):
+        listeners.append(searcher.index_papers)
+    click.echo(f"fetching the last {days or settings.fetch_days} days of "
+               f"{' '.join(settings.categories)} from arXiv and Hugging Face...")
+    try:
+        reports = fetch_latest(state.store, settings, days=days, categories=settings.categories,
+                               progress=state.progress(), listeners=listeners)
+    except SourceUnavailable as exc:
+        click.echo(f"offline: {exc}; serving the {state.store.papers.count()} papers already stored")
+        return
+    for report in reports or []:
+        click.echo(report.summary())
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Run every job once and exit (for cron).")
+@pass_ctx
+def worker(state: CliContext, once: bool) -> None:
+    """Run the scheduled jobs (ingest, digests) without serving pages."""
+    from paperboy.web.scheduler import Scheduler
+    from paperboy.web.searching import build_searcher
+
+    sched = Scheduler(state.settings, state.store, build_searcher(state.store, state.settings))
+    if once:
+        for job in sched.jobs:
+            sched.run_job(job)
+            status = f"failed: {sched.errors[job.name]}" if job.name in sched.errors else "done"
+            click.echo(f"{job.name}: {status}")
+        if sched.errors:
+            raise PaperboyError(f"{len(sched.errors)} job(s) failed")
+        return
+    active = [j.name for j in sched.jobs if j.every(state.settings) > 0]
+    if not active:
+        raise PaperboyError("no scheduled jobs enabled (PAPERBOY_INGEST_INTERVAL_MINUTES is 0)")
+    click.echo(f"worker running {', '.join(active)}; Ctrl+C stops")
+    try:
+        sched.run_forever()
+    except RuntimeError as exc:
+        raise PaperboyError(str(exc)) from None

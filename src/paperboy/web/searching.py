@@ -1,0 +1,115 @@
+"""The web layer's view of search: the real searcher when it works, a clear fallback when not.
+
+``SearchService`` (paperboy.search.service) is built once per app. If that module is missing, the
+index is not built yet, or a search raises, pages still answer: with title matches from the
+store and the notice "search index not ready". A :class:`QueryError` is the user's to fix and is
+passed on as a message.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from paperboy.search.api import Hit, QueryError, SearchFilters, SearchResults
+from paperboy.storage import Store
+from paperboy.storage.feeds import FeedItem
+
+log = logging.getLogger(__name__)
+
+NOT_READY = "search index not ready: showing plain title matches"
+
+
+def build_searcher(store: Store, settings):
+    """The project's SearchService, or None when it is not available in this installation."""
+    try:
+        from paperboy.search.service import SearchService  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    try:
+        return SearchService(store, settings)
+    except Exception as exc:  # an unusable index must not stop the site
+        log.warning("search service unavailable: %s", exc)
+        return None
+
+
+@dataclass
+class WebResults:
+    items: list[FeedItem]
+    total: int
+    hits: list[Hit] = field(default_factory=list)
+    highlight_terms: list[str] = field(default_factory=list)
+    message: str | None = None
+    mode: str = "hybrid"
+    #: False when the fallback answered (no index)
+    indexed: bool = True
+
+
+class SearchFacade:
+    def __init__(self, store: Store, searcher=None):
+        self.store = store
+        self.searcher = searcher
+
+    @property
+    def ready(self) -> bool:
+        return self.searcher is not None
+
+    def search(
+        self,
+        query: str,
+        filters: SearchFilters | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        mode: str = "hybrid",
+    ) -> WebResults:
+        """Raises QueryError for a query the user must fix; otherwise always answers."""
+        if self.searcher is not None:
+            try:
+                res: SearchResults = self.searcher.search(
+                    query, filters=filters, limit=limit, offset=offset, mode=mode
+                )
+            except QueryError:
+                raise
+            except Exception as exc:
+                log.warning("search failed, falling back to title matches: %s", exc)
+            else:
+                by_id = {i.id: i for i in self.store.feeds.items_for([h.id for h in res.hits])}
+                items = []
+                for hit in res.hits:
+                    item = by_id.get(hit.id)
+                    if item is not None:
+                        item.extra["score"] = hit.score
+                        item.extra["explanation"] = hit.explanation
+                        items.append(item)
+                return WebResults(
+                    items=items,
+                    total=res.total,
+                    hits=res.hits,
+                    highlight_terms=list(res.highlight_terms),
+                    message=res.message,
+                    mode=res.mode,
+                )
+        page = self.store.feeds.title_matches(query, limit=limit, offset=offset)
+        return WebResults(
+            items=page.items,
+            total=page.total,
+            highlight_terms=[w for w in query.split() if len(w) > 1][:8],
+            message=NOT_READY,
+            mode="title",
+            indexed=False,
+        )
+
+    def similar(self, paper_id: str, k: int = 6) -> list[FeedItem]:
+        """Nearest neighbours, or [] when search is unavailable."""
+        if self.searcher is None:
+            return []
+        try:
+            hits = self.searcher.similar(paper_id, k=k)
+        except Exception as exc:
+            log.info("similar(%s) unavailable: %s", paper_id, exc)
+            return []
+        items = self.store.feeds.items_for([h.id for h in hits if h.id != paper_id])
+        scores = {h.id: h.score for h in hits}
+        for item in items:
+            item.extra["score"] = scores.get(item.id)
+        return items

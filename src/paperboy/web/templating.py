@@ -1,0 +1,161 @@
+"""Jinja2 environment: autoescaping, text helpers (TeX kept readable, safe highlighting) and
+context processors other areas register (e.g. the signed-in user for the header).
+
+Template extension points other areas fill without touching these templates: the partials
+included with ``ignore missing`` in ``base.html``, ``_card.html`` and ``paper.html``
+(``partials/nav_account.html``, ``partials/subscribe_form.html``, ``partials/card_actions.html``,
+``partials/paper_upvote.html``, ``partials/paper_discussion.html``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from paperboy.web.security import csrf_field, csrf_token
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+ContextProcessor = Callable[[Request], dict[str, Any]]
+
+# $...$, $$...$$, \( \), \[ \]: shown verbatim in a <span class="tex"> (no MathJax offline).
+_TEX_RE = re.compile(r"(\$\$.+?\$\$|\$[^$\n]{1,300}?\$|\\\(.+?\\\)|\\\[.+?\\\])", re.S)
+
+
+def _highlight_plain(text: str, pattern: re.Pattern | None) -> Markup:
+    """Escape ``text`` piece by piece and wrap matches in <mark> (never splits an entity)."""
+    if pattern is None:
+        return escape(text)
+    out, pos = [], 0
+    for m in pattern.finditer(text):
+        if m.start() == m.end():
+            continue
+        out.append(escape(text[pos : m.start()]))
+        out.append(Markup("<mark>%s</mark>") % text[m.start() : m.end()])
+        pos = m.end()
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+def terms_pattern(terms: Iterable[str] | None) -> re.Pattern | None:
+    words = sorted({t.strip().lower() for t in (terms or []) if t and len(t.strip()) > 1},
+                   key=len, reverse=True)[:20]
+    words = [w[:60] for w in words if w.strip('"*')]
+    if not words:
+        return None
+    alts = "|".join(re.escape(w) for w in words)
+    return re.compile(rf"\b(?:{alts})\w*", re.I)
+
+
+def rich_text(text: str | None, terms: Iterable[str] | None = None) -> Markup:
+    """Abstract/title text: escaped, TeX spans kept verbatim in <span class="tex">, search terms
+    highlighted, paragraphs from blank lines."""
+    if not text:
+        return Markup("")
+    pattern = terms_pattern(terms)
+    pieces = []
+    for i, part in enumerate(_TEX_RE.split(text)):
+        if i % 2:
+            pieces.append(Markup('<span class="tex">%s</span>') % part)
+        else:
+            pieces.append(_highlight_plain(part, pattern))
+    return Markup("").join(pieces)
+
+
+def highlight(text: str | None, terms: Iterable[str] | None = None) -> Markup:
+    return rich_text(" ".join((text or "").split()), terms)
+
+
+def excerpt(text: str | None, length: int = 280) -> str:
+    text = " ".join((text or "").split())
+    if len(text) <= length:
+        return text
+    cut = text[:length].rsplit(" ", 1)[0]
+    return cut + "\u2026"
+
+
+def fmt_date(value: date | datetime | None, style: str = "long") -> str:
+    if value is None:
+        return ""
+    if style == "iso":
+        return value.strftime("%Y-%m-%d")
+    return f"{value:%b} {value.day}, {value:%Y}"
+
+
+def url_with(request: Request, **changes) -> str:
+    """The current URL with some query parameters replaced (None removes one)."""
+    params = dict(request.query_params)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    query = urlencode(params)
+    return request.url.path + ("?" + query if query else "")
+
+
+def author_url(name: str) -> str:
+    from paperboy.storage.papers import name_key
+
+    return "/authors/" + quote(name_key(name), safe="")
+
+
+def org_url(name: str) -> str:
+    return "/organizations/" + quote(name, safe="")
+
+
+class Templates:
+    """Renders pages; ``context_processors`` add values every template sees."""
+
+    def __init__(self, directory: Path = TEMPLATE_DIR):
+        self._jinja = Jinja2Templates(directory=str(directory))
+        self.env = self._jinja.env
+        self.env.trim_blocks = True
+        self.env.lstrip_blocks = True
+        self.context_processors: list[ContextProcessor] = []
+        self.env.globals.update(
+            csrf_token=csrf_token,
+            csrf_field=csrf_field,
+            url_with=url_with,
+            author_url=author_url,
+            org_url=org_url,
+            has_template=self.has_template,
+        )
+        self._exists: dict[str, bool] = {}
+        self.env.filters.update(
+            rich_text=rich_text, highlight=highlight, excerpt=excerpt, fmt_date=fmt_date,
+            urlquote=lambda s: quote(str(s), safe=""),
+        )
+
+    def has_template(self, name: str) -> bool:
+        """True when a template exists (how optional partials from other areas are found)."""
+        found = self._exists.get(name)
+        if found is None:
+            try:
+                self.env.get_template(name)
+                found = True
+            except Exception:
+                found = False
+            self._exists[name] = found
+        return found
+
+    def add_search_path(self, directory: Path) -> None:
+        """Let another area ship its own templates (searched after ours)."""
+        self.env.loader.searchpath.append(str(directory))  # type: ignore[union-attr]
+        self._exists.clear()
+
+    def render(self, request: Request, name: str, context: dict | None = None,
+               status_code: int = 200, headers: dict | None = None):
+        ctx: dict[str, Any] = {}
+        for processor in self.context_processors:
+            ctx.update(processor(request))
+        ctx.update(context or {})
+        return self._jinja.TemplateResponse(request, name, ctx, status_code=status_code,
+                                            headers=headers)
