@@ -1,0 +1,137 @@
+"""A polite HTTP client shared by the network sources (arXiv API, OAI-PMH, RSS, Hugging Face).
+
+arXiv asks for at most one request every 3 seconds; the client keeps that gap per host, retries
+5xx answers, 429s, timeouts and connection errors with exponential backoff (honouring a
+``Retry-After`` header, which arXiv's OAI endpoint sends with its 503s), and when a server stays
+unreachable raises :class:`~paperboy.errors.SourceUnavailable` with a one-line message.
+
+``sleep`` and ``clock`` are injectable so tests run without waiting.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Mapping
+from urllib.parse import urlsplit
+
+import httpx
+
+from paperboy.errors import SourceUnavailable
+
+USER_AGENT = "paperboy/0.1 (self-hosted research-paper feed)"
+
+#: Longest wait the client accepts from a Retry-After header.
+MAX_RETRY_AFTER = 120.0
+
+
+class PoliteClient:
+    """GET with a minimum interval per host and retries; one instance per ingest run."""
+
+    def __init__(
+        self,
+        *,
+        interval: float = 3.0,
+        retries: int = 4,
+        timeout: float = 30.0,
+        backoff: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.interval = max(0.0, interval)
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.sleep = sleep
+        self.clock = clock
+        self._last: dict[str, float] = {}
+        self._client = httpx.Client(
+            timeout=timeout,
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=True,
+            transport=transport,
+        )
+
+    @classmethod
+    def from_settings(cls, settings, **kwargs) -> "PoliteClient":
+        return cls(
+            interval=settings.request_interval,
+            retries=settings.http_retries,
+            timeout=settings.http_timeout,
+            **kwargs,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> "PoliteClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _wait_turn(self, host: str) -> None:
+        last = self._last.get(host)
+        if last is not None:
+            gap = self.interval - (self.clock() - last)
+            if gap > 0:
+                self.sleep(gap)
+        self._last[host] = self.clock()
+
+    def get(self, url: str, params: Mapping[str, str] | None = None) -> httpx.Response:
+        """A successful (2xx) response, or SourceUnavailable after the retries are spent.
+
+        4xx answers other than 429 are not retried: they raise SourceUnavailable at once with the
+        status, since asking again would not help.
+        """
+        host = urlsplit(url).netloc or url
+        problem = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                delay = self.backoff * (2 ** (attempt - 1))
+                self.sleep(max(delay, self._retry_after))
+            self._retry_after = 0.0
+            self._wait_turn(host)
+            try:
+                response = self._client.get(url, params=params)
+            except httpx.TimeoutException:
+                problem = "timed out"
+                continue
+            except httpx.TransportError as exc:
+                problem = f"cannot connect ({_short(exc)})"
+                continue
+            if response.status_code >= 500 or response.status_code == 429:
+                problem = f"HTTP {response.status_code}"
+                self._retry_after = _retry_after(response.headers)
+                continue
+            if response.status_code >= 400:
+                raise SourceUnavailable(
+                    f"{host} answered HTTP {response.status_code} for {_shown(response.url)}"
+                )
+            return response
+        tries = self.retries + 1
+        raise SourceUnavailable(
+            f"{host} unreachable: {problem} after {tries} attempt{'s' if tries > 1 else ''} "
+            f"(check the network or the URL setting)"
+        )
+
+    _retry_after = 0.0
+
+
+def _retry_after(headers: httpx.Headers) -> float:
+    raw = headers.get("Retry-After")
+    if not raw:
+        return 0.0
+    try:
+        return min(float(raw), MAX_RETRY_AFTER)
+    except ValueError:
+        return 0.0
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
+def _shown(url: httpx.URL) -> str:
+    text = str(url)
+    return text if len(text) <= 160 else text[:157] + "..."
