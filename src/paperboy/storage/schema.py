@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -105,4 +106,27 @@ sync_state = Table(
     Column("key", String(255), primary_key=True, doc="e.g. oai:cs:cursor"),
     Column("value", Text, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+)
+
+# --- search (migration 0002_search) ---------------------------------------------------------
+# Stable integer ids for the lexical (FTS5 rowid / PostgreSQL tsvector row) and vector indexes.
+# On SQLite the FTS5 table ``papers_fts`` and on PostgreSQL the ``search_docs.tsv`` column are
+# created by the migration only (dialect-specific); paperboy.storage.search_index queries them.
+
+search_docs = Table(
+    "search_docs",
+    metadata,
+    Column("doc_id", Integer, primary_key=True),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False,
+           unique=True),
+)
+
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("seq", Integer, primary_key=True, doc="grows on every write (incremental index loads)"),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("model", String(255), nullable=False),
+    Column("text_hash", String(32), nullable=False, doc="digest of the embedded title + abstract"),
+    Column("vector", LargeBinary, nullable=False, doc="float32 little-endian, L2-normalized"),
 )

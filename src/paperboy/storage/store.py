@@ -12,12 +12,14 @@ from paperboy.settings import Settings
 from paperboy.storage import database
 from paperboy.storage.feeds import FeedRepository
 from paperboy.storage.papers import PaperRepository
+from paperboy.storage.search_index import SearchIndexRepository
 
 
 class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.papers = PaperRepository(engine)
+        self.search = SearchIndexRepository(engine)
         self.feeds = FeedRepository(engine)
 
     @property

@@ -1,0 +1,181 @@
+"""`paperboy search / similar / embed / index rebuild / eval beir`: search from the shell."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+
+from paperboy.cli.context import CliContext, pass_ctx
+from paperboy.errors import PaperboyError
+
+MODE = click.Choice(["hybrid", "lexical", "dense"])
+
+
+def _service(state: CliContext):
+    from paperboy.search.service import SearchService
+
+    return SearchService(state.store, state.settings)
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PaperboyError(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _hit_json(hit) -> dict:
+    p = hit.paper
+    return {
+        "id": hit.id,
+        "title": p.title if p else None,
+        "score": hit.score,
+        "authors": p.authors if p else [],
+        "categories": p.categories if p else [],
+        "published": p.published.isoformat() if p and p.published else None,
+        "explanation": hit.explanation,
+    }
+
+
+def _print_hits(hits, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([_hit_json(h) for h in hits], indent=2, ensure_ascii=False))
+        return
+    for n, hit in enumerate(hits, 1):
+        p = hit.paper
+        when = f"{p.published:%Y-%m-%d}" if p and p.published else "----------"
+        click.echo(f"{n:3}. {hit.id:<18} {when}  {hit.score:8.4f}  {p.title if p else ''}")
+        ex = hit.explanation
+        parts = []
+        if ex.get("lexical_rank"):
+            parts.append(f"keyword #{ex['lexical_rank']}")
+        if ex.get("dense_rank"):
+            parts.append(f"meaning #{ex['dense_rank']}")
+        if ex.get("dense_similarity") is not None:
+            parts.append(f"similarity {ex['dense_similarity']:.3f}")
+        if ex.get("matched_terms"):
+            parts.append("matched: " + " ".join(ex["matched_terms"]))
+        if parts:
+            click.echo(f"     {'; '.join(parts)}")
+
+
+@click.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1, 200))
+@click.option("--offset", default=0, type=click.IntRange(0, None), help="Skip this many hits.")
+@click.option("--since", help="Published on or after this date (YYYY-MM-DD).")
+@click.option("--until", help="Published on or before this date (YYYY-MM-DD).")
+@click.option("--category", "categories", multiple=True, help="arXiv category (cs.CL) or archive (cs).")
+@click.option("--author", "authors", multiple=True, help="Author name or last name.")
+@click.option("--listed", is_flag=True, help="Only papers that appeared in a daily listing.")
+@click.option("--mode", type=MODE, default="hybrid", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of {id, title, score, ...}.")
+@pass_ctx
+def search(state: CliContext, query, limit, offset, since, until, categories, authors, listed,
+           mode, as_json) -> None:
+    """Find papers by words and meaning. QUERY may hold "quoted phrases", author:NAME,
+    cat:CATEGORY, since:DATE and until:DATE."""
+    from paperboy.search.api import QueryError, SearchFilters
+
+    filters = SearchFilters(since=_date(since, "--since"), until=_date(until, "--until"),
+                            categories=list(categories), authors=list(authors), listed_only=listed)
+    try:
+        results = _service(state).search(" ".join(query), filters, limit=limit, offset=offset,
+                                         mode=mode)
+    except QueryError as exc:
+        raise PaperboyError(f"query: {exc}") from None
+    if results.message:
+        click.echo(f"note: {results.message}", err=True)
+    _print_hits(results.hits, as_json)
+    if not as_json and not results.hits:
+        click.echo("no matches", err=True)
+
+
+@click.command()
+@click.argument("paper_id")
+@click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1, 200))
+@click.option("--since", help="Only papers published on or after this date.")
+@click.option("--until", help="Only papers published on or before this date.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of {id, title, score, ...}.")
+@pass_ctx
+def similar(state: CliContext, paper_id, limit, since, until, as_json) -> None:
+    """Papers closest in meaning to PAPER_ID (itself excluded)."""
+    from paperboy.ids import normalize_paper_id
+
+    key = normalize_paper_id(paper_id) or paper_id.strip()
+    hits = _service(state).similar(key, limit, since=_date(since, "--since"),
+                                   until=_date(until, "--until"))
+    if not hits and not as_json:
+        click.echo("no similar papers yet: run `paperboy embed` first", err=True)
+    _print_hits(hits, as_json)
+
+
+@click.command()
+@click.option("--batch", default=512, show_default=True, type=click.IntRange(1, 100_000),
+              help="Papers per committed batch (an interrupted run resumes after the last one).")
+@pass_ctx
+def embed(state: CliContext, batch: int) -> None:
+    """Embed every paper that has no up-to-date vector (resumable)."""
+    svc = _service(state)
+    stale = svc.stale_models()
+    if stale:
+        old = ", ".join(f"{m} ({n} vectors)" for m, n in stale.items())
+        click.echo(f"model changed: vectors of {old} are replaced by {svc.model_id}", err=True)
+    done = svc.embed_missing(progress=state.progress() is not False, batch=batch)
+    if stale:
+        svc.repo.drop_embeddings_except(svc.model_id)
+    click.echo(f"embedded {done} papers with {svc.model_id}; "
+               f"{svc.vectors.size} vectors in the index")
+
+
+@click.group()
+def index() -> None:
+    """Search index maintenance."""
+
+
+@index.command("rebuild")
+@pass_ctx
+def index_rebuild(state: CliContext) -> None:
+    """Re-derive the keyword index from the papers and reload the vector index."""
+    info = _service(state).rebuild()
+    click.echo(f"keyword index: {info['documents']} papers; vectors ({info['model']}): "
+               f"{info['vectors']}" + (f"; {info['missing_vectors']} papers need `paperboy embed`"
+                                      if info["missing_vectors"] else ""))
+
+
+@click.group("eval")
+def eval_group() -> None:
+    """Measure search quality."""
+
+
+@eval_group.command("beir")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--mode", "modes", type=MODE, multiple=True,
+              help="Modes to evaluate (default: all three).")
+@click.option("--split", default="test", show_default=True, help="qrels/<split>.tsv")
+@click.option("--fusion", type=click.Choice(["score", "rrf"]), default=None,
+              help="Fusion method for hybrid (default: the service default).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def eval_beir(state: CliContext, directory: Path, modes, split: str, fusion, as_json) -> None:
+    """Import a BEIR dataset into a scratch store; print nDCG@10 and recall@100 per mode."""
+    from paperboy.search.beir import evaluate_beir
+
+    started = datetime.now()
+    report = evaluate_beir(directory, modes=list(modes) or ["lexical", "dense", "hybrid"],
+                           split=split, settings=state.settings,
+                           progress=state.progress() is not False, fusion=fusion)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(f"{report['dataset']} ({split}): {report['queries']} queries, "
+               f"{report['documents']} documents")
+    for mode, m in report["modes"].items():
+        click.echo(f"  {mode:8} nDCG@10 {m['ndcg@10']:.4f}  recall@100 {m['recall@100']:.4f}  "
+                   f"({m['ms_per_query']:.1f} ms/query)")
+    click.echo(f"  took {(datetime.now() - started).total_seconds():.0f}s")

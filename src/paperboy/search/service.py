@@ -1,0 +1,316 @@
+"""SearchService: the one object that answers searches and "similar papers".
+
+Built once per process (app factory, CLI) from the store and settings; cheap to build: the
+embedding model loads on the first query that needs it and the vector index on the first dense
+search. Flow of a hybrid query: parse (query.py) -> lexical top N from the database index and
+dense top N from the vector index, both under the same filter mask -> complete the missing score
+of each candidate (dense similarity from its stored vector, BM25 from one restricted query) ->
+fuse (fusion.py) -> page -> hydrate papers from the store -> explain each hit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date
+from typing import Callable
+
+import numpy as np
+
+from paperboy.errors import NotFound
+from paperboy.search.api import Hit, Mode, QueryError, SearchFilters, SearchResults
+from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse
+from paperboy.search.query import ParsedQuery, parse_query
+from paperboy.search.vectors import VectorIndex
+from paperboy.settings import Settings
+from paperboy.storage import Store
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "lexical", "dense")
+#: Candidates taken from each list before fusion (more when paging deep).
+DEPTH = 100
+MAX_DEPTH = 1000
+#: Seconds between checks for vectors written by other processes.
+REFRESH_EVERY = 5.0
+
+
+class SearchService:
+    """Implements :class:`paperboy.search.api.Searcher` over a :class:`Store`."""
+
+    def __init__(self, store: Store, settings: Settings, embedder=None, *,
+                 fusion: str = "score", alpha: float = DEFAULT_ALPHA,
+                 bm25_weights: tuple[float, float] = (2.0, 1.0), depth: int = DEPTH):
+        self.store = store
+        self.settings = settings
+        self._embedder = embedder
+        self.fusion = fusion
+        self.alpha = alpha
+        self.bm25_weights = bm25_weights
+        self.depth = depth
+        self._vectors: VectorIndex | None = None
+        self._refreshed_at = 0.0
+
+    # -- components -------------------------------------------------------------------------
+
+    @property
+    def repo(self):
+        return self.store.search
+
+    @property
+    def embedder(self):
+        """The embedding model (loaded on first use)."""
+        if self._embedder is None:
+            from paperboy.search.embedder import Embedder
+
+            self._embedder = Embedder(
+                self.settings.embedding_model,
+                cache_dir=self.settings.data_dir / "models",
+                max_length=self.settings.embedding_max_length,
+                batch_size=self.settings.embedding_batch_size,
+            )
+        return self._embedder
+
+    @property
+    def model_id(self) -> str:
+        """The model name vectors are stored under (known without loading the model)."""
+        if self._embedder is not None:
+            return self._embedder.model_id
+        return self.settings.embedding_model
+
+    @property
+    def vectors(self) -> VectorIndex:
+        if self._vectors is None:
+            self._vectors = VectorIndex(self.repo, self.model_id, self.settings.data_dir / "index")
+        now = time.monotonic()
+        if now - self._refreshed_at > REFRESH_EVERY:
+            self._vectors.refresh()
+            self._refreshed_at = now
+        return self._vectors
+
+    def _no_vectors_message(self) -> str:
+        others = {m: n for m, n in self.repo.embedding_models().items() if m != self.model_id}
+        if others:
+            old = ", ".join(f"{m} ({n})" for m, n in others.items())
+            return (f"embeddings were made with {old}, but the model is now {self.model_id}: "
+                    "run `paperboy embed` to re-embed")
+        return "no embeddings yet: run `paperboy embed` (showing keyword matches only)"
+
+    # -- search -----------------------------------------------------------------------------
+
+    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
+               offset: int = 0, mode: Mode = "hybrid") -> SearchResults:
+        if mode not in MODES:
+            raise QueryError(f"unknown search mode {mode!r} (hybrid, lexical or dense)")
+        limit = max(1, min(int(limit), 200))
+        offset = max(0, int(offset))
+        parsed = parse_query(query, filters)
+        notes = list(parsed.notes)
+        flt = None if parsed.filters.is_empty() else parsed.filters
+
+        if parsed.is_empty:
+            if flt is None:
+                return SearchResults([], 0, mode=mode, message="empty query: type some words, "
+                                     "a \"quoted phrase\", author:NAME or cat:CATEGORY")
+            ids, total = self.repo.browse(flt, limit, offset)
+            hits = self._hydrate([Hit(pid, 0.0, {"browse": "newest first"}) for pid in ids])
+            return SearchResults(hits, total, mode=mode,
+                                 message="no search words: newest papers matching the filters")
+
+        depth = min(MAX_DEPTH, max(self.depth, offset + limit))
+        use_lexical = mode in ("hybrid", "lexical") and bool(parsed.terms or parsed.phrases)
+        use_dense = mode in ("hybrid", "dense")
+        if use_dense and self.vectors.size == 0:
+            use_dense = False
+            notes.append(self._no_vectors_message())
+        if mode == "lexical" and not use_lexical:
+            return SearchResults([], 0, mode=mode, highlight_terms=parsed.highlight_terms,
+                                 message="; ".join(notes) or "nothing to match")
+
+        candidates: dict[int, Candidate] = {}
+        if use_lexical:
+            for rank, hit in enumerate(self.repo.lexical(parsed.terms, parsed.phrases, flt, depth,
+                                                         self.bm25_weights), 1):
+                candidates[hit.doc_id] = Candidate(hit.doc_id, lexical=hit.score, lexical_rank=rank)
+        qvec = None
+        if use_dense:
+            qvec = self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms))
+            allowed = self.repo.filter_doc_ids(flt) if flt is not None else None
+            if parsed.phrases:
+                must = self.repo.phrase_doc_ids(parsed.phrases)
+                allowed = must if allowed is None else np.intersect1d(allowed, must)
+            ids, sims = self.vectors.search(qvec, depth, allowed=allowed)
+            for rank, (doc_id, sim) in enumerate(zip(ids.tolist(), sims.tolist()), 1):
+                c = candidates.setdefault(doc_id, Candidate(doc_id))
+                c.dense, c.dense_rank = float(sim), rank
+        if use_lexical and use_dense:
+            self._complete_scores(candidates, parsed, qvec)
+        method = self.fusion if (use_lexical and use_dense) else ("lexical" if use_lexical else "dense")
+        if method == "lexical":
+            ranked = sorted(candidates.values(), key=lambda c: -(c.lexical or 0.0))
+            for c in ranked:
+                c.fused = c.lexical or 0.0
+        elif method == "dense":
+            ranked = sorted(candidates.values(), key=lambda c: -(c.dense or 0.0))
+            for c in ranked:
+                c.fused = c.dense or 0.0
+        else:
+            ranked = fuse(candidates, method, self.alpha)
+
+        visible = self.repo.visible_paper_ids([c.doc_id for c in ranked])
+        ranked = [c for c in ranked if c.doc_id in visible]
+        page = ranked[offset:offset + limit]
+        matched = self.repo.matched_terms([c.doc_id for c in page], parsed.terms) if parsed.terms else {}
+        hits = []
+        for c in page:
+            explanation = {
+                "method": method,
+                "lexical_rank": c.lexical_rank,
+                "lexical_score": None if c.lexical is None else round(c.lexical, 4),
+                "dense_rank": c.dense_rank,
+                "dense_similarity": None if c.dense is None else round(c.dense, 4),
+                "matched_terms": matched.get(c.doc_id, []),
+                "phrases": [" ".join(p) for p in parsed.phrases],
+            }
+            hits.append(Hit(visible[c.doc_id], round(float(c.fused), 6), explanation))
+        return SearchResults(self._hydrate(hits), len(ranked), mode=mode,
+                             highlight_terms=parsed.highlight_terms,
+                             message="; ".join(notes) or None)
+
+    def _complete_scores(self, candidates: dict[int, Candidate], parsed: ParsedQuery,
+                         qvec: np.ndarray) -> None:
+        """Give every candidate both scores, so fusion compares like with like."""
+        no_lex = [d for d, c in candidates.items() if c.lexical is None]
+        if no_lex and (parsed.terms or parsed.phrases):
+            scores = self.repo.lexical_scores(parsed.terms, parsed.phrases, no_lex, self.bm25_weights)
+            for d, s in scores.items():
+                candidates[d].lexical = s
+        vectors = self.vectors
+        for d, c in candidates.items():
+            if c.dense is None:
+                v = vectors.vector(d)
+                if v is not None:
+                    c.dense = float(v @ qvec)
+
+    def _hydrate(self, hits: list[Hit]) -> list[Hit]:
+        papers = {p.id: p for p in self.store.papers.get_many([h.id for h in hits])}
+        out = []
+        for h in hits:
+            h.paper = papers.get(h.id)
+            if h.paper is not None:
+                out.append(h)
+        return out
+
+    # -- similar ----------------------------------------------------------------------------
+
+    def similar(self, paper_id: str, k: int = 10, since: date | None = None,
+                until: date | None = None) -> list[Hit]:
+        """Nearest papers by meaning, the paper itself excluded, optionally in a date window."""
+        k = max(1, min(int(k), 200))
+        doc_id = self.repo.doc_ids([paper_id]).get(paper_id)
+        if doc_id is None:
+            raise NotFound(f"no paper {paper_id} in the store")
+        vec = self.vectors.vector(doc_id)
+        if vec is None:
+            paper = self.store.papers.get(paper_id)
+            from paperboy.storage.search_index import embed_text
+
+            vec = self.embedder.embed_one(embed_text(paper.title, paper.abstract))
+        if self.vectors.size == 0:
+            return []
+        window = SearchFilters(since=since, until=until)
+        allowed = None if window.is_empty() else self.repo.filter_doc_ids(window)
+        ids, sims = self.vectors.search(vec, k + 10, allowed=allowed, exclude=doc_id)
+        visible = self.repo.visible_paper_ids(ids.tolist())
+        hits = [Hit(visible[d], round(float(s), 6), {"dense_similarity": round(float(s), 4),
+                                                     "dense_rank": rank})
+                for rank, (d, s) in enumerate(zip(ids.tolist(), sims.tolist()), 1) if d in visible]
+        return self._hydrate(hits[:k])
+
+    # -- index maintenance ------------------------------------------------------------------
+
+    def index_papers(self, ids: list[str]) -> None:
+        """Bring the indexes up to date for these papers: the lexical index is kept by
+        database triggers; here the papers are embedded (a failure to load the model is
+        logged, and `paperboy embed` catches up later)."""
+        if not ids:
+            return
+        try:
+            self.embed_papers(ids)
+        except Exception as exc:  # noqa: BLE001 - ingest must not fail because of the model
+            log.warning("could not embed %d new papers (%s); run `paperboy embed`", len(ids), exc)
+
+    def embed_papers(self, ids: list[str]) -> int:
+        from paperboy.storage.search_index import embed_text, text_hash
+
+        papers = self.store.papers.get_many(ids)
+        if not papers:
+            return 0
+        texts = [embed_text(p.title, p.abstract) for p in papers]
+        vecs = self.embedder.embed(texts)
+        self.repo.put_embeddings(self.model_id, [
+            (p.id, text_hash(p.title or "", p.abstract or ""), v) for p, v in zip(papers, vecs)])
+        self._refreshed_at = 0.0
+        return len(papers)
+
+    def embed_missing(self, progress: bool = False, batch: int = 512,
+                      on_batch: Callable[[int], None] | None = None) -> int:
+        """Embed every paper without an up-to-date vector; resumable (commits per batch)."""
+        total = self.repo.count_missing_embeddings(self.model_id)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="paper", desc="embed", dynamic_ncols=True)
+        done = 0
+        try:
+            for rows in self.repo.missing_embeddings(self.model_id, batch):
+                vecs = self.embedder.embed([t for _, t, _ in rows])
+                self.repo.put_embeddings(self.model_id,
+                                         [(pid, digest, v) for (pid, _, digest), v in zip(rows, vecs)])
+                done += len(rows)
+                if bar is not None:
+                    bar.update(len(rows))
+                if on_batch is not None:
+                    on_batch(done)
+        finally:
+            if bar is not None:
+                bar.close()
+        self._refreshed_at = 0.0
+        if self._vectors is not None:
+            self._vectors.refresh()
+            self._vectors.save()
+        return done
+
+    def stale_models(self) -> dict[str, int]:
+        """Vectors stored for models other than the configured one."""
+        return {m: n for m, n in self.repo.embedding_models().items() if m != self.model_id}
+
+    def rebuild(self) -> dict:
+        """Repair: re-derive the lexical index from papers and reload the vector index."""
+        docs = self.repo.rebuild_lexical()
+        if self._vectors is None:
+            self._vectors = VectorIndex(self.repo, self.model_id, self.settings.data_dir / "index")
+        self._vectors.clear()
+        self._vectors.refresh()
+        self._vectors.save()
+        self._refreshed_at = time.monotonic()
+        return {"documents": docs, "vectors": self._vectors.size, "model": self.model_id,
+                "missing_vectors": self.repo.count_missing_embeddings(self.model_id)}
+
+
+def index_listener(store: Store, settings: Settings, embed: bool = True,
+                   service: SearchService | None = None) -> Callable[[list[str]], None]:
+    """A run_ingest listener keeping search current for each stored batch.
+
+    The lexical index needs nothing here (database triggers maintain it in the same
+    transaction as the papers). With ``embed`` the changed papers are embedded right away
+    (daily ingests); bulk imports pass ``embed=False`` and leave it to `paperboy embed`.
+    """
+    svc = service or SearchService(store, settings)
+
+    def on_batch(ids: list[str]) -> None:
+        if embed:
+            svc.index_papers(ids)
+
+    return on_batch

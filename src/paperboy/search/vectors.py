@@ -1,0 +1,227 @@
+"""The in-process vector index: a cache of the ``embeddings`` table for one model.
+
+Small collections are searched exactly (one float32 matrix product, ids kept sorted so filter
+masks are a ``searchsorted`` away). Past ``HNSW_THRESHOLD`` vectors the index switches to a
+usearch HNSW graph with int8 (or f16) scalars, a quarter (half) of the memory, saved next to the
+database so a restart loads it instead of re-reading every vector.
+
+The saved index carries the model name, the dimension, a format version and the last embedding
+``seq`` it holds; on load anything newer is read from the database and added, and a different
+model or format is rebuilt from the table (the table itself is re-embedded by ``paperboy embed``
+when the model changes). Files are written to a temporary name and renamed, so a crash never
+leaves half an index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from paperboy.storage.search_index import SearchIndexRepository
+
+INDEX_FORMAT = 1
+#: Above this many vectors, serve from HNSW (usearch) instead of an exact scan.
+HNSW_THRESHOLD = 200_000
+
+
+def _slug(model: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in model)[-80:]
+
+
+class VectorIndex:
+    """Nearest neighbours by cosine similarity over the stored vectors of ``model``."""
+
+    def __init__(self, repo: SearchIndexRepository, model: str, directory: Path | None = None,
+                 hnsw_threshold: int = HNSW_THRESHOLD, dtype: str = "i8"):
+        self.repo = repo
+        self.model = model
+        self.directory = Path(directory) if directory else None
+        self.hnsw_threshold = hnsw_threshold
+        self.dtype = dtype
+        self.last_seq = 0
+        self.ids = np.zeros(0, dtype=np.int64)           # exact mode: sorted doc ids
+        self.matrix = np.zeros((0, 0), dtype=np.float32)  # exact mode: rows match ids
+        self.hnsw = None                                  # usearch.index.Index when large
+        self.dim = 0
+        self._lock = threading.Lock()
+
+    # -- loading ----------------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return len(self.hnsw) if self.hnsw is not None else len(self.ids)
+
+    @property
+    def path(self) -> Path | None:
+        if self.directory is None:
+            return None
+        return self.directory / f"vectors-{_slug(self.model)}.usearch"
+
+    def refresh(self) -> int:
+        """Take in vectors written since the last refresh; returns how many were added."""
+        with self._lock:
+            if self.hnsw is None and self.last_seq == 0 and self.path and self.path.is_file():
+                self._load_file()
+            added = 0
+            for doc_ids, mat, last in self.repo.iter_vectors(self.model, self.last_seq):
+                self._add(doc_ids, mat)
+                self.last_seq = last
+                added += len(doc_ids)
+            if self.hnsw is None and len(self.ids) > self.hnsw_threshold:
+                self._to_hnsw()
+            if added and self.hnsw is not None:
+                self.save()
+            return added
+
+    def _add(self, doc_ids: np.ndarray, mat: np.ndarray) -> None:
+        if mat.size == 0:
+            return
+        if self.dim and mat.shape[1] != self.dim:
+            raise ValueError(f"vectors of dimension {mat.shape[1]} in an index of {self.dim}")
+        self.dim = mat.shape[1]
+        if self.hnsw is not None:
+            present = [int(k) for k in doc_ids if int(k) in self.hnsw]
+            if present:
+                self.hnsw.remove(present)
+            self.hnsw.add(doc_ids.astype(np.uint64), mat.astype(np.float32))
+            return
+        if len(self.ids):
+            keep = ~np.isin(self.ids, doc_ids)
+            ids = np.concatenate([self.ids[keep], doc_ids])
+            matrix = np.vstack([self.matrix[keep], mat])
+        else:
+            ids, matrix = doc_ids.copy(), np.array(mat, dtype=np.float32)
+        order = np.argsort(ids, kind="stable")
+        self.ids, self.matrix = ids[order], np.ascontiguousarray(matrix[order])
+
+    def _new_hnsw(self):
+        from usearch.index import Index
+
+        return Index(ndim=self.dim, metric="cos", dtype=self.dtype, connectivity=16,
+                     expansion_add=128, expansion_search=96)
+
+    def _to_hnsw(self) -> None:
+        index = self._new_hnsw()
+        index.add(self.ids.astype(np.uint64), self.matrix, threads=os.cpu_count() or 1)
+        self.hnsw = index
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.matrix = np.zeros((0, 0), dtype=np.float32)
+
+    def _meta(self) -> dict:
+        return {"format": INDEX_FORMAT, "model": self.model, "dim": self.dim,
+                "dtype": self.dtype, "last_seq": self.last_seq, "count": self.size}
+
+    def save(self) -> None:
+        """Write the HNSW index and its metadata atomically (exact mode needs no file)."""
+        if self.hnsw is None or self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        self.hnsw.save(str(tmp))
+        meta_tmp = tmp.with_suffix(".json.tmp")
+        meta_tmp.write_text(json.dumps(self._meta()))
+        tmp.replace(self.path)
+        meta_tmp.replace(self.path.with_suffix(".json"))
+
+    def _load_file(self) -> None:
+        meta_path = self.path.with_suffix(".json")
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError):
+            return
+        if meta.get("format") != INDEX_FORMAT or meta.get("model") != self.model:
+            return  # another model or format: rebuilt from the table
+        self.dim = int(meta["dim"])
+        self.dtype = meta.get("dtype", self.dtype)
+        index = self._new_hnsw()
+        index.load(str(self.path))
+        self.hnsw = index
+        self.last_seq = int(meta["last_seq"])
+
+    def clear(self) -> None:
+        with self._lock:
+            self.hnsw = None
+            self.ids = np.zeros(0, dtype=np.int64)
+            self.matrix = np.zeros((0, 0), dtype=np.float32)
+            self.last_seq = 0
+            if self.path is not None:
+                for p in (self.path, self.path.with_suffix(".json")):
+                    p.unlink(missing_ok=True)
+
+    # -- search -----------------------------------------------------------------------------
+
+    def vector(self, doc_id: int) -> np.ndarray | None:
+        if self.hnsw is not None:
+            if doc_id not in self.hnsw:
+                return None
+            v = np.asarray(self.hnsw.get(doc_id), dtype=np.float32).reshape(-1)
+            return v / max(float(np.linalg.norm(v)), 1e-12)
+        pos = np.searchsorted(self.ids, doc_id)
+        if pos < len(self.ids) and self.ids[pos] == doc_id:
+            return self.matrix[pos]
+        return None
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
+               exclude: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(doc ids, cosine similarities), best first; ``allowed`` is a sorted doc-id mask."""
+        if self.size == 0 or k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        query = np.asarray(query, dtype=np.float32).reshape(-1)
+        if self.hnsw is not None:
+            return self._search_hnsw(query, k, allowed, exclude)
+        if allowed is not None:
+            pos = np.searchsorted(self.ids, allowed)
+            valid = pos < len(self.ids)
+            pos = pos[valid]
+            pos = pos[self.ids[pos] == allowed[valid]]
+            ids, mat = self.ids[pos], self.matrix[pos]
+        else:
+            ids, mat = self.ids, self.matrix
+        if exclude is not None:
+            keep = ids != exclude
+            ids, mat = ids[keep], mat[keep]
+        if len(ids) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores = mat @ query
+        k = min(k, len(ids))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return ids[top], scores[top]
+
+    def _search_hnsw(self, query, k, allowed, exclude):
+        if allowed is not None and len(allowed) <= 50_000:
+            # A selective filter: score the allowed vectors exactly.
+            present = [int(a) for a in allowed if int(a) in self.hnsw] if len(allowed) < 2000 else None
+            keys = np.asarray(present if present is not None else allowed, dtype=np.uint64)
+            vecs = np.asarray(self.hnsw.get(keys), dtype=np.float32)
+            ok = ~np.isnan(vecs).any(axis=1) if vecs.ndim == 2 else np.zeros(0, bool)
+            keys, vecs = keys[ok].astype(np.int64), vecs[ok]
+            if exclude is not None:
+                keep = keys != exclude
+                keys, vecs = keys[keep], vecs[keep]
+            if len(keys) == 0:
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+            scores = vecs @ query
+            kk = min(k, len(keys))
+            top = np.argpartition(-scores, kk - 1)[:kk]
+            top = top[np.argsort(-scores[top], kind="stable")]
+            return keys[top], scores[top]
+        want = k + (1 if exclude is not None else 0)
+        fetch = want if allowed is None else min(self.size, want * 8)
+        while True:
+            matches = self.hnsw.search(query, fetch)
+            keys = np.asarray(matches.keys, dtype=np.int64)
+            sims = 1.0 - np.asarray(matches.distances, dtype=np.float32)
+            keep = np.ones(len(keys), dtype=bool)
+            if exclude is not None:
+                keep &= keys != exclude
+            if allowed is not None:
+                keep &= np.isin(keys, allowed)
+            if keep.sum() >= k or fetch >= self.size:
+                return keys[keep][:k], sims[keep][:k]
+            fetch = min(self.size, fetch * 4)

@@ -1,0 +1,417 @@
+"""Search-side storage: the lexical index, stored embeddings and filter masks.
+
+The lexical index lives in the database and is kept in step with ``papers`` by triggers
+(migration 0002_search), so every writer keeps it consistent at no extra round trip: SQLite FTS5
+(Porter stemmer over unicode61) in the embedded default, a weighted ``tsvector`` with a GIN index
+on PostgreSQL. Embeddings are rows of float32 bytes keyed by (paper, model); the in-process vector
+index (paperboy.search.vectors) is a cache of them and reloads what changed via ``seq``.
+
+Queries arrive already parsed (paperboy.search.query): a list of plain terms (OR-ed, ranked by
+BM25 / ts_rank) and phrases (required). Nothing from the user is ever pasted into SQL or an FTS
+expression: terms are word characters only and are quoted as FTS5 strings or bound parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+from sqlalchemy import bindparam, delete, func, select, text
+
+from paperboy.search.api import SearchFilters
+from paperboy.storage.papers import name_key
+from paperboy.storage.schema import embeddings, papers, search_docs
+
+
+def text_hash(title: str, abstract: str) -> str:
+    """Digest of the embedded text: a changed title/abstract means the vector is stale."""
+    return hashlib.blake2b(f"{title}\n{abstract}".encode(), digest_size=16).hexdigest()
+
+
+@dataclass
+class LexicalHit:
+    doc_id: int
+    paper_id: str
+    score: float
+
+
+def _fts_string(words: Sequence[str]) -> str:
+    """An FTS5 string literal (a term, or a phrase when several words)."""
+    return '"' + " ".join(w.replace('"', "") for w in words) + '"'
+
+
+def fts5_expression(terms: Sequence[str], phrases: Sequence[Sequence[str]]) -> str:
+    """FTS5 MATCH text: phrases all required, plain terms OR-ed (ranked by BM25)."""
+    parts = [_fts_string(p) for p in phrases if p]
+    ors = [_fts_string([t]) for t in terms if t]
+    if ors:
+        parts.append("(" + " OR ".join(ors) + ")" if parts else " OR ".join(ors))
+    return " AND ".join(parts)
+
+
+class SearchIndexRepository:
+    """Everything search reads or writes in the database."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # -- filters ----------------------------------------------------------------------------
+
+    def _filter_sql(self, filters: SearchFilters | None, params: dict) -> str:
+        """SQL conditions on ``p`` (papers) for the filters; always hides hidden papers."""
+        conds = ["p.hidden = :f_hidden"]
+        params["f_hidden"] = False
+        if filters is None:
+            return " AND ".join(conds)
+        if filters.since:
+            conds.append("p.published >= :f_since")
+            params["f_since"] = datetime.combine(filters.since, time.min)
+        if filters.until:
+            conds.append("p.published < :f_until")
+            params["f_until"] = datetime.combine(filters.until + timedelta(days=1), time.min)
+        if filters.categories:
+            ors = []
+            for i, cat in enumerate(filters.categories):
+                if "." in cat:
+                    ors.append(f"c.category = :f_cat{i}")
+                    params[f"f_cat{i}"] = cat
+                else:  # an archive: cs -> cs.*
+                    ors.append(f"c.category LIKE :f_cat{i}")
+                    params[f"f_cat{i}"] = cat.replace("%", "").replace("_", "") + ".%"
+            conds.append(
+                "EXISTS (SELECT 1 FROM paper_categories c WHERE c.paper_id = p.id AND ("
+                + " OR ".join(ors) + "))"
+            )
+        for i, author in enumerate(filters.authors):
+            key = name_key(author)
+            conds.append(
+                "EXISTS (SELECT 1 FROM paper_authors a WHERE a.paper_id = p.id AND "
+                f"(a.name_key = :f_au{i} OR a.name_key LIKE :f_aus{i}))"
+            )
+            params[f"f_au{i}"] = key
+            params[f"f_aus{i}"] = "% " + key.replace("%", "").replace("_", "")
+        if filters.listed_only:
+            conds.append("EXISTS (SELECT 1 FROM daily_listings l WHERE l.paper_id = p.id)")
+        return " AND ".join(conds)
+
+    def filter_doc_ids(self, filters: SearchFilters | None) -> np.ndarray:
+        """Sorted doc ids of visible papers passing the filters (the mask for vector search)."""
+        params: dict = {}
+        where = self._filter_sql(filters, params)
+        sql = text(
+            f"SELECT d.doc_id FROM search_docs d JOIN papers p ON p.id = d.paper_id WHERE {where}"
+        )
+        with self.engine.connect() as conn:
+            ids = [row[0] for row in conn.execute(sql, params)]
+        return np.sort(np.asarray(ids, dtype=np.int64))
+
+    def browse(self, filters: SearchFilters | None, limit: int, offset: int = 0) -> tuple[list[str], int]:
+        """Newest papers passing the filters (an empty query with filters lists them)."""
+        params: dict = {"lim": limit, "off": offset}
+        where = self._filter_sql(filters, params)
+        with self.engine.connect() as conn:
+            ids = list(conn.execute(text(
+                f"SELECT p.id FROM papers p WHERE {where} "
+                "ORDER BY p.published DESC, p.id LIMIT :lim OFFSET :off"), params).scalars())
+            params.pop("lim"), params.pop("off")
+            total = conn.execute(text(f"SELECT count(*) FROM papers p WHERE {where}"),
+                                 params).scalar_one()
+        return ids, total
+
+    # -- lexical ----------------------------------------------------------------------------
+
+    def lexical(
+        self,
+        terms: Sequence[str],
+        phrases: Sequence[Sequence[str]] = (),
+        filters: SearchFilters | None = None,
+        limit: int = 100,
+        weights: tuple[float, float] = (2.0, 1.0),
+    ) -> list[LexicalHit]:
+        """Best ``limit`` matches by BM25 (SQLite) or ts_rank (PostgreSQL), filters applied."""
+        if not terms and not phrases:
+            return []
+        params: dict = {"lim": limit}
+        where = self._filter_sql(filters, params)
+        if self.dialect == "postgresql":
+            tsq = self._pg_tsquery(terms, phrases, params)
+            sql = (
+                f"SELECT d.doc_id, d.paper_id, ts_rank(d.tsv, q.q) AS score "
+                f"FROM (SELECT {tsq} AS q) q, search_docs d JOIN papers p ON p.id = d.paper_id "
+                f"WHERE d.tsv @@ q.q AND {where} ORDER BY score DESC, d.doc_id LIMIT :lim"
+            )
+        else:
+            params["match"] = fts5_expression(terms, phrases)
+            params["wt"], params["wa"] = weights
+            unfiltered = filters is None or filters.is_empty()
+            if unfiltered:
+                # Rank inside FTS5 first (its fast path), then drop hidden papers.
+                sql = (
+                    "SELECT f.doc_id, d.paper_id, f.score FROM ("
+                    " SELECT rowid AS doc_id, -bm25(papers_fts, :wt, :wa) AS score FROM papers_fts"
+                    " WHERE papers_fts MATCH :match ORDER BY bm25(papers_fts, :wt, :wa)"
+                    " LIMIT :lim2) f JOIN search_docs d ON d.doc_id = f.doc_id"
+                    f" JOIN papers p ON p.id = d.paper_id WHERE {where}"
+                    " ORDER BY f.score DESC LIMIT :lim"
+                )
+                params["lim2"] = limit + 50
+            else:
+                sql = (
+                    "SELECT f.rowid, d.paper_id, -bm25(papers_fts, :wt, :wa) AS score "
+                    "FROM papers_fts f JOIN search_docs d ON d.doc_id = f.rowid "
+                    "JOIN papers p ON p.id = d.paper_id "
+                    f"WHERE papers_fts MATCH :match AND {where} "
+                    "ORDER BY bm25(papers_fts, :wt, :wa) LIMIT :lim"
+                )
+        with self.engine.connect() as conn:
+            rows = conn.execute(text(sql), params).all()
+        return [LexicalHit(int(r[0]), r[1], float(r[2])) for r in rows]
+
+    def lexical_scores(self, terms: Sequence[str], phrases: Sequence[Sequence[str]],
+                       doc_ids: Sequence[int], weights: tuple[float, float] = (2.0, 1.0)
+                       ) -> dict[int, float]:
+        """Lexical scores of given documents (0 matches are left out), same scale as lexical()."""
+        if not doc_ids or (not terms and not phrases):
+            return {}
+        ids = ",".join(str(int(d)) for d in doc_ids)
+        params: dict = {}
+        if self.dialect == "postgresql":
+            tsq = self._pg_tsquery(terms, phrases, params)
+            sql = (f"SELECT d.doc_id, ts_rank(d.tsv, q.q) FROM (SELECT {tsq} AS q) q, search_docs d "
+                   f"WHERE d.doc_id IN ({ids}) AND d.tsv @@ q.q")
+        else:
+            params["match"] = fts5_expression(terms, phrases)
+            params["wt"], params["wa"] = weights
+            sql = ("SELECT rowid, -bm25(papers_fts, :wt, :wa) FROM papers_fts "
+                   f"WHERE papers_fts MATCH :match AND rowid IN ({ids})")
+        with self.engine.connect() as conn:
+            return {int(d): float(score) for d, score in conn.execute(text(sql), params)}
+
+    @staticmethod
+    def _pg_tsquery(terms, phrases, params: dict) -> str:
+        parts = []
+        for i, phrase in enumerate(phrases):
+            params[f"ph{i}"] = " ".join(phrase)
+            parts.append(f"phraseto_tsquery('english', :ph{i})")
+        ors = []
+        for i, term in enumerate(terms):
+            params[f"t{i}"] = term
+            ors.append(f"plainto_tsquery('english', :t{i})")
+        if ors:
+            parts.append("(" + " || ".join(ors) + ")")
+        return " && ".join(parts)
+
+    def phrase_doc_ids(self, phrases: Sequence[Sequence[str]], cap: int = 200_000) -> np.ndarray:
+        """Doc ids containing every phrase (quoted phrases restrict dense results too)."""
+        params: dict = {"cap": cap}
+        if self.dialect == "postgresql":
+            tsq = self._pg_tsquery([], phrases, params)
+            sql = f"SELECT doc_id FROM search_docs WHERE tsv @@ ({tsq}) LIMIT :cap"
+        else:
+            params["match"] = fts5_expression([], phrases)
+            sql = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH :match LIMIT :cap"
+        with self.engine.connect() as conn:
+            ids = [r[0] for r in conn.execute(text(sql), params)]
+        return np.sort(np.asarray(ids, dtype=np.int64))
+
+    def matched_terms(self, doc_ids: Sequence[int], terms: Sequence[str]) -> dict[int, list[str]]:
+        """Which query terms each document matches (stemmed, as the index sees them)."""
+        out: dict[int, list[str]] = {d: [] for d in doc_ids}
+        if not doc_ids or not terms:
+            return out
+        ids = ",".join(str(int(d)) for d in doc_ids)
+        with self.engine.connect() as conn:
+            for term in terms:
+                if self.dialect == "postgresql":
+                    rows = conn.execute(text(
+                        f"SELECT doc_id FROM search_docs WHERE doc_id IN ({ids}) "
+                        "AND tsv @@ plainto_tsquery('english', :t)"), {"t": term})
+                else:
+                    rows = conn.execute(text(
+                        f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH :m AND rowid IN ({ids})"),
+                        {"m": _fts_string([term])})
+                for (doc_id,) in rows:
+                    out[doc_id].append(term)
+        return out
+
+    # -- id mapping -------------------------------------------------------------------------
+
+    def doc_ids(self, paper_ids: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(paper_ids), 900):
+                chunk = list(paper_ids[start:start + 900])
+                rows = conn.execute(select(search_docs.c.paper_id, search_docs.c.doc_id)
+                                    .where(search_docs.c.paper_id.in_(chunk)))
+                out.update({p: int(d) for p, d in rows})
+        return out
+
+    def paper_ids(self, doc_ids: Sequence[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        ids = [int(d) for d in doc_ids]
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 900):
+                chunk = ids[start:start + 900]
+                rows = conn.execute(select(search_docs.c.doc_id, search_docs.c.paper_id)
+                                    .where(search_docs.c.doc_id.in_(chunk)))
+                out.update({int(d): p for d, p in rows})
+        return out
+
+    def visible_paper_ids(self, doc_ids: Sequence[int]) -> dict[int, str]:
+        """doc id -> paper id for the documents that still exist and are not hidden."""
+        out: dict[int, str] = {}
+        ids = [int(d) for d in doc_ids]
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 900):
+                chunk = ",".join(str(d) for d in ids[start:start + 900])
+                rows = conn.execute(text(
+                    "SELECT d.doc_id, d.paper_id FROM search_docs d JOIN papers p ON p.id = d.paper_id "
+                    f"WHERE d.doc_id IN ({chunk}) AND p.hidden = :h"), {"h": False})
+                out.update({int(d): p for d, p in rows})
+        return out
+
+    def doc_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(search_docs)).scalar_one()
+
+    # -- repair -----------------------------------------------------------------------------
+
+    def rebuild_lexical(self) -> int:
+        """Re-derive the lexical index from papers (repairs any drift); returns documents."""
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(text(
+                    "INSERT INTO search_docs(paper_id, tsv) "
+                    "SELECT id, paperboy_search_tsv(title, abstract) FROM papers "
+                    "ON CONFLICT (paper_id) DO UPDATE SET tsv = EXCLUDED.tsv"))
+            else:
+                conn.execute(text(
+                    "INSERT INTO search_docs(paper_id) SELECT id FROM papers "
+                    "WHERE id NOT IN (SELECT paper_id FROM search_docs) ORDER BY id"))
+                conn.execute(text("INSERT INTO papers_fts(papers_fts) VALUES ('rebuild')"))
+            conn.execute(text("DELETE FROM search_docs WHERE paper_id NOT IN (SELECT id FROM papers)"))
+            return conn.execute(select(func.count()).select_from(search_docs)).scalar_one()
+
+    def check_lexical(self) -> bool:
+        """True when the FTS5 index agrees with its content (SQLite integrity-check)."""
+        if self.dialect == "postgresql":
+            return True
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(text("INSERT INTO papers_fts(papers_fts, rank) VALUES ('integrity-check', 1)"))
+            return True
+        except Exception:  # noqa: BLE001 - sqlite reports corruption as a generic error
+            return False
+
+    # -- embeddings -------------------------------------------------------------------------
+
+    def missing_embeddings(self, model: str, batch: int = 1000) -> Iterator[list[tuple[str, str, str]]]:
+        """Batches of (paper_id, text, text_hash) with no up-to-date vector for ``model``."""
+        last = ""
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(papers.c.id, papers.c.title, papers.c.abstract, embeddings.c.text_hash)
+                    .select_from(papers.outerjoin(
+                        embeddings, (embeddings.c.paper_id == papers.c.id)
+                        & (embeddings.c.model == model)))
+                    .where(papers.c.id > last)
+                    .order_by(papers.c.id)
+                    .limit(batch * 4)
+                ).all()
+            if not rows:
+                return
+            last = rows[-1][0]
+            todo = []
+            for pid, title, abstract, old_hash in rows:
+                digest = text_hash(title or "", abstract or "")
+                if old_hash != digest:
+                    todo.append((pid, embed_text(title, abstract), digest))
+            for start in range(0, len(todo), batch):
+                yield todo[start:start + batch]
+
+    def count_missing_embeddings(self, model: str) -> int:
+        with self.engine.connect() as conn:
+            have = conn.execute(select(func.count()).select_from(embeddings)
+                                .where(embeddings.c.model == model)).scalar_one()
+            total = conn.execute(select(func.count()).select_from(papers)).scalar_one()
+        return max(total - have, 0)
+
+    def put_embeddings(self, model: str, rows: Iterable[tuple[str, str, np.ndarray]]) -> int:
+        """Store (paper_id, text_hash, vector) rows, replacing older vectors (new ``seq``)."""
+        rows = list(rows)
+        if not rows:
+            return 0
+        values = [
+            {"paper_id": pid, "model": model, "text_hash": digest,
+             "vector": np.asarray(vec, dtype="<f4").tobytes()}
+            for pid, digest, vec in rows
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(delete(embeddings).where(
+                (embeddings.c.model == model)
+                & embeddings.c.paper_id.in_(bindparam("ids", expanding=True))),
+                {"ids": [v["paper_id"] for v in values]})
+            conn.execute(embeddings.insert(), values)
+        return len(values)
+
+    def iter_vectors(self, model: str, after_seq: int = 0, batch: int = 20000
+                     ) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+        """(doc_ids, float32 matrix, last seq) batches of stored vectors newer than ``after_seq``."""
+        last = after_seq
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(embeddings.c.seq, search_docs.c.doc_id, embeddings.c.vector)
+                    .select_from(embeddings.join(search_docs,
+                                                 search_docs.c.paper_id == embeddings.c.paper_id))
+                    .where((embeddings.c.model == model) & (embeddings.c.seq > last))
+                    .order_by(embeddings.c.seq).limit(batch)
+                ).all()
+            if not rows:
+                return
+            last = int(rows[-1][0])
+            ids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+            mat = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
+            yield ids, mat, last
+
+    def vector_for(self, model: str, paper_id: str) -> np.ndarray | None:
+        with self.engine.connect() as conn:
+            blob = conn.execute(select(embeddings.c.vector).where(
+                (embeddings.c.model == model) & (embeddings.c.paper_id == paper_id))).scalar()
+        return None if blob is None else np.frombuffer(blob, dtype="<f4").copy()
+
+    def max_seq(self, model: str) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.coalesce(func.max(embeddings.c.seq), 0))
+                                    .where(embeddings.c.model == model)).scalar_one())
+
+    def embedding_models(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(embeddings.c.model, func.count())
+                                     .group_by(embeddings.c.model)).all())
+
+    def drop_embeddings_except(self, model: str) -> None:
+        """Forget vectors of other (old) models once the current one is complete."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(embeddings).where(embeddings.c.model != model))
+
+    def drop_embeddings(self, model: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            stmt = delete(embeddings)
+            if model is not None:
+                stmt = stmt.where(embeddings.c.model == model)
+            conn.execute(stmt)
+
+
+def embed_text(title: str | None, abstract: str | None) -> str:
+    """The text a paper is embedded as: title, then abstract."""
+    title, abstract = (title or "").strip(), (abstract or "").strip()
+    return f"{title}. {abstract}" if title and abstract else title or abstract
