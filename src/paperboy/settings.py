@@ -79,6 +79,20 @@ class Settings:
     smtp_security: str = _setting("starttls", "SMTP transport security: starttls, tls or none.")
     mail_from: str = _setting("Paperboy <paperboy@localhost>", "From address of outgoing e-mail.")
     timezone: str = _setting("UTC", "Time zone for the daily feed boundaries and digest schedule.")
+    smtp_timeout: float = _setting(30.0, "Seconds before an SMTP connection or command times out.")
+    smtp_retries: int = _setting(
+        3, "Retries (exponential backoff) of a mail after a temporary SMTP failure (4xx, connection)."
+    )
+    smtp_retry_delay: float = _setting(2.0, "Seconds before the first SMTP retry; doubles each time.")
+    mail_bounce_limit: int = _setting(
+        3, "Permanent delivery failures (5xx) in a row after which an address is suspended."
+    )
+    mail_confirm_hours: int = _setting(72, "Hours a subscription confirmation link stays valid.")
+    digest_papers: int = _setting(10, "Trending papers in a digest unless the subscriber chose.")
+    digest_hour: int = _setting(
+        7, "Local hour (see timezone) from which the server/worker sends digests (-1: only cron)."
+    )
+    digest_weekday: str = _setting("mon", "Day the weekly digest goes out (mon .. sun).")
 
     @property
     def resolved_database_url(self) -> str:

@@ -142,6 +142,9 @@ from paperboy.cli.serve import serve, up, worker  # noqa: E402
 
 for _command in (serve, up, worker):
     cli.add_command(_command)
+from paperboy.cli.digest import digest  # noqa: E402
+
+cli.add_command(digest)
 from paperboy.cli.search import embed, eval_group, index, search, similar  # noqa: E402
 
 for _command in (search, similar, embed, index, eval_group):

@@ -130,3 +130,71 @@ embeddings = Table(
     Column("text_hash", String(32), nullable=False, doc="digest of the embedded title + abstract"),
     Column("vector", LargeBinary, nullable=False, doc="float32 little-endian, L2-normalized"),
 )
+
+# -- mail (migration 0004_mail) ---------------------------------------------------------------
+# Subscribers (double opt-in; no foreign key to the community tables, ``user_id`` is optional),
+# their saved searches with a high-water mark each, and one delivery row per subscriber and
+# period: the unique (subscriber_id, period_key) row is claimed before a digest is sent, which is
+# what makes a digest go out at most once per period (see paperboy.mail.digest).
+
+from sqlalchemy import UniqueConstraint  # noqa: E402  (mail section is self-contained)
+
+mail_subscribers = Table(
+    "mail_subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, doc="as typed (domain lower-cased)"),
+    Column("email_key", String(320), nullable=False, unique=True, doc="case-folded, unique"),
+    Column("status", String(16), nullable=False,
+           doc="pending | active | unsubscribed | suspended"),
+    Column("period", String(8), nullable=False, doc="daily | weekly"),
+    Column("categories", JSON, nullable=False, default=list, doc="empty: all categories"),
+    Column("max_papers", Integer, nullable=False),
+    Column("user_id", Integer, doc="the account, where the subscriber signed in (no FK)"),
+    Column("token_nonce", String(32), nullable=False, doc="part of every signed link; rotate to revoke"),
+    Column("created_at", DateTime, nullable=False),
+    Column("confirmed_at", DateTime),
+    Column("unsubscribed_at", DateTime),
+    Column("suspended_at", DateTime),
+    Column("notice_sent_at", DateTime, doc="last confirmation/notice mail (rate limit)"),
+    Column("bounce_count", Integer, nullable=False, default=0, doc="permanent failures in a row"),
+    Column("last_error", Text),
+    Index("ix_mail_subscribers_status_period", "status", "period"),
+)
+
+mail_saved_searches = Table(
+    "mail_saved_searches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscriber_id", Integer, ForeignKey("mail_subscribers.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("query", Text, nullable=False, doc="as typed"),
+    Column("query_key", String(500), nullable=False, doc="normalized; equal keys share one search"),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("high_water", DateTime, nullable=False,
+           doc="papers first stored after this moment are new for this alert"),
+    Column("created_at", DateTime, nullable=False),
+    Column("stopped_at", DateTime),
+    UniqueConstraint("subscriber_id", "query_key", name="uq_mail_saved_searches_query"),
+    Index("ix_mail_saved_searches_query_key", "query_key"),
+)
+
+mail_deliveries = Table(
+    "mail_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscriber_id", Integer, ForeignKey("mail_subscribers.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("period_key", String(32), nullable=False, doc="daily:2026-11-24 or weekly:2026-W48"),
+    Column("status", String(16), nullable=False,
+           doc="sending | sent | deferred | bounced | skipped"),
+    Column("job_id", String(64), nullable=False, doc="the job that claimed the row last"),
+    Column("message_id", String(255)),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("papers", Integer, nullable=False, default=0),
+    Column("claimed_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("error", Text),
+    UniqueConstraint("subscriber_id", "period_key", name="uq_mail_deliveries_period"),
+    Index("ix_mail_deliveries_period_status", "period_key", "status"),
+)

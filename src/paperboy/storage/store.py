@@ -12,6 +12,7 @@ from paperboy.settings import Settings
 from paperboy.storage import database
 from paperboy.storage.feeds import FeedRepository
 from paperboy.storage.papers import PaperRepository
+from paperboy.storage.subscriptions import SubscriptionRepository
 from paperboy.storage.search_index import SearchIndexRepository
 
 
@@ -19,6 +20,7 @@ class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.papers = PaperRepository(engine)
+        self.subscriptions = SubscriptionRepository(engine)
         self.search = SearchIndexRepository(engine)
         self.feeds = FeedRepository(engine)
 
