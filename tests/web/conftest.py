@@ -107,6 +107,16 @@ def csrf_headers(client) -> dict:
     return {"X-CSRF-Token": token}
 
 
+def iter_routes(app_or_router):
+    """Every route of an app, looking inside included routers (however FastAPI wraps them)."""
+    for route in getattr(app_or_router, "routes", []):
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from iter_routes(inner)
+        else:
+            yield route
+
+
 @dataclass
 class LiveServer:
     url: str

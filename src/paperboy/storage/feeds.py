@@ -102,6 +102,16 @@ class FeedItem:
     def id(self) -> str:
         return self.paper.id
 
+    @property
+    def moment(self) -> datetime | None:
+        """When the paper entered the feed: the time we first saw its listing if that was on
+        its listing day, else the start of that day, else its first-version time (UTC)."""
+        if self.day is not None:
+            if self.listed_at is not None and self.listed_at.date() == self.day:
+                return self.listed_at
+            return datetime.combine(self.day, time())
+        return self.paper.published
+
 
 @dataclass
 class FeedPage:

@@ -25,17 +25,28 @@ def clean(text: str | None, name: str = "q", max_len: int = MAX_QUERY) -> str:
     return "".join(ch if ch.isprintable() or ch in "\t\n" else " " for ch in text).strip()
 
 
+MIN_YEAR, MAX_YEAR = 1900, 2999
+
+
+def _check_year(year: int, name: str, value: str) -> None:
+    if not (MIN_YEAR <= year <= MAX_YEAR):
+        raise BadInput(f"{name}: {value[:40]!r} is out of range (years {MIN_YEAR}-{MAX_YEAR})")
+
+
 def parse_date(value: str, name: str = "date") -> date:
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except (ValueError, AttributeError):
         raise BadInput(f"{name}: expected a date like 2024-10-25, got {value[:40]!r}") from None
+    _check_year(day.year, name, value)
+    return day
 
 
 def parse_week(value: str) -> Period:
     m = _WEEK_RE.match(value.strip())
     if not m:
         raise BadInput(f"week: expected an ISO week like 2024-W43, got {value[:40]!r}")
+    _check_year(int(m.group(1)), "week", value)
     try:
         start = date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
     except ValueError:
@@ -48,6 +59,7 @@ def parse_month(value: str) -> Period:
     if not m:
         raise BadInput(f"month: expected a month like 2024-10, got {value[:40]!r}")
     year, month = int(m.group(1)), int(m.group(2))
+    _check_year(year, "month", value)
     if not (1 <= month <= 12) or year < 1:
         raise BadInput(f"month: {value[:40]!r} is not a month")
     return Period.month_of(date(year, month, 1))

@@ -47,6 +47,9 @@ def ingest_job(settings: Settings, store, searcher) -> object:
 JOBS: list[Job] = [
     Job("ingest", every=lambda s: s.ingest_interval_minutes * 60.0, run=ingest_job),
 ]
+from paperboy.mail.digest import digest_job_interval, scheduler_job  # noqa: E402
+
+JOBS.append(Job("digest", every=digest_job_interval, run=scheduler_job))
 
 
 class Scheduler:

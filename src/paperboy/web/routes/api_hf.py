@@ -8,7 +8,7 @@ paper fields at top level plus ``submittedOnDailyAt`` / ``submittedOnDailyBy``.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -21,6 +21,9 @@ from paperboy.web.params import clean, parse_paper_id, parse_period, parse_sort
 
 router = APIRouter(tags=["Hugging Face compatible"])
 
+#: Days `/api/daily_papers` spans when no date, week or month is given.
+RECENT_DAYS = 30
+
 
 def _iso(moment: datetime | None) -> str | None:
     if moment is None:
@@ -29,11 +32,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _listed_moment(item: FeedItem) -> datetime | None:
-    if item.listed_at is not None and item.day is not None and item.listed_at.date() == item.day:
-        return item.listed_at
-    if item.day is not None:
-        return datetime.combine(item.day, time())
-    return item.paper.published
+    return item.moment
 
 
 def _user(name: str | None) -> dict | None:
@@ -126,9 +125,9 @@ def daily_papers(
         latest = store.feeds.latest_day()
         if latest is None:
             return []
-        # like Hugging Face: without a date, the most recent papers across days
-        period = Period(latest.replace(year=max(latest.year - 1, 1)), latest.fromordinal(
-            latest.toordinal() + 1), "range")
+        # like Hugging Face: without a date, the most recent papers across the last days
+        period = Period(latest - timedelta(days=RECENT_DAYS - 1), latest + timedelta(days=1),
+                        "range")
     page = store.feeds.listed(period, sort=order, limit=limit, offset=p * limit,
                               submitter=clean(submitter, "submitter", 255) or None)
     base = settings.base_url.rstrip("/")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Literal
 from xml.etree import ElementTree as ET
@@ -29,13 +29,7 @@ def _text(value: str | None) -> str:
 
 
 def _moment(item: FeedItem) -> datetime:
-    if item.listed_at is not None:
-        m = item.listed_at
-    elif item.day is not None:
-        m = datetime.combine(item.day, time())
-    else:
-        m = item.paper.published or datetime(1970, 1, 1)
-    return m.replace(tzinfo=timezone.utc)
+    return (item.moment or datetime(1970, 1, 1)).replace(tzinfo=timezone.utc)
 
 
 def _authors(item: FeedItem) -> str:

@@ -1,0 +1,144 @@
+"""Feed queries (storage/feeds.py) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from paperboy.storage.feeds import Period, trending_score
+from tests.builders import make_listing, make_paper
+
+D1, D2, D3 = date(2024, 10, 23), date(2024, 10, 24), date(2024, 10, 28)
+
+
+def _seed(store):
+    a = make_paper(title="a", published=datetime(2024, 10, 21, 9),
+                   listing=make_listing(listed_on=D1, upvotes=5, comments=1))
+    b = make_paper(title="b", published=datetime(2024, 10, 22, 9),
+                   listing=make_listing(listed_on=D1, upvotes=50, comments=0, organization="Meta AI"))
+    c = make_paper(title="c", published=datetime(2024, 10, 22, 12),
+                   listing=make_listing(listed_on=D2, upvotes=1, submitter="someone"))
+    # never listed: falls back to its first-version day
+    d = make_paper(title="d", published=datetime(2024, 10, 28, 23, 30), authors=["José García"],
+                   organization="Tsinghua University")
+    store.papers.upsert([a, b, c], source="hf")
+    store.papers.upsert([d], source="arxiv")
+    return a, b, c, d
+
+
+def _ids(page):
+    return [i.paper.id for i in page.items]
+
+
+def test_day_listing_with_fallback_and_sorts(store):
+    a, b, c, d = _seed(store)
+    feeds = store.feeds
+    assert _ids(feeds.listed(Period.day(D1), sort="upvotes")) == [b.id, a.id]
+    assert _ids(feeds.listed(Period.day(D1), sort="newest")) == [b.id, a.id]
+    page = feeds.listed(Period.day(D1), sort="trending")
+    assert _ids(page) == [b.id, a.id] and page.total == 2
+    first = page.items[0]
+    assert (first.upvotes, first.organization, first.day) == (50, "Meta AI", D1)
+    # the unlisted paper appears on its first-version day, not on days it was never listed
+    assert _ids(feeds.listed(Period.day(D3))) == [d.id]
+    assert feeds.listed(Period.day(D3)).items[0].day == D3
+    assert _ids(feeds.listed(Period.day(date(2024, 10, 22)))) == []
+    assert feeds.count(Period.day(D1)) == 2
+
+
+def test_week_month_and_paging(store):
+    a, b, c, d = _seed(store)
+    week = Period.week_of(D1)  # Mon 21 .. Sun 27 October 2024
+    assert week.label == "2024-W43"
+    assert set(_ids(store.feeds.listed(week))) == {a.id, b.id, c.id}
+    month = Period.month_of(D1)
+    assert month.label == "2024-10" and month.end == date(2024, 11, 1)
+    page = store.feeds.listed(month, sort="newest", limit=2, offset=0)
+    assert page.total == 4 and len(page.items) == 2 and page.has_more
+    rest = store.feeds.listed(month, sort="newest", limit=2, offset=2)
+    assert not rest.has_more
+    assert set(_ids(page)) | set(_ids(rest)) == {a.id, b.id, c.id, d.id}
+    assert _ids(page)[0] == d.id  # newest first
+
+
+def test_prev_next_and_latest(store):
+    _seed(store)
+    feeds = store.feeds
+    assert feeds.latest_day() == D3
+    assert feeds.prev_day(D3) == D2
+    assert feeds.prev_day(D2) == D1
+    assert feeds.prev_day(D1) is None  # no listing earlier; unlisted d is later
+    assert feeds.next_day(D1) == D2
+    assert feeds.next_day(D2) == D3
+    assert feeds.next_day(D3) is None
+    prev, nxt = feeds.neighbours(Period.day(D2))
+    assert (prev, nxt) == (Period.day(D1), Period.day(D3))
+    prev, nxt = feeds.neighbours(Period.week_of(D1))
+    assert prev is None and nxt == Period.week_of(D3)
+
+
+def test_time_zone_shifts_fallback_days(store):
+    *_, d = _seed(store)  # published 2024-10-28 23:30 UTC
+    store.feeds.tz = "Asia/Tokyo"  # = 2024-10-29 08:30 local
+    try:
+        assert _ids(store.feeds.listed(Period.day(date(2024, 10, 29)))) == [d.id]
+        assert _ids(store.feeds.listed(Period.day(D3))) == []
+    finally:
+        store.feeds.tz = "UTC"
+
+
+def test_authors_organizations_categories_submitter(store):
+    a, b, c, d = _seed(store)
+    feeds = store.feeds
+    assert _ids(feeds.by_author("jose garcia")) == [d.id]
+    assert feeds.author_name("jose garcia") == "José García"
+    assert feeds.author_name("nobody") is None
+    assert feeds.by_author("ada lovelace").total == 3
+    assert _ids(feeds.by_organization("Meta AI")) == [b.id]  # from the listing
+    assert _ids(feeds.by_organization("Tsinghua University")) == [d.id]  # from the paper
+    assert feeds.by_category("cs.LG").total == 4
+    week = Period.week_of(D1)
+    assert _ids(feeds.listed(week, submitter="someone")) == [c.id]
+    assert ("cs.LG", 4) in feeds.categories()
+
+
+def test_trending_decays_with_age(store):
+    now = datetime(2024, 10, 29, 12)
+    old = make_paper(listing=make_listing(listed_on=date(2024, 10, 22), upvotes=40))
+    fresh = make_paper(listing=make_listing(listed_on=date(2024, 10, 29), upvotes=10))
+    store.papers.upsert([old, fresh], source="hf")
+    page = store.feeds.trending(days=30, now=now)
+    assert _ids(page) == [fresh.id, old.id]
+    assert trending_score(10, 0, 1) > trending_score(10, 0, 100)
+    assert trending_score(20, 0, 10) > trending_score(10, 0, 10)
+    assert store.feeds.trending(days=1, now=now).total == 1
+
+
+def test_hidden_papers_never_show(store):
+    a, b, c, d = _seed(store)
+    from sqlalchemy import update
+
+    from paperboy.storage.schema import papers
+
+    with store.engine.begin() as conn:
+        conn.execute(update(papers).where(papers.c.id == b.id).values(hidden=True))
+    assert _ids(store.feeds.listed(Period.day(D1))) == [a.id]
+    assert store.feeds.items_for([b.id, a.id])[0].paper.id == a.id
+    assert len(store.feeds.items_for([b.id])) == 0
+
+
+def test_title_matches_fallback_escapes_like(store):
+    p = make_paper(title="100% pure_attention")
+    q = make_paper(title="1000 pure attention")
+    store.papers.upsert([p, q], source="arxiv")
+    assert _ids(store.feeds.title_matches("100%")) == [p.id]
+    assert _ids(store.feeds.title_matches("pure_attention")) == [p.id]
+    assert store.feeds.title_matches("PURE").total == 2
+    assert store.feeds.title_matches("").total == 0
+
+
+def test_empty_store(store):
+    assert store.feeds.latest_day() is None
+    assert store.feeds.trending().total == 0
+    assert store.feeds.listed(Period.day(D1)).items == []
+    assert store.feeds.neighbours(Period.day(D1)) == (None, None)
+    assert Period.day(D1).containing(D1 + timedelta(days=3)) == Period.day(date(2024, 10, 26))
