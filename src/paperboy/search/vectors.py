@@ -28,6 +28,15 @@ INDEX_FORMAT = 1
 HNSW_THRESHOLD = 200_000
 
 
+def _usearch_index():
+    """usearch's Index class. onnxruntime must be loaded first: importing onnxruntime after
+    usearch 2.26 (its numkong extension) crashes the interpreter with a segmentation fault."""
+    import onnxruntime  # noqa: F401
+    from usearch.index import Index
+
+    return Index
+
+
 def _slug(model: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in model)[-80:]
 
@@ -99,7 +108,7 @@ class VectorIndex:
         self.ids, self.matrix = ids[order], np.ascontiguousarray(matrix[order])
 
     def _new_hnsw(self):
-        from usearch.index import Index
+        Index = _usearch_index()
 
         return Index(ndim=self.dim, metric="cos", dtype=self.dtype, connectivity=16,
                      expansion_add=128, expansion_search=96)

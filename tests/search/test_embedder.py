@@ -1,0 +1,92 @@
+"""The onnxruntime embedder against sentence-transformers' own vectors (fixture computed once
+with sentence-transformers + torch, which the project never depends on)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paperboy.search.embedder import Embedder, ModelError, resolve_model_dir
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "minilm_reference.json"
+
+
+def test_vectors_match_sentence_transformers(embedder):
+    ref = json.loads(FIXTURE.read_text())
+    got = embedder.embed(ref["texts"])
+    want = np.asarray(ref["vectors"], dtype=np.float32)
+    want /= np.linalg.norm(want, axis=1, keepdims=True)
+    cos = (got * want).sum(axis=1)
+    assert cos.min() >= 0.999, cos
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert got.shape == (len(ref["texts"]), 384) and got.dtype == np.float32
+
+
+def test_batching_and_length_sorting_keep_order(embedder):
+    texts = ["short", "a much longer text about graph neural networks and molecules " * 5, "", "mid text"]
+    together = embedder.embed(texts)
+    alone = np.vstack([embedder.embed([t]) for t in texts])
+    assert np.allclose(together, alone, atol=1e-5)
+    assert embedder.embed([]).shape == (0, 384)
+
+
+def test_graph_is_cached_and_reused(tmp_path):
+    first = Embedder(cache_dir=tmp_path)
+    stamp = first.onnx_path.stat().st_mtime_ns
+    assert first.onnx_path.parent == tmp_path and "-g1" in first.onnx_path.name
+    second = Embedder(cache_dir=tmp_path)
+    assert second.onnx_path == first.onnx_path and second.onnx_path.stat().st_mtime_ns == stamp
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_local_sentence_transformers_folder(tmp_path, embedder):
+    bundled = resolve_model_dir("all-MiniLM-L6-v2")
+    local = tmp_path / "my-model"
+    local.mkdir()
+    for item in bundled.iterdir():
+        os.symlink(item, local / item.name)
+    mine = Embedder(str(local), cache_dir=tmp_path / "cache")
+    assert mine.model_id == str(local)
+    text = ["sparse autoencoders find interpretable features"]
+    assert np.allclose(mine.embed(text), embedder.embed(text), atol=1e-5)
+
+
+def test_bad_models_give_one_line_errors(tmp_path, monkeypatch):
+    with pytest.raises(ModelError, match="does not exist"):
+        Embedder(str(tmp_path / "nowhere"))
+    folder = tmp_path / "gpt"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "gpt2", "hidden_size": 8}')
+    (folder / "model.safetensors").write_bytes(b"")
+    (folder / "tokenizer.json").write_text("{}")
+    with pytest.raises(ModelError, match="only BERT models"):
+        Embedder(str(folder), cache_dir=tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelError, match="has no config.json"):
+        Embedder(str(tmp_path / "empty"))
+
+
+def test_hub_id_offline_is_a_clear_error(monkeypatch):
+    """Tests never touch the network: the hub client is put in offline mode."""
+    pytest.importorskip("huggingface_hub")
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(ModelError) as info:
+        Embedder("no-such-org/no-such-model")
+    message = str(info.value)
+    assert "cannot download embedding model 'no-such-org/no-such-model'" in message
+    assert "\n" not in message
+
+
+def test_int8_variant_is_close(tmp_path, embedder):
+    quick = Embedder(cache_dir=tmp_path, quantize=True)
+    assert quick.model_id == "all-MiniLM-L6-v2+int8"
+    texts = ["attention heads retrieve facts from long prompts", "residual networks for images"]
+    cos = (quick.embed(texts) * embedder.embed(texts)).sum(axis=1)
+    assert cos.min() > 0.95

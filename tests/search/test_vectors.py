@@ -1,0 +1,92 @@
+"""The vector index: exact scan, HNSW past a threshold, atomic files, incremental refresh."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from paperboy.search.vectors import INDEX_FORMAT, VectorIndex
+from paperboy.storage.search_index import text_hash
+from tests.builders import make_paper
+
+DIM = 32
+
+
+@pytest.fixture
+def filled(sqlite_store):
+    """300 papers with random unit vectors stored for model 'm'."""
+    papers = [make_paper() for _ in range(300)]
+    sqlite_store.papers.upsert(papers, source="arxiv")
+    rng = np.random.default_rng(7)
+    vecs = rng.normal(size=(300, DIM)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    sqlite_store.search.put_embeddings("m", [(p.id, text_hash(p.title, p.abstract), v)
+                                             for p, v in zip(papers, vecs)])
+    doc_ids = sqlite_store.search.doc_ids([p.id for p in papers])
+    ids = np.array([doc_ids[p.id] for p in papers])
+    return sqlite_store, ids, vecs
+
+
+def test_exact_search_is_a_true_scan(filled):
+    store, ids, vecs = filled
+    index = VectorIndex(store.search, "m")
+    assert index.refresh() == 300 and index.hnsw is None
+    got_ids, sims = index.search(vecs[5], 10)
+    brute = np.argsort(-(vecs @ vecs[5]))[:10]
+    assert got_ids.tolist() == ids[brute].tolist()
+    assert sims[0] == pytest.approx(1.0, abs=1e-5)
+    allowed = np.sort(ids[100:200])
+    got, _ = index.search(vecs[5], 5, allowed=allowed, exclude=int(ids[150]))
+    assert set(got) <= set(allowed.tolist()) and int(ids[150]) not in got
+
+
+def test_hnsw_past_threshold_saved_atomically_and_reloaded(filled, tmp_path):
+    store, ids, vecs = filled
+    index = VectorIndex(store.search, "m", tmp_path, hnsw_threshold=100)
+    index.refresh()
+    assert index.hnsw is not None and index.size == 300
+    meta = json.loads(index.path.with_suffix(".json").read_text())
+    assert meta == {"format": INDEX_FORMAT, "model": "m", "dim": DIM, "dtype": "i8",
+                    "last_seq": store.search.max_seq("m"), "count": 300}
+    assert not list(tmp_path.glob(".*tmp"))
+    hits = 0
+    for q in range(20):
+        got, _ = index.search(vecs[q], 1)
+        hits += int(got[0] == ids[q])
+    assert hits >= 19  # i8 HNSW finds the vector itself
+    got, _ = index.search(vecs[3], 5, exclude=int(ids[3]))
+    assert int(ids[3]) not in got.tolist() and len(got) == 5
+    allowed = np.sort(ids[:40])
+    got, _ = index.search(vecs[250], 5, allowed=allowed)
+    assert set(got.tolist()) <= set(allowed.tolist()) and len(got) == 5
+
+    # A new process loads the file, then only what was written since.
+    more = make_paper()
+    store.papers.upsert([more], source="arxiv")
+    store.search.put_embeddings("m", [(more.id, "h", vecs[0])])
+    again = VectorIndex(store.search, "m", tmp_path, hnsw_threshold=100)
+    assert again.refresh() == 1 and again.size == 301
+
+
+def test_other_model_file_is_ignored(filled, tmp_path):
+    store, ids, vecs = filled
+    index = VectorIndex(store.search, "m", tmp_path, hnsw_threshold=100)
+    index.refresh()
+    meta_path = index.path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    meta["format"] = INDEX_FORMAT + 99
+    meta_path.write_text(json.dumps(meta))
+    rebuilt = VectorIndex(store.search, "m", tmp_path, hnsw_threshold=100)
+    assert rebuilt.refresh() == 300  # re-read from the table, not trusted from the file
+
+
+def test_reembedding_replaces_the_vector(filled):
+    store, ids, vecs = filled
+    index = VectorIndex(store.search, "m")
+    index.refresh()
+    pid = store.search.visible_paper_ids([int(ids[0])])[int(ids[0])]
+    store.search.put_embeddings("m", [(pid, "new", vecs[1])])
+    assert index.refresh() == 1 and index.size == 300
+    assert np.allclose(index.vector(int(ids[0])), vecs[1])
