@@ -1,0 +1,266 @@
+"""Search speed benchmarks (run by hand; figures go to benchmarks/RESULTS.md "## Search speed").
+
+    .venv/bin/python benchmarks/bench_search.py embed            # embedding throughput, variants
+    .venv/bin/python benchmarks/bench_search.py latency --papers 100000
+    .venv/bin/python benchmarks/bench_search.py latency --papers 1000000
+
+The machine is shared (2 cores, other helpers' tests run beside it): every figure is printed
+with a baseline measured in the same run.
+
+Synthetic corpus (``latency``): what is real and what is generated —
+* real: the SciFact abstracts (5,183) and their sentences, the SciFact titles, the 300 SciFact
+  test claims used as queries, and the MiniLM vectors of the real abstracts (computed here);
+* generated: each synthetic paper takes the title of a random real abstract ("base") and an
+  abstract of 3 sentences of its base plus 3 random sentences from the whole pool; its vector
+  is the base's real vector plus Gaussian noise (sigma chosen so cosine to the base is ~0.85),
+  re-normalized, so neighbourhoods stay realistic; dates are uniform over 2007..2025,
+  categories 1-3 of 20 arXiv categories (Zipf-like), authors from a pool of 50,000 names.
+Papers go in through the real path (PaperRepository.upsert, so FTS5 triggers index them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
+OUT = ROOT / "benchmarks" / "out"
+CATEGORIES = ["cs.CL", "cs.LG", "cs.AI", "cs.CV", "stat.ML", "cs.IR", "cs.NE", "cs.RO", "q-bio.BM",
+              "q-bio.NC", "cs.CR", "cs.DB", "cs.DC", "cs.HC", "math.OC", "physics.med-ph",
+              "eess.IV", "cs.SE", "cs.SI", "q-bio.GN"]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def load_scifact():
+    corpus = [json.loads(line) for line in open(SCIFACT / "corpus.jsonl", encoding="utf-8")]
+    queries = {json.loads(line)["_id"]: json.loads(line)["text"]
+               for line in open(SCIFACT / "queries.jsonl", encoding="utf-8")}
+    test_ids = [line.split("\t")[0] for line in open(SCIFACT / "qrels" / "test.tsv")][1:]
+    test_queries = [queries[q] for q in dict.fromkeys(test_ids)]
+    return corpus, test_queries
+
+
+def make_embedder(**kw):
+    from paperboy.search.embedder import Embedder
+
+    return Embedder(cache_dir=OUT / "models", **kw)
+
+
+def corpus_vectors(corpus, embedder) -> np.ndarray:
+    from paperboy.search.beir import BeirDataset, corpus_vectors as cached
+
+    ds = BeirDataset(SCIFACT, "test")
+    return cached(ds, embedder, OUT / "eval-cache", progress=True)
+
+
+# -- embedding throughput -----------------------------------------------------------------------
+
+def bench_embed(args) -> None:
+    corpus, _ = load_scifact()
+    texts = [f"{d['title']}. {d['text']}" for d in corpus[: args.texts]]
+    tokens = [len(t.split()) for t in texts]
+    print(f"texts: {len(texts)} SciFact title+abstract, {statistics.mean(tokens):.0f} words on average; "
+          f"threads {os.cpu_count()}")
+    variants = [("fp32, max 256 tokens (default)", {}),
+                ("int8 dynamic quantization, max 256", {"quantize": True}),
+                ("fp32, max 128 tokens", {"max_length": 128}),
+                ("int8, max 128 tokens", {"quantize": True, "max_length": 128})]
+    base = None
+    for name, kw in variants:
+        emb = make_embedder(**kw)
+        emb.embed(texts[:16])  # warm up
+        rate = emb.throughput(texts)
+        base = base or rate
+        print(f"  {name:38} {rate:6.1f} abstracts/s  x{rate / base:.2f} vs fp32/256")
+
+
+# -- synthetic corpus ---------------------------------------------------------------------------
+
+def synthetic_store(n: int, embedder):
+    """A SQLite data dir with ``n`` synthetic papers + vectors (built once, then reused)."""
+    from paperboy.records import Paper
+    from paperboy.settings import load_settings
+    from paperboy.storage import open_store
+    from paperboy.storage.search_index import text_hash
+
+    data_dir = OUT / f"synthetic-{n}"
+    settings = load_settings({"data_dir": data_dir}, environ={})
+    done_flag = data_dir / "BUILT"
+    store = open_store(settings)
+    if done_flag.is_file():
+        return store, settings, json.loads(done_flag.read_text())
+    corpus, _ = load_scifact()
+    base_vecs = corpus_vectors(corpus, embedder)
+    sentences = [s for d in corpus for s in re.split(r"(?<=[.!?])\s+", d["text"]) if len(s) > 20]
+    doc_sents = [re.split(r"(?<=[.!?])\s+", d["text"]) for d in corpus]
+    rng = np.random.default_rng(1)
+    cat_p = 1.0 / np.arange(1, len(CATEGORIES) + 1)
+    cat_p /= cat_p.sum()
+    first = date(2007, 1, 1)
+    span = (date(2025, 12, 31) - first).days
+    names = [f"Author{i} Surname{i % 997}" for i in range(50_000)]
+    sigma = 0.035  # cosine(base, noisy) ~ 0.85 at 384 dimensions
+    t0 = time.perf_counter()
+    ingest_s = embed_s = 0.0
+    batch = 5000
+    for start in range(0, n, batch):
+        m = min(batch, n - start)
+        bases = rng.integers(0, len(corpus), m)
+        papers = []
+        for i, b in enumerate(bases):
+            own = doc_sents[b]
+            pick = [own[j] for j in rng.choice(len(own), min(3, len(own)), replace=False)]
+            pick += [sentences[j] for j in rng.integers(0, len(sentences), 3)]
+            rng.shuffle(pick)
+            k = int(rng.integers(1, 4))
+            cats = list(dict.fromkeys(rng.choice(CATEGORIES, k, p=cat_p).tolist()))
+            day = first + timedelta(days=int(rng.integers(0, span)))
+            papers.append(Paper(
+                id=f"syn:{start + i:07d}", title=corpus[b]["title"], abstract=" ".join(pick),
+                authors=[names[j] for j in rng.integers(0, len(names), 3)],
+                categories=cats, primary_category=cats[0],
+                published=datetime(day.year, day.month, day.day)))
+        t = time.perf_counter()
+        store.papers.upsert(papers, source="synthetic")
+        ingest_s += time.perf_counter() - t
+        noisy = base_vecs[bases] + rng.normal(0, sigma, (m, base_vecs.shape[1])).astype(np.float32)
+        noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+        t = time.perf_counter()
+        store.search.put_embeddings(embedder.model_id, [
+            (p.id, text_hash(p.title, p.abstract), v) for p, v in zip(papers, noisy)])
+        embed_s += time.perf_counter() - t
+        done = start + m
+        if done % 50_000 == 0 or done == n:
+            print(f"  built {done:,} papers ({done / ingest_s:,.0f}/s upsert incl. FTS5 triggers, "
+                  f"{time.perf_counter() - t0:.0f}s)", flush=True)
+    info = {"papers": n, "upsert_per_s": n / ingest_s, "vectors_per_s": n / embed_s,
+            "build_s": time.perf_counter() - t0}
+    done_flag.write_text(json.dumps(info))
+    return store, settings, info
+
+
+def percentiles(samples_ms):
+    s = sorted(samples_ms)
+    return s[len(s) // 2], s[min(len(s) - 1, int(round(0.99 * (len(s) - 1))))]
+
+
+def bench_latency(args) -> None:
+    from paperboy.search.api import SearchFilters
+    from paperboy.search.query import parse_query
+    from paperboy.search.service import SearchService
+
+    embedder = make_embedder()
+    store, settings, info = synthetic_store(args.papers, embedder)
+    print(f"corpus: {info['papers']:,} synthetic papers; built at {info['upsert_per_s']:,.0f} "
+          f"papers/s through upsert + FTS5 triggers")
+    _, queries = load_scifact()
+    queries = queries[: args.queries]
+    svc = SearchService(store, settings, embedder=embedder)
+    t = time.perf_counter()
+    n_vec = svc.vectors.size
+    print(f"vector index: {n_vec:,} vectors, {'HNSW i8 (usearch)' if svc.vectors.hnsw is not None else 'exact f32'}"
+          f", ready in {time.perf_counter() - t:.1f}s; RSS {rss_mb():.0f} MB")
+    filt = SearchFilters(since=date(2018, 1, 1), until=date(2022, 12, 31), categories=["cs.CL", "cs.LG"])
+    for q in queries[:5]:
+        svc.search(q, limit=20)
+    rows = []
+
+    def timed(label, fn, baseline=None):
+        ms = []
+        for q in queries:
+            t0 = time.perf_counter()
+            fn(q)
+            ms.append(1000 * (time.perf_counter() - t0))
+        p50, p99 = percentiles(ms)
+        rows.append((label, p50, p99))
+        ratio = f"  (x{baseline[0] / p50:.2f} p50 vs {baseline[1]})" if baseline else ""
+        print(f"  {label:52} p50 {p50:7.1f} ms  p99 {p99:7.1f} ms{ratio}", flush=True)
+        return p50
+
+    print(f"{len(queries)} SciFact test claims as queries, top 20 hydrated:")
+    hyb = timed("hybrid (parse+embed+FTS5+vectors+fuse+hydrate)", lambda q: svc.search(q, limit=20))
+    timed("hybrid + date range + category filter", lambda q: svc.search(q, filt, limit=20))
+    timed("lexical only", lambda q: svc.search(q, limit=20, mode="lexical"))
+    timed("lexical + filter", lambda q: svc.search(q, filt, limit=20, mode="lexical"))
+    timed("dense only", lambda q: svc.search(q, limit=20, mode="dense"))
+    timed("dense + filter", lambda q: svc.search(q, filt, limit=20, mode="dense"))
+    qv = {q: embedder.embed_one(q) for q in queries}
+    timed("  part: embed the query", lambda q: embedder.embed_one(q))
+    vec_ms = timed("  part: vector top-100 (served index)", lambda q: svc.vectors.search(qv[q], 100))
+    # Baseline: exact numpy scan over all vectors (float32 matrix in memory).
+    parts = list(store.search.iter_vectors(svc.model_id, 0, 50_000))
+    all_ids = np.concatenate([ids for ids, _, _ in parts])
+    mat = np.vstack([m for _, m, _ in parts])
+    del parts
+
+    def scan(q, k=100):
+        s = mat @ qv[q]
+        top = np.argpartition(-s, k)[:k]
+        return all_ids[top[np.argsort(-s[top])]]
+
+    timed("  baseline: exact numpy scan top-100", scan, (vec_ms, "served index"))
+    if svc.vectors.hnsw is not None:
+        rec = [len(set(svc.vectors.search(qv[q], 10)[0].tolist()) & set(scan(q, 10).tolist())) / 10
+               for q in queries[:100]]
+        print(f"  HNSW recall@10 vs exact scan: {statistics.mean(rec):.3f}")
+    del mat
+    terms = {q: parse_query(q) for q in queries}
+    timed("  part: FTS5 top-100 (bm25, via repository)",
+          lambda q: store.search.lexical(terms[q].terms, terms[q].phrases, None, 100))
+    from sqlalchemy import text
+
+    def plain_fts(q):
+        expr = " OR ".join(f'"{w}"' for w in terms[q].terms)
+        with store.engine.connect() as conn:
+            conn.execute(text("SELECT rowid FROM papers_fts WHERE papers_fts MATCH :m "
+                              "ORDER BY rank LIMIT 100"), {"m": expr}).all()
+
+    timed("  baseline: plain FTS5 MATCH ... ORDER BY rank LIMIT 100", plain_fts)
+    try:
+        import bm25s  # noqa: F401
+        print("  bm25s installed: not benchmarked here")
+    except ImportError:
+        print("  bm25s: not installed (not a dependency), no bm25s baseline")
+    print(f"RSS while serving: {rss_mb():.0f} MB (peak {peak_mb():.0f} MB)")
+    print(f"hybrid p50 {hyb:.1f} ms")
+
+
+def peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    e = sub.add_parser("embed")
+    e.add_argument("--texts", type=int, default=256)
+    lat = sub.add_parser("latency")
+    lat.add_argument("--papers", type=int, default=100_000)
+    lat.add_argument("--queries", type=int, default=300)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(ROOT / "src"))
+    {"embed": bench_embed, "latency": bench_latency}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()
