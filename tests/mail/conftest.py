@@ -116,3 +116,42 @@ def sqlite_mail_settings(sqlite_settings, smtp_server):
     values = {"data_dir": sqlite_settings.data_dir}
     values.update(mail_overrides(smtp_server))
     return load_settings(values, environ={})
+
+
+@dataclass
+class MailApp:
+    url: str
+    settings: object
+    store: object
+    app: object
+
+
+@pytest.fixture
+def mail_app(mail_settings, smtp_server):
+    """The real app served by uvicorn on loopback, its base_url set so mailed links point at it."""
+    import time
+
+    import uvicorn
+
+    from paperboy.storage import open_store
+    from paperboy.web.app import create_app
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    values = {k: getattr(mail_settings, k) for k in ("data_dir", "database_url")}
+    values.update(mail_overrides(smtp_server), base_url=url, ingest_interval_minutes=0)
+    settings = load_settings(values, environ={})
+    store = open_store(settings)
+    app = create_app(settings, store, searcher=False)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield MailApp(url, settings, store, app)
+    server.should_exit = True
+    thread.join(10)
+    store.close()
