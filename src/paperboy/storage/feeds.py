@@ -32,7 +32,13 @@ from sqlalchemy import (
 )
 
 from paperboy.records import Paper
-from paperboy.storage.schema import daily_listings, paper_authors, paper_categories, papers
+from paperboy.storage.schema import (
+    daily_listings,
+    paper_authors,
+    paper_categories,
+    paper_stats,
+    papers,
+)
 
 Sort = Literal["trending", "upvotes", "newest"]
 SORTS: tuple[str, ...] = ("trending", "upvotes", "newest")
@@ -126,13 +132,12 @@ class FeedPage:
 
 
 def trending_score(upvotes: int, comments: int, age_hours: float) -> float:
-    """Gravity-style score (Hacker News like): points over age, decaying with ``GRAVITY``.
+    """Gravity-style score (Hacker News like): points over age; the formula and its constants
+    live in :mod:`paperboy.community.trending` (upvotes and comments: imported + local)."""
+    from paperboy.community import trending as formula
 
-    Points are imported upvotes plus a small weight for comments; ``age_hours`` is measured from
-    the paper's feed day (noon) to now. Placeholder until the community area owns the formula.
-    """
-    points = max(upvotes, 0) + 0.5 * max(comments, 0)
-    return (points + 1.0) / math.pow(max(age_hours, 0.0) + 2.0, 1.5)
+    pts = formula.points(max(upvotes, 0), 0, max(comments, 0), 0)
+    return formula.score(pts, max(age_hours, 0.0))
 
 
 class FeedRepository:
@@ -206,6 +211,13 @@ class FeedRepository:
             f["organization"] = row["organization"] or f.get("organization")
             f.setdefault("day", row["listed_on"])
             f.setdefault("listed_at", row["first_seen_at"])
+        local = {
+            r[0]: (r[1], r[2])
+            for r in conn.execute(
+                select(paper_stats.c.paper_id, paper_stats.c.local_upvotes,
+                       paper_stats.c.local_comments).where(paper_stats.c.paper_id.in_(ids))
+            )
+        }
         items = []
         for pid, day, _up, _nc in rows:
             paper = by_id.get(pid)
@@ -216,11 +228,16 @@ class FeedRepository:
                 FeedItem(
                     paper=paper,
                     day=day or f.get("day") or self._local_day(paper.published),
-                    upvotes=f.get("upvotes", 0),
-                    comments=f.get("comments", 0),
+                    # imported (Hugging Face) + local votes and comments; the parts in ``extra``
+                    upvotes=f.get("upvotes", 0) + local.get(pid, (0, 0))[0],
+                    comments=f.get("comments", 0) + local.get(pid, (0, 0))[1],
                     submitter=f.get("submitter"),
                     organization=f.get("organization") or paper.organization,
                     listed_at=f.get("listed_at"),
+                    extra={"upvotes_imported": f.get("upvotes", 0),
+                           "upvotes_local": local.get(pid, (0, 0))[0],
+                           "comments_imported": f.get("comments", 0),
+                           "comments_local": local.get(pid, (0, 0))[1]},
                 )
             )
         return items
@@ -239,8 +256,10 @@ class FeedRepository:
         """Papers of a period, sorted, one page of them, with the total."""
         cand = self._candidates(period.start, period.end)
         base = (
-            select(cand.c.pid, cand.c.day, cand.c.upvotes, cand.c.ncomments, papers.c.published)
+            select(cand.c.pid, cand.c.day, cand.c.upvotes, cand.c.ncomments, papers.c.published,
+                   paper_stats.c.local_upvotes, paper_stats.c.local_comments)
             .join(papers, papers.c.id == cand.c.pid)
+            .outerjoin(paper_stats, paper_stats.c.paper_id == cand.c.pid)
             .where(papers.c.hidden == false())
         )
         if submitter:
@@ -254,11 +273,13 @@ class FeedRepository:
             if sort == "trending":
                 rows = conn.execute(base).all()
                 total = len(rows)
-                rows = self._rank_trending(rows, now)[offset : offset + limit]
+                rows = self._rank_trending(rows, now, period)[offset : offset + limit]
             else:
                 total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
                 if sort == "upvotes":
-                    order = (func.coalesce(cand.c.upvotes, 0).desc(), papers.c.published.desc(),
+                    order = ((func.coalesce(cand.c.upvotes, 0)
+                              + func.coalesce(paper_stats.c.local_upvotes, 0)).desc(),
+                             papers.c.published.desc(),
                              cand.c.pid.desc())
                 else:
                     order = (papers.c.published.desc(), cand.c.pid.desc())
@@ -266,17 +287,22 @@ class FeedRepository:
             items = self._hydrate(conn, [r[:4] for r in rows])
         return FeedPage(items=items, total=total, limit=limit, offset=offset)
 
-    def _rank_trending(self, rows: Sequence, now: datetime | None) -> list:
+    def _rank_trending(self, rows: Sequence, now: datetime | None, period: Period | None = None) -> list:
+        """Rows (pid, day, up, nc, published, local_up, local_comments) by the trending score of
+        :mod:`paperboy.community.trending`; ages are measured at the end of the period shown
+        (or now, if sooner), from the start of the listing day (or the v1 time if unlisted)."""
+        from paperboy.community import trending as formula
+
         now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+        reference = formula.reference_time(period.last if period else None, now)
 
         def key(r):
-            pid, day, up, nc, published = r
-            if day is not None:
-                moment = datetime.combine(day, time(12))
-            else:
-                moment = published or now
-            age = (now - moment).total_seconds() / 3600.0
-            return (-trending_score(up or 0, nc or 0, age), -(published or now).timestamp(), pid)
+            pid, day, up, nc, published = r[:5]
+            lup, lnc = (r[5] or 0, r[6] or 0) if len(r) > 5 else (0, 0)
+            first_seen = day if day is not None else (published or reference)
+            pts = formula.points(up or 0, lup, nc or 0, lnc)
+            score = formula.score(pts, formula.age_hours(first_seen, reference))
+            return (-score, -(published or now).timestamp(), pid)
 
         return sorted(rows, key=key)
 

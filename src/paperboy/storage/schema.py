@@ -198,3 +198,106 @@ mail_deliveries = Table(
     UniqueConstraint("subscriber_id", "period_key", name="uq_mail_deliveries_period"),
     Index("ix_mail_deliveries_period_status", "period_key", "status"),
 )
+
+# -- community: accounts, sessions, API tokens, upvotes, comments, collections, paper stats
+
+from sqlalchemy import UniqueConstraint  # noqa: E402
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(40), nullable=False, doc="as typed at sign-up"),
+    Column("username_key", String(40), nullable=False, unique=True, doc="case-folded, unique"),
+    Column("email", String(255), nullable=False),
+    Column("email_key", String(255), nullable=False, unique=True, doc="lower-cased, unique"),
+    Column("password_hash", String(255), nullable=False, doc="argon2id"),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("password_changed_at", DateTime, nullable=False),
+)
+
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True, doc="sha256 of the cookie token (never the token)"),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Index("ix_user_sessions_user_id", "user_id"),
+    Index("ix_user_sessions_expires_at", "expires_at"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True, doc="sha256 of the token"),
+    Column("prefix", String(16), nullable=False, doc="first characters, to recognise it"),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_used_at", DateTime),
+    Column("revoked_at", DateTime),
+    Index("ix_api_tokens_user_id", "user_id"),
+)
+
+upvotes = Table(
+    "upvotes",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True,
+           doc="the primary key (user_id, paper_id) is the one-vote-per-user rule"),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_upvotes_paper_id", "paper_id"),
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("body", Text, nullable=False, doc="Markdown source; rendered and sanitized on output"),
+    Column("created_at", DateTime, nullable=False),
+    Column("edited_at", DateTime),
+    Column("deleted_at", DateTime, doc="deleted by its author (kept as a placeholder)"),
+    Column("hidden", Boolean, nullable=False, default=False, doc="hidden by an admin"),
+    Index("ix_comments_paper_id", "paper_id", "created_at"),
+    Index("ix_comments_user_id", "user_id"),
+)
+
+collections = Table(
+    "collections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("is_public", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("user_id", "name", name="uq_collections_user_name"),
+)
+
+collection_items = Table(
+    "collection_items",
+    metadata,
+    Column("collection_id", Integer, ForeignKey("collections.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("note", Text, nullable=False, default=""),
+    Column("added_at", DateTime, nullable=False),
+    Index("ix_collection_items_paper_id", "paper_id"),
+)
+
+paper_stats = Table(
+    "paper_stats",
+    metadata,
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("local_upvotes", Integer, nullable=False, default=0, doc="maintained on every vote"),
+    Column("local_comments", Integer, nullable=False, default=0,
+           doc="visible comments, maintained on comment/delete/hide"),
+    Column("updated_at", DateTime, nullable=False),
+)

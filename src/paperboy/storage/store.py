@@ -10,6 +10,8 @@ from sqlalchemy import Engine
 
 from paperboy.settings import Settings
 from paperboy.storage import database
+from paperboy.storage.accounts import AccountRepository
+from paperboy.storage.community import CommunityRepository
 from paperboy.storage.feeds import FeedRepository
 from paperboy.storage.papers import PaperRepository
 from paperboy.storage.subscriptions import SubscriptionRepository
@@ -20,6 +22,8 @@ class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.papers = PaperRepository(engine)
+        self.accounts = AccountRepository(engine)
+        self.community = CommunityRepository(engine)
         self.subscriptions = SubscriptionRepository(engine)
         self.search = SearchIndexRepository(engine)
         self.feeds = FeedRepository(engine)

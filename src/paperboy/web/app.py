@@ -29,12 +29,13 @@ STATIC_DIR = Path(__file__).parent / "static"
 #: Router modules, each exposing ``router`` (an APIRouter). Order matters only for overlapping
 #: paths. Other areas add their module here with one line.
 ROUTERS: list[str] = [
+    "paperboy.web.routes.community",  # before pages/api_v1: /papers/{id}/... sub-paths
+    "paperboy.web.routes.accounts",
     "paperboy.web.routes.api_hf",
     "paperboy.web.routes.api_v1",
     "paperboy.web.routes.feeds",
     "paperboy.web.routes.docs",
     "paperboy.web.routes.pages",
-    "paperboy.web.routes.mail",
 ]
 
 
@@ -94,6 +95,8 @@ def create_app(
     for module_name in ROUTERS:
         module = importlib.import_module(module_name)
         app.include_router(module.router)
+        if hasattr(module, "install"):  # per-app wiring (template context, limits)
+            module.install(app)
     return app
 
 

@@ -1,0 +1,255 @@
+"""Accounts: sign up, sign in/out, password change and reset, API tokens, profile pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from paperboy.community import mailer, passwords
+from paperboy.community.ratelimit import RateLimited
+from paperboy.community.resets import fingerprint_matches, make_reset_token, read_reset_token
+from paperboy.community.validation import email_key, email_problem, username_key, username_problem
+from paperboy.storage.accounts import AccountExists, User
+from paperboy.web import auth
+from paperboy.web.auth import CurrentUser, UserDep
+from paperboy.web.deps import CsrfDep, SettingsDep, StoreDep, TemplatesDep
+
+html = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+install = auth.install
+FormStr = Annotated[str, Form(max_length=2000)]
+Password = Annotated[str, Form(max_length=passwords.MAX_LENGTH)]
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _render(templates, request, name, status=200, **ctx):
+    return templates.render(request, f"community/{name}", {"nav": "account", **ctx},
+                            status_code=status, headers=NO_STORE)
+
+
+def _sign_in(request: Request, store, user: User, next_path: str) -> RedirectResponse:
+    """A brand-new session (the old cookie's session ends: no fixation), then go on."""
+    token = store.accounts.create_session(user.id, replace=request.cookies.get(auth.SESSION_COOKIE))
+    response = RedirectResponse(auth.safe_next(next_path), status_code=303)
+    auth.set_session_cookie(request, response, token)
+    return response
+
+
+# -- sign up ------------------------------------------------------------------------------
+
+@html.get("/signup")
+def signup_form(request: Request, templates: TemplatesDep, next: str = "/"):
+    return _render(templates, request, "signup.html", next=auth.safe_next(next), values={})
+
+
+@html.post("/signup")
+def signup(request: Request, store: StoreDep, templates: TemplatesDep, _: CsrfDep,
+           username: FormStr = "", email: FormStr = "", password: Password = "",
+           next: FormStr = "/"):
+    ip = auth.client_ip(request)
+    auth.rate_limit(request, "signup-attempt:ip", ip)
+    try:
+        auth.limiter(request).check("signup:ip", ip)  # accounts created from this address
+    except RateLimited as exc:
+        raise HTTPException(429, f"too many new accounts from your address; retry in "
+                                 f"{exc.retry_after}s", headers={"Retry-After": str(exc.retry_after)})
+    username, email = username.strip(), email.strip()
+    errors = [e for e in (username_problem(username), email_problem(email),
+                          passwords.password_problem(password, username, email)) if e]
+    if not errors:
+        try:
+            user = store.accounts.create_user(username, email, passwords.hash_password(password))
+        except AccountExists as exc:
+            errors.append(str(exc))
+    if errors:
+        return _render(templates, request, "signup.html", status=422, errors=errors,
+                       next=auth.safe_next(next), values={"username": username, "email": email})
+    auth.limiter(request).hit("signup:ip", ip)
+    return _sign_in(request, store, user, next)
+
+
+# -- sign in / out ------------------------------------------------------------------------
+
+@html.get("/signin")
+def signin_form(request: Request, templates: TemplatesDep, next: str = "/", reset: bool = False):
+    notice = "Your password was changed; sign in with the new one." if reset else None
+    return _render(templates, request, "signin.html", next=auth.safe_next(next), login="",
+                   notice=notice)
+
+
+@html.post("/signin")
+def signin(request: Request, store: StoreDep, templates: TemplatesDep, _: CsrfDep,
+           login: FormStr = "", password: Password = "", next: FormStr = "/"):
+    limiter = auth.limiter(request)
+    auth.rate_limit(request, "login:ip", auth.client_ip(request))
+    login = login.strip()
+    user = store.accounts.get_by_login(login) if login else None
+    account_key = f"user:{user.id}" if user else f"login:{username_key(email_key(login))[:255]}"
+    try:
+        limiter.check("login:account", account_key)
+    except RateLimited as exc:
+        raise HTTPException(429, f"too many failed sign-ins for this account; retry in "
+                                 f"{exc.retry_after}s", headers={"Retry-After": str(exc.retry_after)})
+    # Always one argon2 verification: against a dummy hash when the user is unknown.
+    ok = passwords.verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or user.disabled:
+        try:
+            limiter.hit("login:account", account_key)
+        except RateLimited:
+            pass
+        return _render(templates, request, "signin.html", status=401, login=login,
+                       next=auth.safe_next(next), errors=["Wrong username or password."])
+    limiter.reset("login:account", account_key)
+    if passwords.needs_rehash(user.password_hash):
+        store.accounts.rehash(user.id, passwords.hash_password(password))
+    return _sign_in(request, store, user, next)
+
+
+@html.post("/signout")
+def signout(request: Request, store: StoreDep, _: CsrfDep):
+    token = request.cookies.get(auth.SESSION_COOKIE)
+    if token:
+        store.accounts.end_session(token)
+    response = RedirectResponse("/", status_code=303)
+    auth.clear_session_cookie(request, response)
+    return response
+
+
+# -- account settings: password, API tokens -----------------------------------------------
+
+def _account_page(request, store, templates, user: User, status=200, **ctx):
+    return _render(templates, request, "account.html", status=status, user=user,
+                   tokens=store.accounts.list_api_tokens(user.id), **ctx)
+
+
+@html.get("/account")
+def account(request: Request, store: StoreDep, templates: TemplatesDep, user: UserDep):
+    return _account_page(request, store, templates, user)
+
+
+@html.post("/account/password")
+def change_password(request: Request, store: StoreDep, templates: TemplatesDep, user: UserDep,
+                    _: CsrfDep, current: Password = "", new: Password = "", confirm: Password = ""):
+    auth.rate_limit(request, "login:account", f"user:{user.id}")
+    errors = []
+    if not passwords.verify_password(user.password_hash, current):
+        errors.append("The current password is wrong.")
+    elif new != confirm:
+        errors.append("The two new passwords differ.")
+    else:
+        problem = passwords.password_problem(new, user.username, user.email)
+        if problem:
+            errors.append(problem)
+    if errors:
+        return _account_page(request, store, templates, user, status=422, errors=errors)
+    store.accounts.set_password(user.id, passwords.hash_password(new),
+                                keep_session=request.cookies.get(auth.SESSION_COOKIE))
+    return _account_page(request, store, templates, store.accounts.get(user.id),
+                         notice="Password changed; your other sessions were signed out.")
+
+
+@html.post("/account/tokens")
+def create_token(request: Request, store: StoreDep, templates: TemplatesDep, user: UserDep,
+                 _: CsrfDep, name: FormStr = "token"):
+    auth.rate_limit(request, "write:user", str(user.id))
+    token, row = store.accounts.create_api_token(user.id, name)
+    return _account_page(request, store, templates, user, new_token=token, new_token_name=row.name)
+
+
+@html.post("/account/tokens/{token_id}/revoke")
+def revoke_token(token_id: int, request: Request, store: StoreDep, user: UserDep, _: CsrfDep):
+    if not store.accounts.revoke_api_token(user.id, token_id):
+        raise HTTPException(404, "no such token")
+    return RedirectResponse("/account", status_code=303)
+
+
+# -- password reset -----------------------------------------------------------------------
+
+@html.get("/reset")
+def reset_form(request: Request, templates: TemplatesDep):
+    return _render(templates, request, "reset_request.html")
+
+
+@html.post("/reset")
+def reset_request(request: Request, store: StoreDep, settings: SettingsDep,
+                  templates: TemplatesDep, _: CsrfDep, email: FormStr = ""):
+    auth.rate_limit(request, "reset:ip", auth.client_ip(request))
+    email = email.strip()
+    user = store.accounts.get_by_login(email) if email and "@" in email else None
+    if user is not None and not user.disabled:
+        try:
+            auth.limiter(request).hit("reset:account", f"user:{user.id}")
+        except RateLimited:
+            user = None  # silently: the answer must not reveal that the account exists
+    if user is not None and not user.disabled:
+        token = make_reset_token(request.app.state.secret_key, user.id, user.password_hash)
+        link = f"{settings.base_url.rstrip('/')}/reset/{token}"
+        mailer.send(settings, user.email, "Reset your Paperboy password",
+                    f"Hello {user.username},\n\nsomeone (hopefully you) asked to reset the password "
+                    f"of your Paperboy account. Open this link within an hour to choose a new "
+                    f"one:\n\n{link}\n\nIf it was not you, ignore this message; your password "
+                    f"stays as it is.\n")
+    return _render(templates, request, "message.html", heading="Check your inbox",
+                   message="If an account uses that address, a link to reset its password is "
+                           "on its way. The link works for one hour.")
+
+
+def _reset_user(request: Request, store, token: str) -> User:
+    parsed = read_reset_token(request.app.state.secret_key, token)
+    user = store.accounts.get(parsed[0]) if parsed else None
+    if user is None or user.disabled or not fingerprint_matches(user.password_hash, parsed[1]):
+        raise HTTPException(404, "this reset link is invalid, used or expired; ask for a new one")
+    return user
+
+
+@html.get("/reset/{token}")
+def reset_password_form(token: str, request: Request, store: StoreDep, templates: TemplatesDep):
+    _reset_user(request, store, token)
+    return _render(templates, request, "reset_form.html", token=token)
+
+
+@html.post("/reset/{token}")
+def reset_password(token: str, request: Request, store: StoreDep, templates: TemplatesDep,
+                   _: CsrfDep, new: Password = "", confirm: Password = ""):
+    auth.rate_limit(request, "reset:ip", auth.client_ip(request))
+    user = _reset_user(request, store, token)
+    problem = ("The two passwords differ." if new != confirm
+               else passwords.password_problem(new, user.username, user.email))
+    if problem:
+        return _render(templates, request, "reset_form.html", status=422, token=token,
+                       errors=[problem])
+    store.accounts.set_password(user.id, passwords.hash_password(new))
+    return RedirectResponse("/signin?reset=1", status_code=303)
+
+
+# -- profiles -----------------------------------------------------------------------------
+
+@html.get("/users/{username}")
+def profile(username: str, request: Request, store: StoreDep, templates: TemplatesDep,
+            viewer: CurrentUser):
+    user = store.accounts.get_by_username(username[:40])
+    if user is None or user.disabled:
+        raise HTTPException(404, f"no user {username[:40]!r}")
+    own = viewer is not None and viewer.id == user.id
+    upvoted = store.feeds.items_for(store.community.upvoted_by(user.id, limit=30))
+    submitted = store.feeds.items_for([pid for pid, _ in store.community.submissions_of(user.username, 30)])
+    collections = store.community.collections_of(user.id, public_only=not own)
+    return templates.render(request, "community/profile.html",
+                            {"profile": user, "own": own, "upvoted": upvoted,
+                             "submitted": submitted, "collections": collections, "nav": "profile"})
+
+
+# -- API ----------------------------------------------------------------------------------
+
+@api_router.get("/me", summary="The user behind the session or API token")
+def me(user: UserDep) -> dict:
+    return {"username": user.username, "is_admin": user.is_admin,
+            "created_at": user.created_at.isoformat() + "Z"}
+
+
+#: one flat router (html pages hidden from the OpenAPI schema, the API shown)
+router = APIRouter()
+router.routes.extend(html.routes + api_router.routes)
