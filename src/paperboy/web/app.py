@@ -36,6 +36,7 @@ ROUTERS: list[str] = [
     "paperboy.web.routes.feeds",
     "paperboy.web.routes.docs",
     "paperboy.web.routes.pages",
+    "paperboy.web.routes.mail",
 ]
 
 
