@@ -1,0 +1,79 @@
+"""Scheduled and first-run ingest: the recent arXiv papers of some categories plus the
+Hugging Face daily papers of the same days.
+
+Used by ``paperboy up`` and the server's scheduler. It raises
+:class:`~paperboy.errors.SourceUnavailable` (one line) when a source cannot be reached; every
+batch stored before that stays stored, and the next run simply fetches again (imports are
+idempotent).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Iterable, Iterator, Sequence
+
+from paperboy.ingest.pipeline import BatchListener, IngestReport, run_ingest
+from paperboy.records import Paper, Reject
+from paperboy.settings import Settings
+from paperboy.sources import arxiv_api, hf_daily
+from paperboy.sources.http import PoliteClient
+from paperboy.storage import Store
+
+
+def utc_today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def recent_days(days: int, today: date | None = None) -> tuple[date, date]:
+    """The first and last day of the ``days`` most recent days (today included)."""
+    until = today or utc_today()
+    return until - timedelta(days=max(1, days) - 1), until
+
+
+def arxiv_stream(client: PoliteClient, settings: Settings, categories: Sequence[str],
+                      since: date, until: date) -> Iterator[Paper | Reject]:
+    """All categories in one stream; a paper cross-listed in two is yielded once."""
+    seen: set[str] = set()
+    for category in categories:
+        for item in arxiv_api.fetch(client, settings.arxiv_api_url, category, since, until):
+            if isinstance(item, Paper):
+                if item.id in seen:
+                    continue
+                seen.add(item.id)
+            yield item
+
+
+def fetch_latest(
+    store: Store,
+    settings: Settings,
+    days: int | None = None,
+    categories: Sequence[str] | None = None,
+    progress: bool | None = False,
+    listeners: Iterable[BatchListener] = (),
+    *,
+    client: PoliteClient | None = None,
+    today: date | None = None,
+) -> list[IngestReport]:
+    """Fetch the last ``days`` days (default settings.fetch_days) of ``categories`` (default
+    settings.categories) from the arXiv API, then the HF daily papers of those days.
+
+    Returns one report per source (arXiv, then HF).
+    """
+    days = days or settings.fetch_days
+    categories = list(categories or settings.categories)
+    since, until = recent_days(days, today)
+    listeners = list(listeners)
+    own_client = client is None
+    client = client or PoliteClient.from_settings(settings)
+    try:
+        reports = [
+            run_ingest(store, arxiv_stream(client, settings, categories, since, until),
+                       arxiv_api.SOURCE, progress=progress, listeners=listeners),
+            run_ingest(store, hf_daily.fetch(client, settings.hf_base_url,
+                                             hf_daily.days_between(since, until)),
+                       hf_daily.SOURCE, progress=progress, listeners=listeners),
+        ]
+    finally:
+        if own_client:
+            client.close()
+    return reports

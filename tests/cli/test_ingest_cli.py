@@ -1,0 +1,130 @@
+"""`paperboy ingest ...` end to end: summaries, exit codes, one-line errors, every source."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+from tests.replay import closed_port_url, fixture_bytes
+
+SAMPLE = "arxiv-kaggle-sample/arxiv-metadata-oai-snapshot.sample.jsonl"
+
+
+def test_ingest_snapshot_file_then_again(paperboy, shared_data):
+    result = paperboy("ingest", "file", shared_data / SAMPLE)
+    assert result.exit_code == 0, result.output
+    assert "snapshot: 200 new, 0 updated, 0 unchanged, 0 rejected" in result.stdout
+    again = paperboy("ingest", "file", shared_data / SAMPLE, "--format", "arxiv-snapshot")
+    assert "snapshot: 0 new, 0 updated, 200 unchanged, 0 rejected" in again.stdout
+    shown = paperboy("show", "0704.0001", "--json")
+    assert json.loads(shown.stdout)["version"] == 2
+
+
+def test_rejected_records_exit_3_with_one_line_each(paperboy, tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    rec = {"id": "2410.00001", "title": "Fine", "abstract": "", "categories": "cs.LG",
+           "versions": [{"version": "v1", "created": "Tue, 1 Oct 2024 10:00:00 GMT"}],
+           "authors_parsed": [["One", "A."]], "update_date": "2024-10-01"}
+    path.write_text("\n".join([
+        json.dumps(rec),
+        "not json",
+        json.dumps({**rec, "id": "2410.00002", "title": None}),
+        json.dumps({**rec, "id": "2410.00003",
+                    "versions": [{"version": "v1", "created": "31/02/2024"}]}),
+        json.dumps({**rec, "id": "2410.00004"}),
+    ]) + "\n")
+    result = paperboy("ingest", "file", path)
+    assert result.exit_code == 3
+    assert "2 new, 0 updated, 0 unchanged, 3 rejected" in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith(f"rejected {path}:2: bad JSON")
+    assert lines[1] == f"rejected {path}:3 (2410.00002): missing title"
+    assert lines[2] == f"rejected {path}:4 (2410.00003): unparseable v1 date '31/02/2024'"
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_and_bad_gzip_are_one_line(paperboy, tmp_path):
+    result = paperboy("ingest", "file", tmp_path / "nope.jsonl")
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {tmp_path / 'nope.jsonl'}: no such file\n"
+    bad = tmp_path / "broken.jsonl.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00" + b"\x00garbage" * 20)
+    result = paperboy("ingest", "file", bad)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {bad}: unreadable") and result.stderr.count("\n") == 1
+
+
+def test_truncated_gzip_keeps_good_records_exit_3(paperboy, tmp_path):
+    full = tmp_path / "full.jsonl.gz"
+    with gzip.open(full, "wt") as fh:
+        for i in range(3000):
+            fh.write(json.dumps({"id": f"2410.{i:05d}", "title": f"T {i}", "abstract": "x " * 50,
+                                 "categories": "cs.LG"}) + "\n")
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(full.read_bytes()[:-200])
+    result = paperboy("ingest", "file", cut, "--format", "arxiv-snapshot")
+    assert result.exit_code == 3
+    assert "truncated file" in result.stderr and "1 rejected" in result.stdout
+
+
+def test_csv_with_map_and_jsonl_with_prefix(paperboy, tmp_path, shared_data):
+    path = tmp_path / "papers.csv"
+    path.write_text("key,name,body\n2401.00001,Hello,World\n")
+    result = paperboy("ingest", "file", path, "--map", "id=key,title=name,abstract=body")
+    assert result.exit_code == 0 and "csv: 1 new" in result.stdout
+    result = paperboy("ingest", "file", shared_data / "scifact" / "corpus.jsonl",
+                      "--id-prefix", "s2", "--batch-size", "1000")
+    assert result.exit_code == 0, result.stderr
+    assert "jsonl: 5183 new" in result.stdout
+    first_id = json.loads((shared_data / "scifact" / "corpus.jsonl").open().readline())["_id"]
+    assert json.loads(paperboy("show", f"s2:{first_id}", "--json").stdout)["id"] == f"s2:{first_id}"
+    bad_map = paperboy("ingest", "file", path, "--map", "title")
+    assert bad_map.exit_code == 2 and bad_map.stderr.startswith("error: --map entry 'title'")
+
+
+def test_ingest_hf_file_and_api(paperboy, replay_server, shared_data):
+    result = paperboy("ingest", "file", shared_data / "hf-daily-papers" / "daily_papers_2024-10-25.json")
+    assert result.exit_code == 0 and "hf: 29 new" in result.stdout
+    replay_server.route("/api/daily_papers", (200, fixture_bytes("hf/daily_papers_2024-10-28.json")))
+    result = paperboy("ingest", "hf", "--date", "2024-10-28", "--no-embed")
+    assert result.exit_code == 3
+    assert "hf: 2 new, 0 updated, 0 unchanged, 1 rejected" in result.stdout
+    assert replay_server.requests[-1][1] == {"date": "2024-10-28"}
+    shown = json.loads(paperboy("show", "2410.19008", "--json").stdout)
+    assert shown["code_url"] == "https://github.com/princeton-nlp/ProLong"
+    assert shown["listings"][0]["upvotes"] == 21
+
+
+def test_ingest_arxiv_rss_oai(paperboy, replay_server):
+    replay_server.route("/api/query", (200, fixture_bytes("arxiv_api/page1.xml")))
+    result = paperboy("ingest", "arxiv", "--category", "cs.LG", "--since", "2024-10-22",
+                      "--until", "2024-10-23", "--no-embed")
+    assert result.exit_code == 0, result.output
+    assert "arxiv: 2 new" in result.stdout
+    replay_server.route("/rss/cs.LG+cs.CL", (200, fixture_bytes("rss/cs.LG+cs.CL.xml")))
+    result = paperboy("ingest", "rss", "cs.LG", "cs.CL", "--no-embed")
+    assert result.exit_code == 0 and "rss: 2 new, 2 updated" in result.stdout
+    listed = json.loads(paperboy("show", "2410.18057", "--json").stdout)["listings"]
+    assert listed[0]["announce_type"] == "new" and listed[0]["listed_on"] == "2024-10-25"
+
+    replay_server.route("/oai", (200, fixture_bytes("oai/arXiv_page1.xml")),
+                 match=lambda p: "resumptionToken" not in p)
+    replay_server.route("/oai", (200, fixture_bytes("oai/arXiv_page2.xml")),
+                 match=lambda p: "resumptionToken" in p)
+    result = paperboy("ingest", "oai", "--set", "cs", "--from", "2024-10-20")
+    assert result.exit_code == 3 and "1 rejected" in result.stdout
+    replay_server.route("/oai", (200, fixture_bytes("oai/noRecordsMatch.xml")))
+    replay_server.requests.clear()
+    result = paperboy("ingest", "oai", "--set", "cs")
+    assert result.exit_code == 0
+    assert replay_server.requests[0][1]["from"] == "2024-10-26"  # continued from the stored cursor
+
+
+def test_unreachable_server_is_one_line_exit_4(paperboy):
+    url = closed_port_url()
+    result = paperboy("ingest", "rss", "cs.LG", "--no-embed",
+                      extra_env={"PAPERBOY_ARXIV_RSS_URL": url + "/rss"})
+    assert result.exit_code == 4
+    assert result.stderr.startswith("error: 127.0.0.1:") and "unreachable" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
