@@ -179,3 +179,20 @@ def test_bad_input_messages(loaded):
         loaded.search("attention", mode="magic")
     browse = loaded.search("cat:cs.CV")
     assert set(ids(browse)) == {"1512.03385", "1409.4842"} and browse.total == 2
+
+
+def test_filter_columns_follow_new_and_changed_papers(loaded, store):
+    flt = SearchFilters(categories=["q-bio.BM"], since=date(2025, 1, 1))
+    assert loaded.search("protein", flt, mode="dense").hits == []
+    from datetime import datetime
+
+    new = make_paper(id="2502.00002", title="Protein language models", abstract="Proteins as text.",
+                     categories=["q-bio.BM"], published=datetime(2025, 2, 1))
+    loaded.index_papers(store.papers.upsert([new], source="arxiv").changed_ids)
+    assert ids(loaded.search("protein", flt, mode="dense")) == ["2502.00002"]
+    moved = make_paper(id="2502.00002", version=2, title="Protein language models",
+                       abstract="Proteins as text.", categories=["cs.CL"], published=datetime(2025, 2, 1))
+    loaded.index_papers(store.papers.upsert([moved], source="arxiv").changed_ids)
+    assert loaded.search("protein", flt, mode="dense").hits == []
+    assert ids(loaded.search("protein", SearchFilters(categories=["cs.CL"], since=date(2025, 1, 1)),
+                             mode="dense")) == ["2502.00002"]

@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from paperboy.errors import NotFound
+from paperboy.search.facets import FacetColumns
 from paperboy.search.api import Hit, Mode, QueryError, SearchFilters, SearchResults
 from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse
 from paperboy.search.query import ParsedQuery, parse_query
@@ -50,6 +51,8 @@ class SearchService:
         self.depth = depth
         self._vectors: VectorIndex | None = None
         self._refreshed_at = 0.0
+        self._facets: FacetColumns | None = None
+        self._facets_at = 0.0
 
     # -- components -------------------------------------------------------------------------
 
@@ -135,7 +138,7 @@ class SearchService:
         qvec = None
         if use_dense:
             qvec = self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms))
-            allowed = self.repo.filter_doc_ids(flt) if flt is not None else None
+            allowed = self._mask(flt) if flt is not None else None
             if parsed.phrases:
                 must = self.repo.phrase_doc_ids(parsed.phrases)
                 allowed = must if allowed is None else np.intersect1d(allowed, must)
@@ -176,6 +179,23 @@ class SearchService:
         return SearchResults(self._hydrate(hits), len(ranked), mode=mode,
                              highlight_terms=parsed.highlight_terms,
                              message="; ".join(notes) or None)
+
+    def _mask(self, flt: SearchFilters) -> np.ndarray:
+        """Sorted doc ids passing the filters: date/category from the in-memory columns,
+        author/listing from the database. (Hidden papers are removed after ranking.)"""
+        allowed = None
+        if flt.since or flt.until or flt.categories:
+            now = time.monotonic()
+            if self._facets is None:
+                self._facets = FacetColumns(self.repo)
+            if now - self._facets_at > REFRESH_EVERY:
+                self._facets.refresh()
+                self._facets_at = now
+            allowed = self._facets.mask(flt.since, flt.until, flt.categories)
+        people = self.repo.people_doc_ids(flt)
+        if people is not None:
+            allowed = people if allowed is None else np.intersect1d(allowed, people, assume_unique=True)
+        return allowed if allowed is not None else self.repo.filter_doc_ids(flt)
 
     def _complete_scores(self, candidates: dict[int, Candidate], parsed: ParsedQuery,
                          qvec: np.ndarray) -> None:
@@ -219,7 +239,7 @@ class SearchService:
         if self.vectors.size == 0:
             return []
         window = SearchFilters(since=since, until=until)
-        allowed = None if window.is_empty() else self.repo.filter_doc_ids(window)
+        allowed = None if window.is_empty() else self._mask(window)
         ids, sims = self.vectors.search(vec, k + 10, allowed=allowed, exclude=doc_id)
         visible = self.repo.visible_paper_ids(ids.tolist())
         hits = [Hit(visible[d], round(float(s), 6), {"dense_similarity": round(float(s), 4),
@@ -250,7 +270,7 @@ class SearchService:
         vecs = self.embedder.embed(texts)
         self.repo.put_embeddings(self.model_id, [
             (p.id, text_hash(p.title or "", p.abstract or ""), v) for p, v in zip(papers, vecs)])
-        self._refreshed_at = 0.0
+        self._refreshed_at = self._facets_at = 0.0
         return len(papers)
 
     def embed_missing(self, progress: bool = False, batch: int = 512,

@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, delete, func, select, text
 
 from paperboy.search.api import SearchFilters
 from paperboy.storage.papers import name_key
-from paperboy.storage.schema import embeddings, papers, search_docs
+from paperboy.storage.schema import embeddings, paper_categories, papers, search_docs
 
 
 def text_hash(title: str, abstract: str) -> str:
@@ -111,6 +111,45 @@ class SearchIndexRepository:
         with self.engine.connect() as conn:
             ids = [row[0] for row in conn.execute(sql, params)]
         return np.sort(np.asarray(ids, dtype=np.int64))
+
+    def facet_rows(self, modified_since: datetime | None):
+        """(doc_id, published) rows, (doc_id, category) rows and the newest modified_at, for
+        papers modified at or after ``modified_since`` (all papers when None)."""
+        base = search_docs.join(papers, papers.c.id == search_docs.c.paper_id)
+        q_rows = select(search_docs.c.doc_id, papers.c.published, papers.c.modified_at).select_from(base)
+        q_cats = select(search_docs.c.doc_id, paper_categories.c.category).select_from(
+            base.join(paper_categories, paper_categories.c.paper_id == search_docs.c.paper_id))
+        if modified_since is not None:
+            q_rows = q_rows.where(papers.c.modified_at >= modified_since)
+            q_cats = q_cats.where(papers.c.modified_at >= modified_since)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q_rows).all()
+            cats = conn.execute(q_cats).all()
+        newest = max((r[2] for r in rows), default=modified_since)
+        return [(int(r[0]), r[1]) for r in rows], [(int(d), c) for d, c in cats], newest
+
+    def people_doc_ids(self, filters: SearchFilters) -> np.ndarray | None:
+        """Sorted doc ids matching the author and listing filters (None when neither is set)."""
+        if not filters.authors and not filters.listed_only:
+            return None
+        result = None
+        with self.engine.connect() as conn:
+            for author in filters.authors:
+                key = name_key(author)
+                ids = [r[0] for r in conn.execute(text(
+                    "SELECT DISTINCT d.doc_id FROM paper_authors a "
+                    "JOIN search_docs d ON d.paper_id = a.paper_id "
+                    "WHERE a.name_key = :k OR a.name_key LIKE :s"),
+                    {"k": key, "s": "% " + key.replace("%", "").replace("_", "")})]
+                found = np.unique(np.asarray(ids, dtype=np.int64))
+                result = found if result is None else np.intersect1d(result, found)
+            if filters.listed_only:
+                ids = [r[0] for r in conn.execute(text(
+                    "SELECT DISTINCT d.doc_id FROM daily_listings l "
+                    "JOIN search_docs d ON d.paper_id = l.paper_id"))]
+                found = np.unique(np.asarray(ids, dtype=np.int64))
+                result = found if result is None else np.intersect1d(result, found)
+        return result
 
     def browse(self, filters: SearchFilters | None, limit: int, offset: int = 0) -> tuple[list[str], int]:
         """Newest papers passing the filters (an empty query with filters lists them)."""
