@@ -9,10 +9,12 @@ committed together with the records before it, so an interrupted harvest resumes
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, TextIO
+from typing import Callable, Iterable, Iterator, TextIO
 
 from tqdm import tqdm
 
@@ -73,6 +75,57 @@ BatchListener = Callable[[list[str]], None]
 _KEPT_REJECTS = 1000
 
 
+_DONE = object()
+
+
+def prefetched(items: Iterable, chunk: int = 256, depth: int = 8) -> Iterator:
+    """Iterate ``items`` in a background thread, handing them over in order, in chunks.
+
+    Parsing a source (Python) then overlaps with the database writes of the previous batch
+    (SQLite and the PostgreSQL driver release the GIL while they work), which uses the second
+    core. An exception the source raises arrives after every item yielded before it.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(value) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        buf: list = []
+        try:
+            for item in items:
+                buf.append(item)
+                if len(buf) >= chunk:
+                    if not put(buf):
+                        return
+                    buf = []
+            if put(buf):
+                put(_DONE)
+        except BaseException as exc:  # delivered to the consuming thread, in order
+            if put(buf):
+                put(exc)
+
+    thread = threading.Thread(target=produce, name="ingest-source", daemon=True)
+    thread.start()
+    try:
+        while True:
+            got = handoff.get()
+            if got is _DONE:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            yield from got
+    finally:
+        stop.set()
+
+
 def run_ingest(
     store: Store,
     items: Iterable[Paper | Reject | Checkpoint],
@@ -84,8 +137,12 @@ def run_ingest(
     error_stream: TextIO | None = None,
     listeners: Iterable[BatchListener] = (),
     unit: str = "rec",
+    prefetch: bool = True,
 ) -> IngestReport:
-    """Drain ``items`` into ``store``; ``progress=None`` shows a bar only on a terminal."""
+    """Drain ``items`` into ``store``; ``progress=None`` shows a bar only on a terminal.
+
+    With ``prefetch`` the source is read in a background thread (see :func:`prefetched`).
+    """
     report = IngestReport(source=source)
     errors = error_stream if error_stream is not None else sys.stderr
     listeners = list(listeners)
@@ -113,7 +170,7 @@ def run_ingest(
         pending_state = {}
 
     try:
-        for item in items:
+        for item in (prefetched(items) if prefetch else items):
             if isinstance(item, Paper):
                 batch.append(item)
                 if len(batch) >= batch_size:

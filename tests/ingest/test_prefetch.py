@@ -1,0 +1,66 @@
+"""The pipeline reads sources in a background thread: order, errors and early stops."""
+
+from __future__ import annotations
+
+import threading
+import time
+from io import StringIO
+
+import pytest
+
+from paperboy.errors import SourceUnavailable
+from paperboy.ingest.pipeline import Checkpoint, prefetched, run_ingest
+from tests.builders import make_paper
+
+
+def test_items_arrive_in_order_across_chunks():
+    assert list(prefetched(range(1000), chunk=7, depth=2)) == list(range(1000))
+    assert list(prefetched([])) == []
+
+
+def test_error_arrives_after_the_items_before_it():
+    def source():
+        yield from range(10)
+        raise SourceUnavailable("arXiv unreachable")
+
+    got = []
+    with pytest.raises(SourceUnavailable, match="arXiv unreachable"):
+        for x in prefetched(source(), chunk=4):
+            got.append(x)
+    assert got == list(range(10))
+
+
+def test_consumer_stopping_early_stops_the_reader():
+    produced = []
+
+    def endless():
+        n = 0
+        while True:
+            produced.append(n)
+            yield n
+            n += 1
+
+    it = prefetched(endless(), chunk=10, depth=2)
+    assert [next(it) for _ in range(5)] == [0, 1, 2, 3, 4]
+    it.close()
+    time.sleep(0.5)
+    count = len(produced)
+    time.sleep(0.3)
+    assert len(produced) == count  # the reader thread stopped producing
+    assert count < 100
+
+
+def test_records_before_a_failure_and_their_checkpoint_are_stored(sqlite_store):
+    papers = [make_paper() for _ in range(3)]
+
+    def source():
+        yield from papers[:2]
+        yield Checkpoint("k", "after-two")
+        yield papers[2]
+        raise SourceUnavailable("gone")
+
+    with pytest.raises(SourceUnavailable):
+        run_ingest(sqlite_store, source(), "arxiv", progress=False, error_stream=StringIO())
+    assert sqlite_store.papers.get_state("k") == "after-two"
+    assert {p.id for p in sqlite_store.papers.get_many([p.id for p in papers])} == {
+        papers[0].id, papers[1].id}
