@@ -24,6 +24,7 @@ def _run_server(state: CliContext, host: str | None, port: int | None, workers: 
     settings = state.settings
     host = host or settings.host
     port = port or settings.port
+    _check_port(host, port)
     if not state.quiet:
         click.echo(f"serving http://{host}:{port} ({state.store.dialect}, "
                    f"{state.store.papers.count()} papers); Ctrl+C stops")
@@ -35,9 +36,12 @@ def _run_server(state: CliContext, host: str | None, port: int | None, workers: 
         if not scheduler:
             os.environ["PAPERBOY_INGEST_INTERVAL_MINUTES"] = "0"
         state.close()
-        uvicorn.run("paperboy.web.app:app_from_env", factory=True, host=host, port=port,
-                    workers=workers, log_level="warning" if state.quiet else "info",
-                    proxy_headers=True)
+        from uvicorn.supervisors import Multiprocess
+
+        config = uvicorn.Config("paperboy.web.app:app_from_env", factory=True, host=host,
+                                port=port, workers=workers, proxy_headers=True,
+                                log_level="warning" if state.quiet else "info")
+        Multiprocess(config, sockets=[_listen_socket(host, port)]).run()
         return
     from paperboy.web.app import create_app
 
@@ -47,6 +51,43 @@ def _run_server(state: CliContext, host: str | None, port: int | None, workers: 
                     proxy_headers=True)
     except OSError as exc:
         raise PaperboyError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail in one line (exit 2) when the address is taken, before building anything."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise PaperboyError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            raise PaperboyError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} "
+                "(choose another --port or stop the other server)") from None
+
+
+def _listen_socket(host: str, port: int):
+    """The shared listening socket for worker processes.
+
+    Created with ``proto=IPPROTO_TCP`` (uvicorn's own has proto 0): asyncio only sets
+    TCP_NODELAY on connections whose socket says TCP, and without it every keep-alive response
+    waits ~40 ms for a delayed ACK (Nagle).
+    """
+    import socket
+
+    family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                      proto=socket.IPPROTO_TCP)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(addr)
+    sock.set_inheritable(True)
+    return sock
 
 
 _host = click.option("--host", help="Interface to listen on (default 127.0.0.1; env PAPERBOY_HOST).")

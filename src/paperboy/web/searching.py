@@ -104,6 +104,9 @@ class SearchFacade:
         if self.searcher is None:
             return []
         try:
+            vectors = getattr(self.searcher, "vectors", None)
+            if vectors is not None and vectors.size == 0:
+                return []  # nothing to compare with (and no query embedding to pay for)
             hits = self.searcher.similar(paper_id, k=k)
         except Exception as exc:
             log.info("similar(%s) unavailable: %s", paper_id, exc)

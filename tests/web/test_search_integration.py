@@ -1,0 +1,80 @@
+"""The pages and APIs with the real SearchService (lexical index + MiniLM embeddings), and the
+fallback when search fails."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from paperboy.web.app import create_app
+
+service = pytest.importorskip("paperboy.search.service")
+
+
+@pytest.fixture
+def search_client(web_settings, web_store):
+    svc = service.SearchService(web_store, web_settings)
+    app = create_app(web_settings, web_store)  # builds its own SearchService
+    assert app.state.search.ready
+    with TestClient(app) as c:
+        yield c, svc
+
+
+def test_keyword_search_before_embeddings(search_client):
+    client, _ = search_client
+    r = client.get("/search", params={"q": "retrieval heads"})
+    assert r.status_code == 200
+    assert "search index not ready" not in r.text
+    assert "<mark>retrieval</mark>" in r.text and "<mark>heads</mark>" in r.text
+    api = client.get("/api/v1/search", params={"q": "retrieval heads", "limit": 3}).json()
+    assert api["indexed"] is True and len(api["data"]) == 3
+    assert api["data"][0]["explanation"]["matched_terms"] == ["retrieval", "heads"]
+    assert "paperboy embed" in api["message"]
+    # filters reach the searcher
+    only_cv = client.get("/api/v1/search", params={"q": "retrieval", "category": "cs.CV"}).json()
+    assert only_cv["data"] and all("cs.CV" in p["categories"] for p in only_cv["data"])
+
+
+def test_hybrid_search_and_similar_after_embedding(search_client):
+    client, svc = search_client
+    assert svc.embed_missing() == 38
+    api = client.get("/api/v1/search", params={"q": "denoising diffusion"}).json()
+    assert api["mode"] == "hybrid" and api["message"] is None
+    assert "diffusion" in api["data"][0]["title"]
+    sim = client.get("/api/v1/papers/2410.20001/similar", params={"k": 3}).json()
+    assert sim["indexed"] and len(sim["data"]) == 3
+    assert "2410.20001" not in [p["id"] for p in sim["data"]]
+    page = client.get("/papers/2410.20001").text
+    assert 'class="similar-list"' in page
+    first_similar = sim["data"][0]["id"]
+    assert f'href="/papers/{first_similar}"' in page
+
+
+def test_hostile_queries_with_real_search(search_client):
+    client, _ = search_client
+    for q in ['"unbalanced', "NEAR", "'; DROP TABLE papers;--", "*", "the of and", "x" * 1999,
+              "author:", "cat:cs.CL", "a\x00b"]:
+        r = client.get("/search", params={"q": q})
+        assert r.status_code in (200, 422), (q, r.status_code)
+        api = client.get("/api/v1/search", params={"q": q})
+        assert api.status_code in (200, 422), (q, api.text[:200])
+        if api.status_code == 422:
+            assert api.json()["error"].startswith("q:")
+
+
+class _BrokenSearcher:
+    def search(self, *a, **k):
+        raise RuntimeError("index file missing")
+
+    def similar(self, *a, **k):
+        raise RuntimeError("index file missing")
+
+
+def test_failing_searcher_falls_back(web_settings, web_store):
+    app = create_app(web_settings, web_store, searcher=_BrokenSearcher())
+    with TestClient(app) as client:
+        r = client.get("/search", params={"q": "retrieval"})
+        assert r.status_code == 200 and "search index not ready" in r.text
+        assert "<mark>retrieval</mark>" in r.text
+        page = client.get("/papers/2410.20001")
+        assert page.status_code == 200 and "once the search index is built" in page.text
