@@ -246,3 +246,29 @@ def test_outbox_when_no_smtp_is_configured(sqlite_settings):
         assert not list((sqlite_settings.data_dir / "outbox").glob(".*.tmp"))
     finally:
         store.close()
+
+
+def test_scheduler_sends_from_the_digest_hour_in_the_configured_timezone(mail_settings, mail_store,
+                                                                        smtp_server):
+    from paperboy.mail.digest import scheduled_run
+    from paperboy.settings import load_settings
+    from paperboy.web.scheduler import JOBS
+
+    assert "digest" in [job.name for job in JOBS]
+    values = {k: getattr(mail_settings, k) for k in ("data_dir", "database_url", "smtp_host",
+                                                     "smtp_port", "smtp_security", "base_url")}
+    # 08:00 UTC is 17:00 in Tokyo (Wednesday); digests go out from 18:00 local, weekly on Wednesdays.
+    settings = load_settings(dict(values, timezone="Asia/Tokyo", digest_hour=18,
+                                  digest_weekday="wed"), environ={})
+    service = MailService(settings, mail_store)
+    daily = confirmed(service, "d@example.org")
+    weekly = confirmed(service, "w@example.org", period="weekly")
+    list_papers(mail_store, TODAY - timedelta(days=1), 2)
+    assert scheduled_run(settings, mail_store, None, now=NOW) == []
+    reports = scheduled_run(settings, mail_store, None, now=NOW + timedelta(hours=1))
+    assert [(r.period_key, r.sent) for r in reports] == [("daily:2026-03-11", 1), ("weekly:2026-W11", 1)]
+    # Later checks the same day find nothing due and send nothing.
+    assert scheduled_run(settings, mail_store, None, now=NOW + timedelta(hours=3)) == []
+    assert len(smtp_server.handler.to(daily.email)) == 2 and len(smtp_server.handler.to(weekly.email)) == 2
+    off = load_settings(dict(values, digest_hour=-1), environ={})
+    assert scheduled_run(off, mail_store, None, now=NOW + timedelta(days=1)) == []

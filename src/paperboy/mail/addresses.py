@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-_LOCAL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~\-\u0080-\uffff]{1,64}$")
+_LOCAL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~\-]{1,64}$")  # ASCII: no SMTPUTF8 needed
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 MAX_QUERY = 300
 
@@ -45,6 +45,14 @@ def normalize_email(raw: str) -> tuple[str, str]:
     return address, address.casefold()
 
 
+_FILTER_SPACE = re.compile(r"\b(author|cat|category):\s+", re.I)
+
+
+def search_text(query: str) -> str:
+    """The query as the search service reads it (``author: Karpathy`` -> ``author:Karpathy``)."""
+    return _FILTER_SPACE.sub(lambda m: m.group(1) + ":", query)
+
+
 def normalize_query(raw: str) -> tuple[str, str]:
     """(query as typed, trimmed; grouping key) or ValueError with a one-line message."""
     text = " ".join((raw or "").split())
@@ -52,5 +60,5 @@ def normalize_query(raw: str) -> tuple[str, str]:
         raise ValueError("the saved search is empty")
     if len(text) > MAX_QUERY:
         raise ValueError(f"a saved search is at most {MAX_QUERY} characters")
-    key = re.sub(r"\b(author|cat|category):\s+", r"\1:", text.casefold())
+    key = search_text(text).casefold()
     return text, key

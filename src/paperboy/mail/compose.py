@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Sequence
 
-from paperboy.mail.addresses import normalize_query
+from paperboy.mail.addresses import normalize_query, search_text
 from paperboy.records import Paper
 from paperboy.search.api import QueryError, SearchFilters
 from paperboy.storage import Store
@@ -172,7 +172,8 @@ class DigestComposer:
             return []
         self.stats.searches_run += 1
         try:
-            results = self.searcher.search(query, SearchFilters(since=since), limit=ALERT_POOL,
+            results = self.searcher.search(search_text(query), SearchFilters(since=since),
+                                           limit=ALERT_POOL,
                                            mode=self.alert_mode)
         except QueryError as exc:
             self.stats.search_errors += 1
