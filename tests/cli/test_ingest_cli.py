@@ -128,3 +128,14 @@ def test_unreachable_server_is_one_line_exit_4(paperboy):
     assert result.exit_code == 4
     assert result.stderr.startswith("error: 127.0.0.1:") and "unreachable" in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_first_oai_harvest_without_from_takes_recent_days(paperboy, replay_server):
+    from datetime import datetime, timedelta, timezone
+
+    replay_server.route("/oai", (200, fixture_bytes("oai/noRecordsMatch.xml")))
+    result = paperboy("ingest", "oai", "--set", "math", extra_env={"PAPERBOY_FETCH_DAYS": "3"})
+    assert result.exit_code == 0, result.output
+    expected = datetime.now(timezone.utc).date() - timedelta(days=2)
+    assert replay_server.requests[0][1]["from"] == expected.isoformat()
+    assert replay_server.requests[0][1]["set"] == "math"

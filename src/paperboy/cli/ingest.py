@@ -136,7 +136,8 @@ def ingest_arxiv(state: CliContext, categories: tuple[str, ...], since: datetime
 @ingest.command("oai")
 @click.option("--set", "set_spec", default="cs", show_default=True, help="OAI set, e.g. cs, math.")
 @click.option("--from", "from_date", type=_DAY,
-              help="Harvest records changed since this day (default: continue the stored cursor).")
+              help="Harvest records changed since this day (default: continue the stored cursor; "
+                   "on a first harvest, the last fetch_days days).")
 @click.option("--metadata-prefix", type=click.Choice(["arXiv", "arXivRaw"]), default="arXiv",
               show_default=True, help="arXivRaw adds every version and its date.")
 @pass_ctx
@@ -146,10 +147,13 @@ def ingest_oai(state: CliContext, set_spec: str, from_date: datetime | None,
     from paperboy.sources import oai
 
     cursor = state.store.papers.get_state(oai.cursor_key(set_spec, metadata_prefix))
+    start = from_date.date() if from_date else None
+    if start is None and cursor is None:
+        # A first harvest without --from takes the recent days, not the whole archive.
+        start = _today() - timedelta(days=max(1, state.settings.fetch_days) - 1)
     with _client(state) as client:
         items = oai.harvest(client, state.settings.arxiv_oai_url, set_spec=set_spec,
-                            metadata_prefix=metadata_prefix,
-                            from_date=from_date.date() if from_date else None, cursor=cursor)
+                            metadata_prefix=metadata_prefix, from_date=start, cursor=cursor)
         run_import(state, items, oai.SOURCE)
 
 

@@ -1,0 +1,157 @@
+"""Snapshot import benchmark: records/s and peak RSS on SQLite (and PostgreSQL), no embeddings.
+
+    .venv/bin/python benchmarks/bench_ingest.py [--lines 1000000] [--pg-lines 200000]
+
+1. Generates (or reuses) a file of ``--lines`` records in the Kaggle snapshot format with
+   ``benchmarks/snapshot_gen.py`` (shapes of the 200 real sample records, fresh ids and texts).
+2. Baseline, same file, same run: the raw JSON-parse-only throughput (orjson over every line,
+   nothing else), and the source-only throughput (lines -> Paper records, no database).
+3. Imports the file into a fresh SQLite store (``paperboy ingest file`` code path:
+   ``run_ingest(read_snapshot(...))``) in a child process, reporting wall time, CPU time and
+   the child's peak RSS (``ru_maxrss``). The store includes every migration present, e.g. the
+   search helper's full-text triggers, which index each paper as it is inserted.
+4. The same into PostgreSQL (pgserver) for the first ``--pg-lines`` lines (0 skips it).
+
+The machine is shared: the 1-minute load average before and after each step is printed, and
+figures are given with their ratio to the baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import islice
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from snapshot_gen import DEFAULT_SAMPLE, generate  # noqa: E402
+
+
+def count_lines(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(buf.count(b"\n") for buf in iter(lambda: fh.read(1 << 20), b""))
+
+
+def parse_only(path: Path) -> dict:
+    import orjson
+
+    start, cpu = time.perf_counter(), time.process_time()
+    n = 0
+    with open(path, "rb") as fh:
+        for line in fh:
+            orjson.loads(line)
+            n += 1
+    return {"records": n, "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.process_time() - cpu}
+
+
+def source_only(path: Path) -> dict:
+    from paperboy.sources.snapshot import read_snapshot
+
+    start, cpu = time.perf_counter(), time.process_time()
+    n = sum(1 for _ in read_snapshot(path))
+    return {"records": n, "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.process_time() - cpu}
+
+
+def child_import(path: Path, data_dir: Path, database_url: str, limit: int) -> dict:
+    """Runs in a child process: one import into a fresh store; prints a JSON line."""
+    from io import StringIO
+
+    from paperboy.ingest.pipeline import run_ingest
+    from paperboy.settings import load_settings
+    from paperboy.sources.snapshot import read_snapshot
+    from paperboy.storage import open_store
+
+    settings = load_settings({"data_dir": data_dir, "database_url": database_url or None},
+                             environ={})
+    store = open_store(settings)
+    items = read_snapshot(path)
+    if limit:
+        items = islice(items, limit)
+    start, cpu = time.perf_counter(), time.process_time()
+    report = run_ingest(store, items, "snapshot", progress=False, error_stream=StringIO())
+    out = report.as_dict()
+    out.update(seconds=time.perf_counter() - start, cpu_seconds=time.process_time() - cpu,
+               peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+               papers_in_store=store.papers.count(), dialect=store.dialect)
+    store.close()
+    return out
+
+
+def run_child(path: Path, data_dir: Path, database_url: str = "", limit: int = 0) -> dict:
+    cmd = [sys.executable, __file__, "--child", str(path), str(data_dir), database_url, str(limit)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--pg-lines", type=int, default=200_000)
+    ap.add_argument("--file", type=Path, default=Path(tempfile.gettempdir()) / "pb-bench-snapshot.jsonl")
+    ap.add_argument("--sample", type=Path, default=DEFAULT_SAMPLE)
+    ap.add_argument("--keep", action="store_true", help="Keep the generated file.")
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        path, data_dir, url, limit = args.child
+        print(json.dumps(child_import(Path(path), Path(data_dir), url, int(limit))))
+        return
+
+    results: dict = {"lines": args.lines, "cpus": os.cpu_count()}
+    if not args.file.exists() or count_lines(args.file) != args.lines:
+        t = time.perf_counter()
+        generate(args.file, args.lines, args.sample)
+        results["generate_seconds"] = round(time.perf_counter() - t, 1)
+    results["file_mb"] = round(args.file.stat().st_size / 2**20)
+    print(f"file: {args.file} ({args.lines:,} lines, {results['file_mb']} MB)", flush=True)
+
+    def step(name, fn):
+        before = load()
+        out = fn()
+        out["load_before"], out["load_after"] = before, load()
+        out["rate"] = out["records"] / out["seconds"] if "records" in out else \
+            (out["new"] + out["updated"] + out["unchanged"]) / out["seconds"]
+        results[name] = out
+        print(f"{name}: {out['rate']:,.0f} records/s  {json.dumps(out)}", flush=True)
+
+    step("parse_only", lambda: parse_only(args.file))
+    step("source_only", lambda: source_only(args.file))
+    with tempfile.TemporaryDirectory() as tmp:
+        step("sqlite", lambda: run_child(args.file, Path(tmp) / "sqlite"))
+    if args.pg_lines:
+        import pgserver
+
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chmod(tmp, 0o755)
+            server = pgserver.get_server(Path(tmp) / "pg", cleanup_mode="stop")
+            try:
+                url = server.get_uri()
+                step("postgresql", lambda: run_child(args.file, Path(tmp) / "pgdata", url,
+                                                     args.pg_lines))
+            finally:
+                server.cleanup()
+    base = results["parse_only"]["rate"]
+    for name in ("source_only", "sqlite", "postgresql"):
+        if name in results:
+            results[name]["ratio_to_parse_only"] = round(results[name]["rate"] / base, 3)
+    print(json.dumps(results, indent=2))
+    if not args.keep:
+        args.file.unlink()
+
+
+if __name__ == "__main__":
+    main()
