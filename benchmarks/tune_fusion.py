@@ -52,7 +52,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         svc = build_scratch(train, settings, Path(tmp), embedder, progress=True)
         results = []
-        for weights in [(1.0, 1.0), (2.0, 1.0), (3.0, 1.0), (5.0, 1.0)]:
+        for weights in [(1.0, 1.0), (2.0, 1.0), (4.0, 1.0)]:
             svc.bm25_weights = weights
             lex = run_queries(svc, train, "lexical")["ndcg@10"]
             print(f"lexical weights={weights}: train nDCG@10 {lex:.4f}", flush=True)
@@ -66,7 +66,7 @@ def main() -> None:
         print(f"rrf weights={best_w}: train nDCG@10 {rrf:.4f}", flush=True)
         results.append((rrf, "rrf", best_w, None))
         svc.fusion = "score"
-        for alpha, depth in itertools.product([0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6], [100]):
+        for alpha, depth in itertools.product([0.25, 0.35, 0.45, 0.55], [100]):
             svc.alpha, svc.depth = alpha, depth
             nd = run_queries(svc, train, "hybrid")["ndcg@10"]
             print(f"score alpha={alpha} depth={depth} weights={best_w}: train nDCG@10 {nd:.4f}",

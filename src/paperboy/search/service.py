@@ -21,6 +21,7 @@ from paperboy.errors import NotFound
 from paperboy.search.facets import FacetColumns
 from paperboy.search.api import Hit, Mode, QueryError, SearchFilters, SearchResults
 from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse
+from paperboy.search.matching import matched_terms
 from paperboy.search.query import ParsedQuery, parse_query
 from paperboy.search.vectors import VectorIndex
 from paperboy.settings import Settings
@@ -32,6 +33,8 @@ MODES = ("hybrid", "lexical", "dense")
 #: Candidates taken from each list before fusion (more when paging deep).
 DEPTH = 100
 MAX_DEPTH = 1000
+#: Keyword matches read for hybrid queries, so dense candidates get their keyword score.
+LEXICAL_POOL = 1000
 #: Seconds between checks for vectors written by other processes.
 REFRESH_EVERY = 5.0
 
@@ -131,10 +134,17 @@ class SearchService:
                                  message="; ".join(notes) or "nothing to match")
 
         candidates: dict[int, Candidate] = {}
+        pool: dict[int, tuple[int, float]] = {}
         if use_lexical:
-            for rank, hit in enumerate(self.repo.lexical(parsed.terms, parsed.phrases, flt, depth,
-                                                         self.bm25_weights), 1):
-                candidates[hit.doc_id] = Candidate(hit.doc_id, lexical=hit.score, lexical_rank=rank)
+            # Hybrid reads a deeper keyword list: candidates found by meaning get their keyword
+            # score from it (0 when the paper is not among the LEXICAL_POOL best matches).
+            lex_depth = max(depth, LEXICAL_POOL) if use_dense else depth
+            lex = self.repo.lexical(parsed.terms, parsed.phrases, flt, lex_depth, self.bm25_weights)
+            for rank, hit in enumerate(lex, 1):
+                if rank <= depth:
+                    candidates[hit.doc_id] = Candidate(hit.doc_id, lexical=hit.score, lexical_rank=rank)
+                else:
+                    pool[hit.doc_id] = (rank, hit.score)
         qvec = None
         if use_dense:
             qvec = self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms))
@@ -146,8 +156,15 @@ class SearchService:
             for rank, (doc_id, sim) in enumerate(zip(ids.tolist(), sims.tolist()), 1):
                 c = candidates.setdefault(doc_id, Candidate(doc_id))
                 c.dense, c.dense_rank = float(sim), rank
+                if c.lexical is None and doc_id in pool:
+                    c.lexical_rank, c.lexical = pool[doc_id]
         if use_lexical and use_dense:
-            self._complete_scores(candidates, parsed, qvec)
+            vectors = self.vectors
+            for c in candidates.values():
+                if c.dense is None:
+                    v = vectors.vector(c.doc_id)
+                    if v is not None:
+                        c.dense = float(v @ qvec)
         method = self.fusion if (use_lexical and use_dense) else ("lexical" if use_lexical else "dense")
         if method == "lexical":
             ranked = sorted(candidates.values(), key=lambda c: -(c.lexical or 0.0))
@@ -163,7 +180,6 @@ class SearchService:
         visible = self.repo.visible_paper_ids([c.doc_id for c in ranked])
         ranked = [c for c in ranked if c.doc_id in visible]
         page = ranked[offset:offset + limit]
-        matched = self.repo.matched_terms([c.doc_id for c in page], parsed.terms) if parsed.terms else {}
         hits = []
         for c in page:
             explanation = {
@@ -172,11 +188,17 @@ class SearchService:
                 "lexical_score": None if c.lexical is None else round(c.lexical, 4),
                 "dense_rank": c.dense_rank,
                 "dense_similarity": None if c.dense is None else round(c.dense, 4),
-                "matched_terms": matched.get(c.doc_id, []),
+                "matched_terms": [],
                 "phrases": [" ".join(p) for p in parsed.phrases],
             }
             hits.append(Hit(visible[c.doc_id], round(float(c.fused), 6), explanation))
-        return SearchResults(self._hydrate(hits), len(ranked), mode=mode,
+        hits = self._hydrate(hits)
+        if parsed.terms:
+            found = matched_terms({h.id: f"{h.paper.title}\n{h.paper.abstract}" for h in hits},
+                                  parsed.terms)
+            for h in hits:
+                h.explanation["matched_terms"] = found[h.id]
+        return SearchResults(hits, len(ranked), mode=mode,
                              highlight_terms=parsed.highlight_terms,
                              message="; ".join(notes) or None)
 
@@ -196,21 +218,6 @@ class SearchService:
         if people is not None:
             allowed = people if allowed is None else np.intersect1d(allowed, people, assume_unique=True)
         return allowed if allowed is not None else self.repo.filter_doc_ids(flt)
-
-    def _complete_scores(self, candidates: dict[int, Candidate], parsed: ParsedQuery,
-                         qvec: np.ndarray) -> None:
-        """Give every candidate both scores, so fusion compares like with like."""
-        no_lex = [d for d, c in candidates.items() if c.lexical is None]
-        if no_lex and (parsed.terms or parsed.phrases):
-            scores = self.repo.lexical_scores(parsed.terms, parsed.phrases, no_lex, self.bm25_weights)
-            for d, s in scores.items():
-                candidates[d].lexical = s
-        vectors = self.vectors
-        for d, c in candidates.items():
-            if c.dense is None:
-                v = vectors.vector(d)
-                if v is not None:
-                    c.dense = float(v @ qvec)
 
     def _hydrate(self, hits: list[Hit]) -> list[Hit]:
         papers = {p.id: p for p in self.store.papers.get_many([h.id for h in hits])}

@@ -31,6 +31,10 @@ def text_hash(title: str, abstract: str) -> str:
     return hashlib.blake2b(f"{title}\n{abstract}".encode(), digest_size=16).hexdigest()
 
 
+#: The keyword index's tokenizer (the migration 0002_search creates FTS5 with the same).
+FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
+
+
 @dataclass
 class LexicalHit:
     doc_id: int
