@@ -63,6 +63,9 @@ class Settings:
     )
     embedding_batch_size: int = _setting(32, "Texts per embedding batch.")
     embedding_max_length: int = _setting(256, "Maximum tokens per embedded text (title + abstract).")
+    embedding_int8: bool = _setting(
+        False, "Run the embedding model with int8 dynamic quantization: faster on CPU, slightly "
+        "different vectors (stored under '<model>+int8'; see benchmarks/RESULTS.md).")
     base_url: str = _setting(
         "http://127.0.0.1:8000", "Public URL of this instance, used in e-mails and feeds."
     )

@@ -74,6 +74,7 @@ class SearchService:
                 cache_dir=self.settings.data_dir / "models",
                 max_length=self.settings.embedding_max_length,
                 batch_size=self.settings.embedding_batch_size,
+                quantize=self.settings.embedding_int8,
             )
         return self._embedder
 
@@ -82,7 +83,7 @@ class SearchService:
         """The model name vectors are stored under (known without loading the model)."""
         if self._embedder is not None:
             return self._embedder.model_id
-        return self.settings.embedding_model
+        return self.settings.embedding_model + ("+int8" if self.settings.embedding_int8 else "")
 
     @property
     def vectors(self) -> VectorIndex:
