@@ -150,6 +150,11 @@ from paperboy.cli.search import embed, eval_group, index, search, similar  # noq
 for _command in (search, similar, embed, index, eval_group):
     cli.add_command(_command)
 
+from paperboy.cli.users import moderate, user  # noqa: E402
+
+for _command in (user, moderate):
+    cli.add_command(_command)
+
 
 def main() -> None:
     cli(prog_name="paperboy")

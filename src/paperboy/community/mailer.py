@@ -1,12 +1,13 @@
 """Account e-mail (password reset) through the mail layer.
 
-When :mod:`paperboy.mail` offers ``send_message(settings, message)`` it delivers (SMTP or its
-outbox); until then messages are written as ``.eml`` files to ``<data_dir>/outbox`` (atomically:
-temp file + rename), which is also what the mail layer does when no SMTP server is configured.
+Delivery goes through :func:`paperboy.mail.delivery.make_mailer`: SMTP when ``smtp_host`` is
+set, else ``.eml`` files in ``<data_dir>/outbox`` (written atomically). :func:`write_to_outbox`
+is the same fallback for an installation without the mail layer.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import uuid
@@ -16,6 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from paperboy.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def build_message(settings: Settings, to: str, subject: str, text: str) -> EmailMessage:
@@ -48,13 +51,23 @@ def write_to_outbox(settings: Settings, msg: EmailMessage) -> Path:
     return folder / name
 
 
-def send(settings: Settings, to: str, subject: str, text: str) -> None:
+def send(settings: Settings, to: str, subject: str, text: str) -> bool:
+    """Deliver through the mail layer (SMTP, or its outbox when no SMTP server is configured).
+
+    Returns False (and logs) when delivery failed: a web request must not fail, nor reveal
+    anything, because the mail server is down.
+    """
     msg = build_message(settings, to, subject, text)
     try:
-        from paperboy.mail import send_message  # type: ignore[attr-defined]
-    except ImportError:
-        send_message = None
-    if send_message is not None:
-        send_message(settings, msg)
-    else:
+        from paperboy.mail.delivery import make_mailer
+    except ImportError:  # an installation without the mail layer
         write_to_outbox(settings, msg)
+        return True
+    try:
+        with make_mailer(settings) as mailer:
+            mailer.retries = min(mailer.retries, 1)  # someone is waiting for the page
+            mailer.send(msg)
+    except Exception as exc:  # SMTP down, refused, misconfigured: log it, keep the page working
+        log.warning("could not send %r to %s: %s", subject, to, exc)
+        return False
+    return True

@@ -63,6 +63,9 @@ def paper_json(item: FeedItem, base_url: str) -> dict:
         "upvotes": item.upvotes,
         "discussionId": p.id,
     }
+    if "upvotes_imported" in item.extra:  # total = imported (Hugging Face) + local votes
+        out["upvotesImported"] = item.extra["upvotes_imported"]
+        out["upvotesLocal"] = item.extra["upvotes_local"]
     optional = {
         "ai_summary": p.ai_summary,
         "ai_keywords": p.ai_keywords or None,

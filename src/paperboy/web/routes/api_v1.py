@@ -54,7 +54,8 @@ def item_json(item: FeedItem, base_url: str, full: bool = False) -> dict:
             version=p.version, doi=p.doi, journal_ref=p.journal_ref, comments_text=p.comments,
             license=p.license, ai_summary=p.ai_summary, ai_keywords=p.ai_keywords,
         )
-    for key in ("score", "explanation"):
+    for key in ("score", "explanation", "upvotes_imported", "upvotes_local",
+                "comments_imported", "comments_local"):
         if key in item.extra:
             out[key] = item.extra[key]
     return out
