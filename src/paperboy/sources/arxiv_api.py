@@ -48,6 +48,8 @@ def parse_entry(entry: Element) -> Paper:
     primary_term = primary.get("term") if primary is not None else None
     if primary_term and primary_term not in categories:
         categories.insert(0, primary_term)
+    # The feed's links name a version (…/abs/2410.17243v1); the stored links stay versionless
+    # so they always open the latest version and do not change the record on every revision.
     pdf = None
     for link in entry.findall(f"{ATOM}link"):
         if link.get("title") == "pdf" or link.get("type") == "application/pdf":
@@ -65,7 +67,7 @@ def parse_entry(entry: Element) -> Paper:
         journal_ref=text(entry, f"{ARXIV}journal_ref"),
         doi=text(entry, f"{ARXIV}doi"),
     )
-    if pdf and version is None:
+    if pdf and version is None:  # an unversioned PDF link is already canonical
         values["pdf_url"] = pdf
     return arxiv_paper(arxiv_id, **values)
 

@@ -19,6 +19,7 @@ from typing import Any, Iterable, Iterator
 from paperboy.records import Listing, Paper, Reject
 from paperboy.sources.common import BadValue, arxiv_paper, parse_datetime, squash
 from paperboy.ids import parse_arxiv_id
+from paperboy.sources.files import open_text
 from paperboy.sources.http import PoliteClient
 
 SOURCE = "hf"
@@ -116,8 +117,6 @@ def read_file(path: Path, listed_on: date | None = None) -> Iterator[Paper | Rej
                 listed_on = date.fromisoformat(m.group(1))
             except ValueError:
                 listed_on = None
-    from paperboy.sources.files import open_text
-
     with open_text(path) as fh:
         raw = fh.read()
     try:

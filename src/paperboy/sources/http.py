@@ -85,11 +85,11 @@ class PoliteClient:
         """
         host = urlsplit(url).netloc or url
         problem = ""
+        hinted = 0.0  # the server's own Retry-After, when it gave one
         for attempt in range(self.retries + 1):
             if attempt:
-                delay = self.backoff * (2 ** (attempt - 1))
-                self.sleep(max(delay, self._retry_after))
-            self._retry_after = 0.0
+                self.sleep(max(self.backoff * (2 ** (attempt - 1)), hinted))
+            hinted = 0.0
             self._wait_turn(host)
             try:
                 response = self._client.get(url, params=params)
@@ -101,7 +101,7 @@ class PoliteClient:
                 continue
             if response.status_code >= 500 or response.status_code == 429:
                 problem = f"HTTP {response.status_code}"
-                self._retry_after = _retry_after(response.headers)
+                hinted = _retry_after(response.headers)
                 continue
             if response.status_code >= 400:
                 raise SourceUnavailable(
@@ -113,8 +113,6 @@ class PoliteClient:
             f"{host} unreachable: {problem} after {tries} attempt{'s' if tries > 1 else ''} "
             f"(check the network or the URL setting)"
         )
-
-    _retry_after = 0.0
 
 
 def _retry_after(headers: httpx.Headers) -> float:
