@@ -87,6 +87,9 @@ class Settings:
         3, "Retries (exponential backoff) of a mail after a temporary SMTP failure (4xx, connection)."
     )
     smtp_retry_delay: float = _setting(2.0, "Seconds before the first SMTP retry; doubles each time.")
+    smtp_connections: int = _setting(
+        4, "SMTP connections a digest run sends over in parallel (1: one after the other)."
+    )
     mail_bounce_limit: int = _setting(
         3, "Permanent delivery failures (5xx) in a row after which an address is suspended."
     )

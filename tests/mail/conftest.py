@@ -98,6 +98,7 @@ def smtp_server():
 def mail_overrides(smtp: SmtpServer) -> dict:
     return dict(
         smtp_host=smtp.host, smtp_port=smtp.port, smtp_security="none", smtp_retries=2,
+        smtp_connections=1,
         smtp_retry_delay=0.01, smtp_timeout=10, base_url="http://testserver",
         mail_from="Paperboy <digest@paperboy.test>", digest_papers=5,
     )
@@ -129,6 +130,15 @@ class MailApp:
 @pytest.fixture
 def mail_app(mail_settings, smtp_server):
     """The real app served by uvicorn on loopback, its base_url set so mailed links point at it."""
+    yield from _serve_app(mail_settings, smtp_server)
+
+
+@pytest.fixture
+def sqlite_mail_app(sqlite_mail_settings, smtp_server):
+    yield from _serve_app(sqlite_mail_settings, smtp_server)
+
+
+def _serve_app(mail_settings, smtp_server):
     import time
 
     import uvicorn

@@ -21,7 +21,7 @@ from tests.builders import make_listing, make_paper
 
 def cli_env(settings, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
-    for name in ("data_dir", "database_url", "smtp_host", "smtp_port", "smtp_security",
+    for name in ("data_dir", "database_url", "smtp_host", "smtp_port", "smtp_security", "smtp_connections",
                  "smtp_retries", "smtp_retry_delay", "base_url", "mail_from"):
         env[f"PAPERBOY_{name.upper()}"] = str(getattr(settings, name))
     env.update(extra)
@@ -40,19 +40,32 @@ def run(settings, *args, **extra) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-@pytest.fixture
-def populated(mail_settings):
+def _populate(settings):
     """Eight confirmed daily subscribers and yesterday's papers."""
-    store = open_store(mail_settings)
-    service = MailService(mail_settings, store)
+    store = open_store(settings)
+    service = MailService(settings, store)
     emails = []
     for i in range(8):
         msg = service.request_subscription(f"cron{i}@example.org")
         service.confirm(re.search(r"/mail/confirm/(\S+)", msg.get_body(("plain",)).get_content()).group(1))
         emails.append(f"cron{i}@example.org")
-    day = local_today(mail_settings) - timedelta(days=1)
+    day = local_today(settings) - timedelta(days=1)
     store.papers.upsert([make_paper(title=f"Cron paper {i}", listing=make_listing(listed_on=day, upvotes=i))
                          for i in range(4)], "hf")
+    return store, emails
+
+
+@pytest.fixture
+def populated(mail_settings):
+    store, emails = _populate(mail_settings)
+    yield store, emails
+    store.close()
+
+
+@pytest.fixture
+def sqlite_populated(sqlite_mail_settings):
+    """The same on SQLite only, for checks of CLI output that do not depend on the database."""
+    store, emails = _populate(sqlite_mail_settings)
     yield store, emails
     store.close()
 
@@ -101,8 +114,9 @@ def test_two_cron_processes_at_once(mail_settings, populated, smtp_server):
     assert sum(sent) == 8
 
 
-def test_dry_run_preview_and_status(mail_settings, populated, smtp_server):
-    store, emails = populated
+def test_dry_run_preview_and_status(sqlite_mail_settings, sqlite_populated, smtp_server):
+    mail_settings = sqlite_mail_settings
+    store, emails = sqlite_populated
     dry = run(mail_settings, "digest", "send", "--dry-run")
     assert dry.returncode == 0 and "would send 8" in dry.stdout
     assert digest_counts(smtp_server) == Counter() and store.subscriptions.deliveries() == []
@@ -118,13 +132,14 @@ def test_dry_run_preview_and_status(mail_settings, populated, smtp_server):
     assert digest_counts(smtp_server) == Counter()
 
 
-def test_smtp_configuration_error_is_one_line(mail_settings, populated, smtp_server):
+def test_smtp_configuration_error_is_one_line(sqlite_mail_settings, sqlite_populated, smtp_server):
+    mail_settings = sqlite_mail_settings
     # The loopback server offers no STARTTLS: asking for it is a configuration error, no bounce.
     result = run(mail_settings, "digest", "send", PAPERBOY_SMTP_SECURITY="starttls")
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "STARTTLS" in result.stderr
     assert "Traceback" not in result.stderr
-    store, emails = populated
+    store, emails = sqlite_populated
     assert all(s.bounce_count == 0 for s in (store.subscriptions.get_by_email_key(e) for e in emails))
     # The claimed digest was deferred, so a corrected run sends everything.
     fixed = run(mail_settings, "digest", "send")

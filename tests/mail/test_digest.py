@@ -129,6 +129,46 @@ def test_crash_midway_then_rerun_sends_each_exactly_once(mail_settings, mail_sto
     assert first_run > 0
 
 
+def test_parallel_connections_crash_and_concurrent_jobs_still_once(mail_settings, mail_store,
+                                                                  smtp_server):
+    """Four SMTP connections per job, a crash after 10 sends, then two jobs at once."""
+    from paperboy.settings import load_settings
+
+    settings = load_settings({**{f: getattr(mail_settings, f) for f in (
+        "data_dir", "database_url", "smtp_host", "smtp_port", "smtp_security", "base_url",
+        "mail_from", "smtp_retry_delay")}, "smtp_connections": 4}, environ={})
+    service = MailService(settings, mail_store)
+    subs = _subscribers(service, 30)
+    list_papers(mail_store, TODAY - timedelta(days=1), 3)
+    sent, lock = [], threading.Lock()
+
+    def crash_after_ten(digest):
+        with lock:
+            sent.append(digest.subscriber.id)
+            if len(sent) == 10:
+                raise SimulatedCrash()
+
+    with pytest.raises(SimulatedCrash):
+        DigestJob(settings, mail_store, None, "daily", now=NOW, batch_size=7,
+                  hooks={"after_send": crash_after_ten}).run()
+    stores = [open_store(settings) for _ in range(2)]
+    reports = []
+    threads = [threading.Thread(target=lambda s=s: reports.append(
+        DigestJob(settings, s, None, "daily", now=NOW, batch_size=7).run())) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for s in stores:
+        s.close()
+    digests = Counter(a for m in smtp_server.handler.messages
+                      if "digest" in m.message["Subject"] for a in m.rcpt_tos)
+    assert digests == Counter({s.email: 1 for s in subs})
+    statuses = Counter(r["status"] for r in mail_store.subscriptions.deliveries())
+    # after_send crashes leave at most one digest per connection recorded as "sending".
+    assert statuses["sent"] + statuses["sending"] == 30 and statuses["sending"] <= 4
+
+
 def test_crash_between_claim_and_send_is_at_most_once(mail_settings, mail_store, smtp_server):
     """The documented choice: a digest claimed but not known to be sent is not resent."""
     service = MailService(mail_settings, mail_store)

@@ -174,9 +174,41 @@ def test_resubscribing_never_leaks_and_mails_after_answering(mail_app, smtp_serv
     assert r.status_code == 422  # form bodies are not accepted by the JSON endpoint
 
 
-def test_subscribe_form_needs_csrf_and_rejects_bad_addresses(mail_app):
-    web = httpx.Client(base_url=mail_app.url, timeout=10)
+def test_subscribe_form_needs_csrf_and_rejects_bad_addresses(sqlite_mail_app):
+    web = httpx.Client(base_url=sqlite_mail_app.url, timeout=10)
     assert web.post("/subscribe", data={"email": "x@example.org"}).status_code == 403
     home = web.get("/")
     r = web.post("/subscribe", data={"email": "<script>@x", "csrf_token": csrf_of(home.text)})
     assert r.status_code == 422 and "<script>" not in r.text and "not valid" in r.text
+
+
+def test_signed_in_account_reaches_its_own_preferences(sqlite_mail_app, smtp_server):
+    signup_helpers = pytest.importorskip("tests.community.web_helpers")
+    web = httpx.Client(base_url=sqlite_mail_app.url, timeout=10, follow_redirects=False)
+    assert web.get("/mail/account").status_code == 303  # not signed in: to the sign-in page
+    r = signup_helpers.signup(web, "mailreader", email="MailReader@example.org")
+    assert r.status_code in (200, 303), r.text
+    assert 'href="/mail/account"' in web.get("/account").text
+    page = web.get("/mail/account")
+    assert page.status_code == 200 and "Subscribe MailReader@example.org" in page.text
+    # Subscribing from the account page links the subscription to the account.
+    r = web.post("/subscribe", data={"email": "MailReader@example.org", "period": "weekly",
+                                     "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 200
+    (confirm_mail,) = wait_for(lambda: mails_to(smtp_server, "MailReader@example.org", CONFIRM_SUBJECT))
+    sub = sqlite_mail_app.store.subscriptions.get_by_email_key("mailreader@example.org")
+    assert sub.user_id is not None and sub.period == "weekly"
+    # Until the mailbox confirms, the account page only offers to mail the link.
+    page = web.get("/mail/account")
+    assert page.status_code == 200 and "E-mail me my preferences link" in page.text
+    (confirm_url,) = set(links(confirm_mail.get_body(("plain",)).get_content(), "confirm"))
+    confirm_page = web.get(confirm_url)
+    web.post(confirm_url, data={"csrf_token": csrf_of(confirm_page.text)})
+    r = web.get("/mail/account")
+    assert r.status_code == 303 and r.headers["location"].startswith("/mail/preferences/")
+    assert "MailReader@example.org" in web.get(r.headers["location"]).text
+    # Another account with no subscription of its own sees no one else's preferences.
+    other = httpx.Client(base_url=sqlite_mail_app.url, timeout=10, follow_redirects=False)
+    signup_helpers.signup(other, "someoneelse", email="someone@example.org")
+    page = other.get("/mail/account")
+    assert page.status_code == 200 and "/mail/preferences/" not in page.text

@@ -84,7 +84,7 @@ def preview(state: CliContext, email: str, period: str | None, fmt: str) -> None
     job = DigestJob(state.settings, state.store, _searcher(state), period or sub.period)
     (d,) = job.composer.compose([sub])
     if fmt == "eml":
-        click.echo(job.builder.digest(d).as_string())
+        click.echo(job.builder.digest(d).data.decode("utf-8").replace("\r\n", "\n"))
         return
     subject, text, html = job.builder.render_digest(d)
     if fmt == "html":

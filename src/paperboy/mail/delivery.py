@@ -197,9 +197,13 @@ class Mailer:
         #: count of messages handed over successfully (for reports and benchmarks)
         self.sent = 0
 
-    def send(self, msg: EmailMessage) -> None:
-        sender, recipients = _envelope(msg)
-        data = msg.as_bytes()
+    def send(self, msg) -> None:
+        """Send an :class:`EmailMessage` or a pre-serialized ``render.Outgoing``."""
+        if isinstance(msg, EmailMessage):
+            sender, recipients = _envelope(msg)
+            data = msg.as_bytes()
+        else:
+            data, sender, recipients = msg.data, msg.sender, msg.recipients
         self.send_bytes(data, sender, recipients)
 
     def send_bytes(self, data: bytes, sender: str, recipients: list[str]) -> None:

@@ -23,7 +23,8 @@ server may or may not have accepted the message, and nothing the job can ask tel
 Paperboy chooses **at most once** there: the row stays ``sending``, re-runs do not resend it
 (a digest is not worth a duplicate), and ``paperboy digest status`` lists such rows so an operator
 can see them. The window is one SMTP transaction per subscriber: everything that can fail
-earlier (composition, rendering) happens before the claim.
+earlier (composition, rendering) happens before the claim. Sending over ``smtp_connections``
+parallel connections means at most that many digests can be in the window when a job dies.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable
@@ -116,6 +120,7 @@ class DigestJob:
         self.builder = MessageBuilder(settings, self.tokens)
         self._mailer = mailer
         self.hooks = hooks or {}
+        self._lock = threading.Lock()
         # Papers stored after this moment wait for the next digest (ingest may run meanwhile).
         self.cutoff = utcnow()
         self.composer = DigestComposer(store, searcher, period, self.period_key, self.today,
@@ -138,8 +143,25 @@ class DigestJob:
             yield from self.composer.compose(batch)
 
     def run(self, dry_run: bool = False) -> DigestReport:
+        """Compose in this thread; claim, send and record over ``smtp_connections`` connections
+        (each thread keeps its own SMTP session). Any crash stops the run after the digests in
+        flight; a re-run sends the rest."""
         report = DigestReport(self.period, self.period_key, dry_run=dry_run)
-        mailer = None
+        workers = 1 if self._mailer is not None else max(1, self.settings.smtp_connections)
+        local = threading.local()
+        opened: list[Mailer] = []
+
+        def mailer() -> Mailer:
+            m = getattr(local, "mailer", None)
+            if m is None:
+                m = self._mailer or make_mailer(self.settings)
+                local.mailer = m
+                with self._lock:
+                    opened.append(m)
+            return m
+
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="digest") if workers > 1 else None
+        in_flight: deque[Future] = deque()
         try:
             for digest in self.digests():
                 report.composed += 1
@@ -150,14 +172,26 @@ class DigestJob:
                     continue
                 if dry_run:
                     continue
-                if mailer is None:
-                    mailer = self._mailer or make_mailer(self.settings)
-                self._deliver(digest, mailer, report)
+                if pool is None:
+                    self._deliver(digest, mailer(), report)
+                    continue
+                in_flight.append(pool.submit(lambda d=digest: self._deliver(d, mailer(), report)))
+                while len(in_flight) > workers * 4:  # bounded: compose stays a little ahead
+                    in_flight.popleft().result()
+            while in_flight:
+                in_flight.popleft().result()
         finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             report.searches_run = self.composer.stats.searches_run
-            if mailer is not None and self._mailer is None:
-                mailer.close()
+            if self._mailer is None:
+                for m in opened:
+                    m.close()
         return report
+
+    def _count(self, report: DigestReport, name: str) -> None:
+        with self._lock:
+            setattr(report, name, getattr(report, name) + 1)
 
     def _skip(self, digest: Digest) -> None:
         """Nothing to send: mark the period done so a later run does not compose it again."""
@@ -172,19 +206,19 @@ class DigestJob:
         self._hook("before_claim", digest)
         claim = repo.claim(sub.id, self.period_key, self.job_id, message_id)
         if claim is None:
-            report.taken += 1
+            self._count(report, "taken")
             return
         self._hook("after_claim", digest)
         try:
             mailer.send(msg)
         except PermanentFailure as exc:
-            report.bounced += 1
+            self._count(report, "bounced")
             if repo.mark_bounced(claim, str(exc), self.settings.mail_bounce_limit):
-                report.suspended += 1
+                self._count(report, "suspended")
             log.warning("digest to %s bounced: %s", sub.email, exc)
             return
         except TemporaryFailure as exc:
-            report.deferred += 1
+            self._count(report, "deferred")
             repo.mark_deferred(claim, str(exc))
             log.warning("digest to %s deferred: %s", sub.email, exc)
             return
@@ -193,7 +227,7 @@ class DigestJob:
             raise
         self._hook("after_send", digest)
         repo.mark_sent(claim, digest.paper_count, digest.high_waters)
-        report.sent += 1
+        self._count(report, "sent")
 
 
 def send_digests(settings: Settings, store: Store, searcher, period: str, *,
