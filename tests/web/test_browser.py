@@ -54,6 +54,8 @@ def test_paper_page(page, live_server):
     assert page.locator(".tex").first.inner_text() == "$O(n^2)$"
     assert page.locator("a:has-text('PDF')").get_attribute("href") == "https://arxiv.org/pdf/2410.29999"
     assert page.locator(".vote-count.big .n").inner_text() == "99"
+    page.wait_for_selector("[data-similar-src][data-loaded]")  # fetched after the page
+    assert "search index is built" in page.locator(".similar-body").inner_text()
     screenshot(page, "paper")
     page.click("text=José García")
     page.wait_for_url(re.compile(r"/authors/jose%20garcia"))

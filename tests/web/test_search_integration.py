@@ -45,9 +45,16 @@ def test_hybrid_search_and_similar_after_embedding(search_client):
     assert sim["indexed"] and len(sim["data"]) == 3
     assert "2410.20001" not in [p["id"] for p in sim["data"]]
     page = client.get("/papers/2410.20001").text
-    assert 'class="similar-list"' in page
+    assert 'data-similar-src="/papers/2410.20001/similar?partial=1"' in page
+    assert 'href="/papers/2410.20001/similar"' in page  # the same list without JavaScript
+    fragment = client.get("/papers/2410.20001/similar", params={"partial": 1}).text
+    assert 'class="similar-list"' in fragment and "<html" not in fragment
     first_similar = sim["data"][0]["id"]
-    assert f'href="/papers/{first_similar}"' in page
+    assert f'href="/papers/{first_similar}"' in fragment
+    full = client.get("/papers/2410.20001/similar")
+    assert full.status_code == 200 and "Similar to: Paper 1: scaling" in full.text
+    assert full.text.count('class="card"') == 20
+    assert client.get("/papers/2501.00001/similar").status_code == 404
 
 
 def test_hostile_queries_with_real_search(search_client):
@@ -76,5 +83,6 @@ def test_failing_searcher_falls_back(web_settings, web_store):
         r = client.get("/search", params={"q": "retrieval"})
         assert r.status_code == 200 and "search index not ready" in r.text
         assert "<mark>retrieval</mark>" in r.text
-        page = client.get("/papers/2410.20001")
-        assert page.status_code == 200 and "once the search index is built" in page.text
+        assert client.get("/papers/2410.20001").status_code == 200
+        fragment = client.get("/papers/2410.20001/similar?partial=1")
+        assert fragment.status_code == 200 and "once the search index is built" in fragment.text

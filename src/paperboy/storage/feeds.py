@@ -270,20 +270,18 @@ class FeedRepository:
                 )
             )
         with self.engine.connect() as conn:
+            # One narrow query for the whole period, sorted here: cheaper than COUNT + ORDER BY
+            # (both scan the period anyway), and every sort shares the same code path.
+            rows = conn.execute(base).all()
+            total = len(rows)
             if sort == "trending":
-                rows = conn.execute(base).all()
-                total = len(rows)
-                rows = self._rank_trending(rows, now, period)[offset : offset + limit]
+                rows = self._rank_trending(rows, now, period)
+            elif sort == "upvotes":
+                rows = sorted(rows, key=lambda r: ((r[2] or 0) + (r[5] or 0),
+                                                   r[4] or datetime.min, r[0]), reverse=True)
             else:
-                total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-                if sort == "upvotes":
-                    order = ((func.coalesce(cand.c.upvotes, 0)
-                              + func.coalesce(paper_stats.c.local_upvotes, 0)).desc(),
-                             papers.c.published.desc(),
-                             cand.c.pid.desc())
-                else:
-                    order = (papers.c.published.desc(), cand.c.pid.desc())
-                rows = conn.execute(base.order_by(*order).limit(limit).offset(offset)).all()
+                rows = sorted(rows, key=lambda r: (r[4] or datetime.min, r[0]), reverse=True)
+            rows = rows[offset : offset + limit]
             items = self._hydrate(conn, [r[:4] for r in rows])
         return FeedPage(items=items, total=total, limit=limit, offset=offset)
 
@@ -323,49 +321,49 @@ class FeedRepository:
     def latest_day(self) -> date | None:
         """The most recent day that has papers (listing day or first-version day)."""
         with self.engine.connect() as conn:
-            listed = conn.execute(select(func.max(daily_listings.c.listed_on))).scalar()
-            published = conn.execute(select(func.max(papers.c.published))).scalar()
-        candidates = [d for d in (listed, self._local_day(published)) if d is not None]
+            listed, published = conn.execute(select(
+                select(func.max(daily_listings.c.listed_on)).scalar_subquery(),
+                select(func.max(papers.c.published)).scalar_subquery(),
+            )).one()
+        candidates = [d for d in (_as_date(listed), self._local_day(published)) if d is not None]
         return max(candidates) if candidates else None
+
+    def _prev_next_subqueries(self, before: date, after: date):
+        """Scalar subqueries for the closest listing / first-version moments around a span."""
+        dl = daily_listings
+        lo, _ = self._utc_bounds(before, before)
+        _, hi = self._utc_bounds(after, after + timedelta(days=1))
+        unlisted = ~exists().where(dl.c.paper_id == papers.c.id)
+        return (
+            select(func.max(dl.c.listed_on)).where(dl.c.listed_on < before).scalar_subquery(),
+            select(papers.c.published).where(papers.c.published < lo, unlisted)
+            .order_by(papers.c.published.desc()).limit(1).scalar_subquery(),
+            select(func.min(dl.c.listed_on)).where(dl.c.listed_on > after).scalar_subquery(),
+            select(papers.c.published).where(papers.c.published >= hi, unlisted)
+            .order_by(papers.c.published.asc()).limit(1).scalar_subquery(),
+        )
+
+    def _prev_next(self, before: date, after: date) -> tuple[date | None, date | None]:
+        """(closest day with papers before ``before``, closest after ``after``): one query."""
+        with self.engine.connect() as conn:
+            p_listed, p_pub, n_listed, n_pub = conn.execute(
+                select(*self._prev_next_subqueries(before, after))
+            ).one()
+        prev = [d for d in (_as_date(p_listed), self._local_day(p_pub)) if d is not None]
+        nxt = [d for d in (_as_date(n_listed), self._local_day(n_pub)) if d is not None]
+        return (max(prev) if prev else None, min(nxt) if nxt else None)
 
     def prev_day(self, before: date) -> date | None:
         """The closest day before ``before`` that has papers."""
-        lo, _ = self._utc_bounds(before, before)
-        dl = daily_listings
-        with self.engine.connect() as conn:
-            listed = conn.execute(
-                select(func.max(dl.c.listed_on)).where(dl.c.listed_on < before)
-            ).scalar()
-            published = conn.execute(
-                select(papers.c.published)
-                .where(papers.c.published < lo, ~exists().where(dl.c.paper_id == papers.c.id))
-                .order_by(papers.c.published.desc())
-                .limit(1)
-            ).scalar()
-        candidates = [d for d in (listed, self._local_day(published)) if d is not None]
-        return max(candidates) if candidates else None
+        return self._prev_next(before, before)[0]
 
     def next_day(self, after: date) -> date | None:
         """The closest day after ``after`` that has papers."""
-        _, hi = self._utc_bounds(after, after + timedelta(days=1))
-        dl = daily_listings
-        with self.engine.connect() as conn:
-            listed = conn.execute(
-                select(func.min(dl.c.listed_on)).where(dl.c.listed_on > after)
-            ).scalar()
-            published = conn.execute(
-                select(papers.c.published)
-                .where(papers.c.published >= hi, ~exists().where(dl.c.paper_id == papers.c.id))
-                .order_by(papers.c.published.asc())
-                .limit(1)
-            ).scalar()
-        candidates = [d for d in (listed, self._local_day(published)) if d is not None]
-        return min(candidates) if candidates else None
+        return self._prev_next(after, after)[1]
 
     def neighbours(self, period: Period) -> tuple[Period | None, Period | None]:
         """The previous and next period of the same kind that have papers."""
-        before = self.prev_day(period.start)
-        after = self.next_day(period.last)
+        before, after = self._prev_next(period.start, period.last)
         return (
             period.containing(before) if before else None,
             period.containing(after) if after else None,
@@ -473,3 +471,10 @@ class FeedRepository:
 
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _as_date(value) -> date | None:
+    """Dates come back as strings from SQLite scalar subqueries."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])

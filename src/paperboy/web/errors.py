@@ -11,6 +11,7 @@ import logging
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         return error_response(request, 422, _validation_message(exc))
+
+    @app.exception_handler(OverflowError)
+    async def overflow(request: Request, exc: OverflowError):
+        # e.g. an id of 30 digits reaching SQLite: the input is out of range, not our failure
+        return error_response(request, 422, "a number in the request is out of range")
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError):
+        # the database refused a value from the request (PostgreSQL: out of range, bad encoding)
+        log.info("database refused input on %s: %s", request.url.path, exc.orig)
+        return error_response(request, 422, "a value in the request is out of range or invalid")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):

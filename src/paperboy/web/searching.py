@@ -9,6 +9,9 @@ passed on as a message.
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from paperboy.search.api import Hit, QueryError, SearchFilters, SearchResults
@@ -46,9 +49,15 @@ class WebResults:
 
 
 class SearchFacade:
+    #: similar-paper answers are kept this long (they only change when papers are embedded)
+    SIMILAR_TTL = 600.0
+    SIMILAR_CACHE = 4096
+
     def __init__(self, store: Store, searcher=None):
         self.store = store
         self.searcher = searcher
+        self._similar: OrderedDict[tuple[str, int], tuple[float, list[str], dict]] = OrderedDict()
+        self._lock = threading.Lock()
 
     @property
     def ready(self) -> bool:
@@ -100,19 +109,32 @@ class SearchFacade:
         )
 
     def similar(self, paper_id: str, k: int = 6) -> list[FeedItem]:
-        """Nearest neighbours, or [] when search is unavailable."""
+        """Nearest neighbours (cached for a while), or [] when search is unavailable."""
         if self.searcher is None:
             return []
-        try:
-            vectors = getattr(self.searcher, "vectors", None)
-            if vectors is not None and vectors.size == 0:
-                return []  # nothing to compare with (and no query embedding to pay for)
-            hits = self.searcher.similar(paper_id, k=k)
-        except Exception as exc:
-            log.info("similar(%s) unavailable: %s", paper_id, exc)
-            return []
-        items = self.store.feeds.items_for([h.id for h in hits if h.id != paper_id])
-        scores = {h.id: h.score for h in hits}
+        key = (paper_id, k)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._similar.get(key)
+        if cached is not None and now - cached[0] < self.SIMILAR_TTL:
+            ids, scores = cached[1], cached[2]
+        else:
+            try:
+                vectors = getattr(self.searcher, "vectors", None)
+                if vectors is not None and vectors.size == 0:
+                    return []  # nothing to compare with (and no query embedding to pay for)
+                hits = self.searcher.similar(paper_id, k=k)
+            except Exception as exc:
+                log.info("similar(%s) unavailable: %s", paper_id, exc)
+                return []
+            ids = [h.id for h in hits if h.id != paper_id]
+            scores = {h.id: h.score for h in hits}
+            with self._lock:
+                self._similar[key] = (now, ids, scores)
+                self._similar.move_to_end(key)
+                while len(self._similar) > self.SIMILAR_CACHE:
+                    self._similar.popitem(last=False)
+        items = self.store.feeds.items_for(ids)  # fresh votes and hidden flags every time
         for item in items:
             item.extra["score"] = scores.get(item.id)
         return items

@@ -90,9 +90,30 @@ def trending(request: Request, store: StoreDep, templates: TemplatesDep, page: P
     )
 
 
+@router.get("/papers/{paper_id:path}/similar")
+def similar_page(paper_id: str, request: Request, store: StoreDep, templates: TemplatesDep,
+                 search: SearchDep, partial: bool = False):
+    """Nearest neighbours of a paper: a fragment the paper page loads after rendering (so the
+    page itself never waits for vector search), or a page of its own without JavaScript."""
+    key = parse_paper_id(paper_id)
+    items = store.feeds.items_for([key]) if key else []
+    if not items:
+        raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
+    similar = search.similar(items[0].paper.id, k=6 if partial else 20)
+    if partial:
+        return templates.render(request, "_similar.html", {"similar": similar})
+    title = " ".join(items[0].paper.title.split())
+    return templates.render(
+        request, "list.html",
+        {"heading": f"Similar to: {title}", "kind": "Similar papers",
+         "subheading": "nearest neighbours by meaning" if search.ready else
+         "the search index is not built yet", "items": similar,
+         "page_obj": None, "page": 1, "nav": "similar"},
+    )
+
+
 @router.get("/papers/{paper_id:path}")
-def paper_page(paper_id: str, request: Request, store: StoreDep, templates: TemplatesDep,
-               search: SearchDep):
+def paper_page(paper_id: str, request: Request, store: StoreDep, templates: TemplatesDep):
     as_markdown = paper_id.endswith(".md")
     key = parse_paper_id(paper_id[:-3] if as_markdown else paper_id)
     paper = store.papers.get(key) if key else None
@@ -106,8 +127,7 @@ def paper_page(paper_id: str, request: Request, store: StoreDep, templates: Temp
     listings = store.papers.listings(paper.id)
     return templates.render(
         request, "paper.html",
-        {"item": item, "paper": paper, "listings": listings,
-         "similar": search.similar(paper.id, k=6), "nav": "paper"},
+        {"item": item, "paper": paper, "listings": listings, "nav": "paper"},
     )
 
 

@@ -41,5 +41,19 @@
     form.addEventListener("change", function () { clearTimeout(timer); run(); });
   }
 
-  document.addEventListener("DOMContentLoaded", instantSearch);
+  // Similar papers: the paper page renders at once; the neighbours arrive right after.
+  function similarPapers() {
+    var box = document.querySelector("[data-similar-src]");
+    if (!box || !window.fetch) return;
+    var body = box.querySelector(".similar-body");
+    fetch(box.getAttribute("data-similar-src"), { headers: { "Accept": "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) { body.innerHTML = html; box.setAttribute("data-loaded", "1"); })
+      .catch(function () {});
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    instantSearch();
+    similarPapers();
+  });
 })();
