@@ -196,3 +196,18 @@ def test_apis_tell_imported_and_local_votes_apart(any_client, any_app):
     native = any_client.get("/api/v1/feed?date=2024-10-25&limit=100").json()["data"]
     [item] = [d for d in native if d["id"] == pid]
     assert (item["upvotes"], item["upvotes_imported"], item["upvotes_local"]) == (100, 99, 1)
+
+
+def test_admin_disables_a_user_from_the_profile(any_client, any_app):
+    store = any_app.state.store
+    signup(any_client, "troll")
+    admin = new_client(any_client.app)
+    _user(any_app, "mod", admin=True)
+    signin(admin, "mod")
+    assert 'id="disable-user"' in admin.get("/users/troll").text
+    assert 'id="disable-user"' not in any_client.get("/users/troll").text
+    assert post_form(any_client, "/users/mod/disable").status_code == 403  # not an admin
+    assert post_form(admin, "/users/troll/disable").status_code == 303
+    assert store.accounts.get_by_username("troll").disabled
+    assert any_client.get("/account", follow_redirects=False).status_code == 303  # signed out
+    assert signin(new_client(any_client.app), "troll").status_code == 401

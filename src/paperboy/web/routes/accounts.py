@@ -13,7 +13,7 @@ from paperboy.community.resets import fingerprint_matches, make_reset_token, rea
 from paperboy.community.validation import email_key, email_problem, username_key, username_problem
 from paperboy.storage.accounts import AccountExists, User
 from paperboy.web import auth
-from paperboy.web.auth import CurrentUser, UserDep
+from paperboy.web.auth import AdminDep, CurrentUser, UserDep
 from paperboy.web.deps import CsrfDep, SettingsDep, StoreDep, TemplatesDep
 
 html = APIRouter(include_in_schema=False)
@@ -240,6 +240,18 @@ def profile(username: str, request: Request, store: StoreDep, templates: Templat
     return templates.render(request, "community/profile.html",
                             {"profile": user, "own": own, "upvoted": upvoted,
                              "submitted": submitted, "collections": collections, "nav": "profile"})
+
+
+@html.post("/users/{username}/disable")
+def disable_user(username: str, store: StoreDep, admin: AdminDep, _: CsrfDep):
+    """Administrators disable an account: sign-in refused, sessions and API tokens end."""
+    user = store.accounts.get_by_username(username[:40])
+    if user is None:
+        raise HTTPException(404, f"no user {username[:40]!r}")
+    if user.id == admin.id:
+        raise HTTPException(422, "you cannot disable your own account")
+    store.accounts.set_disabled(user.id, True)
+    return RedirectResponse("/", status_code=303)
 
 
 # -- API ----------------------------------------------------------------------------------
