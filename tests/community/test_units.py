@@ -188,3 +188,13 @@ def test_a_vote_waits_for_a_long_writer_instead_of_failing(sqlite_store, passwor
         release.join()
         other.close()
     assert sqlite_store.community.upvote_rows(paper.id) == 1
+
+
+def test_safe_url_keeps_only_web_links():
+    from paperboy.community.markdown import safe_url
+
+    assert safe_url("https://github.com/x/y") == "https://github.com/x/y"
+    assert safe_url("mailto:a@b.org") == "mailto:a@b.org"
+    for bad in ("javascript:alert(1)", " JaVaScRiPt:alert(1)", "java\tscript:alert(1)",
+                "data:text/html,x", "vbscript:x", "//evil.example", "", None, "no-scheme"):
+        assert safe_url(bad) == "", bad

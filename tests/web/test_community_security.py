@@ -193,3 +193,22 @@ def test_security_headers_and_no_inline_script_on_community_pages(client):
         r = client.get(path)
         assert "script-src 'self'" in r.headers["content-security-policy"], path
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", r.text), path
+
+
+def test_hostile_imported_links_are_not_linked(client, app):
+    from tests.builders import make_listing, make_paper
+
+    app.state.store.papers.upsert([make_paper(
+        id="2410.11111", title="<script>alert('t')</script>", code_url="javascript:alert(1)",
+        project_url=" JaVaScRiPt:alert(2)", abs_url="javascript:alert(3)",
+        pdf_url="data:text/html,<script>alert(4)</script>", organization="<img src=x onerror=alert(5)>",
+        authors=["<b onmouseover=alert(6)>Eve</b>"], listing=make_listing())], source="hf")
+    signup(client, "reader")
+    post_form(client, "/papers/2410.11111/upvote")
+    post_form(client, "/collections", {"name": "c", "public": "1", "paper_id": "2410.11111"})
+    for path in ("/papers/2410.11111", "/papers?date=2024-10-25", "/users/reader", "/collections/1"):
+        html = client.get(path).text
+        assert not re.search(r"""href=["']?\s*(javascript|data):""", html, re.I), path
+        assert "<script>alert" not in html and "<img src=x" not in html, path
+        assert "<b onmouseover" not in html, path
+    assert 'href="https://arxiv.org/abs/2410.11111"' in client.get("/papers/2410.11111").text

@@ -75,3 +75,18 @@ def render_comment(text: str) -> str:
         link_rel="nofollow noopener noreferrer ugc",
         strip_comments=True,
     )
+
+
+def safe_url(value: str | None) -> str:
+    """An imported or user-given URL fit for an href: http(s)/mailto only, else ''.
+
+    Sources hand over whatever a feed says (``javascript:alert(1)`` is a valid string); pages
+    link only what this returns, so such a value shows no link at all.
+    """
+    if not value:
+        return ""
+    url = "".join(ch for ch in str(value).strip() if ch.isprintable() and not ch.isspace())
+    scheme, sep, _ = url.partition(":")
+    if not sep or "/" in scheme or scheme.lower() not in URL_SCHEMES:
+        return ""
+    return url

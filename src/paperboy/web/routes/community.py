@@ -20,7 +20,7 @@ from paperboy.community import submit as submitting
 from paperboy.community.bibtex import bibtex
 from markupsafe import Markup
 
-from paperboy.community.markdown import MAX_COMMENT_CHARS, render_comment
+from paperboy.community.markdown import MAX_COMMENT_CHARS, render_comment, safe_url
 from paperboy.community.validation import MAX_COLLECTION_NAME, MAX_DESCRIPTION, MAX_NOTE
 from paperboy.errors import NotFound
 from paperboy.ids import normalize_paper_id
@@ -396,3 +396,4 @@ def install(app) -> None:
         my_collections=my_collections,
     )
     env.filters["comment_html"] = lambda text: Markup(render_comment(text or ""))
+    env.filters["safe_url"] = safe_url  # imported links: http(s)/mailto only
