@@ -96,7 +96,16 @@ def test_bearer_token_scripts_need_no_csrf_token(client, app):
     bot = TestClient(app)
     r = bot.post("/api/v1/papers/2410.29999/upvote", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200 and r.json()["upvotes_local"] == 1
+    # a client that keeps cookies (it got the CSRF cookie from the first answer) keeps working
+    assert "pb_csrf" in bot.cookies
+    for expected in (False, True):
+        r = bot.post("/api/v1/papers/2410.29999/upvote", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.json()["upvoted"] is expected
     r = bot.post("/api/v1/papers/2410.29999/upvote", headers={"Authorization": "Bearer pbt_wrong"})
+    assert r.status_code == 401
+    # a Bearer header never lends the session cookie's authority: the token decides
+    signup(client, "cookie-holder")
+    r = client.post("/api/v1/papers/2410.29999/upvote", headers={"Authorization": "Bearer pbt_forged"})
     assert r.status_code == 401
 
 
