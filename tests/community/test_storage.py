@@ -150,21 +150,29 @@ def test_collections_belong_to_their_owner(store, make_user, paper):
 
 
 def test_trending_ranks_by_points_and_age_within_window(store, make_user):
+    """The feed's trending order (the site's only trending code path) on both databases."""
+    from paperboy.storage.feeds import Period
+
     old = make_paper(listing=make_listing(listed_on=date(2024, 10, 20), upvotes=50, comments=0))
     fresh = make_paper(listing=make_listing(listed_on=date(2024, 10, 25), upvotes=10, comments=0))
     quiet = make_paper(listing=make_listing(listed_on=date(2024, 10, 25), upvotes=0, comments=0))
     outside = make_paper(listing=make_listing(listed_on=date(2024, 9, 1), upvotes=999))
     store.papers.upsert([old, fresh, quiet, outside], source="hf")
-    entries, total = store.community.trending(now=datetime(2024, 10, 26, 0, 0))
-    assert total == 3  # the last 7 listing days only
-    assert [e.paper_id for e in entries] == [fresh.id, old.id, quiet.id]
-    users = [make_user() for _ in range(12)]
-    for u in users:
+    now = datetime(2024, 10, 26, 0, 0)
+    page = store.feeds.trending(days=7, now=now)
+    assert page.total == 3  # the last 7 listing days only
+    assert [i.id for i in page.items] == [fresh.id, old.id, quiet.id]
+    for u in [make_user() for _ in range(12)]:
         store.community.set_upvote(u.id, quiet.id)
-    entries, _ = store.community.trending(now=datetime(2024, 10, 26, 0, 0))
-    assert entries[0].paper_id == quiet.id
-    assert entries[0].counts.upvotes == 12
-    # one day: same age for all, so points decide
-    day, total = store.community.trending(date(2024, 10, 25), date(2024, 10, 25),
-                                          now=datetime(2030, 1, 1))
-    assert [e.paper_id for e in day] == [quiet.id, fresh.id] and total == 2
+    page = store.feeds.trending(days=7, now=now)
+    assert page.items[0].id == quiet.id
+    assert (page.items[0].upvotes, page.items[0].extra["upvotes_local"]) == (12, 12)
+    # one day: same age for all, so points decide; a comment counts half a vote
+    c = make_user()
+    store.community.add_comment(c.id, fresh.id, "nice")
+    day = store.feeds.listed(Period.day(date(2024, 10, 25)), "trending", now=datetime(2030, 1, 1))
+    assert [i.id for i in day.items] == [quiet.id, fresh.id]
+    assert day.items[1].comments == 0 + 1
+    # most upvoted counts local votes too (the week of Oct 21-27)
+    top = store.feeds.listed(Period.week_of(date(2024, 10, 25)), "upvotes", now=now)
+    assert [i.id for i in top.items] == [quiet.id, fresh.id]  # 12 local > 10 imported

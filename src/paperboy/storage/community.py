@@ -1,4 +1,4 @@
-"""Upvotes, comments, collections, submissions, per-paper counters and trending candidates.
+"""Upvotes, comments, collections, submissions and the per-paper counters trending reads.
 
 One vote per user per paper is the primary key of ``upvotes``; the per-paper counters in
 ``paper_stats`` change in the same transaction as the vote or comment, with an atomic
@@ -8,14 +8,13 @@ a count without counting rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Iterable, Sequence
 
 from sqlalchemy import Connection, and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from paperboy.community import trending as formula
 from paperboy.errors import NotFound, PaperboyError
 from paperboy.records import Paper
 from paperboy.storage.papers import PaperRepository, _insert, utcnow
@@ -93,15 +92,6 @@ class CollectionItem:
     paper: Paper
     note: str
     added_at: datetime
-
-
-@dataclass
-class TrendingEntry:
-    paper_id: str
-    score: float
-    first_listed: date
-    counts: Counts
-    parts: dict = field(default_factory=dict)
 
 
 def _bump(conn: Connection, paper_id: str, **deltas: int) -> None:
@@ -441,52 +431,3 @@ class CommunityRepository:
                           name=row["name"], description=row["description"],
                           is_public=bool(row["is_public"]), created_at=row["created_at"],
                           updated_at=row["updated_at"], size=row["size"])
-
-    # -- trending -------------------------------------------------------------------------
-
-    def latest_listing_day(self) -> date | None:
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.max(daily_listings.c.listed_on))).scalar_one()
-
-    def trending(self, since: date | None = None, until: date | None = None, limit: int = 50,
-                 offset: int = 0, now: datetime | None = None) -> tuple[list[TrendingEntry], int]:
-        """Papers listed in [since, until] ranked by the trending score, and how many there are.
-
-        Without a period: the TRENDING_WINDOW_DAYS days up to the newest listing day. Only that
-        window's listings are read (an index range on ``listed_on``), never the whole store.
-        """
-        now = now or utcnow()
-        if since is None and until is None:
-            last = self.latest_listing_day()
-            if last is None:
-                return [], 0
-            since, until = last - timedelta(days=formula.TRENDING_WINDOW_DAYS - 1), last
-        since = since or date(1970, 1, 1)
-        until = until or now.date()
-        reference = formula.reference_time(until, now)
-        with self.engine.connect() as conn:
-            window = (
-                select(daily_listings.c.paper_id,
-                       func.min(daily_listings.c.listed_on).label("first_listed"),
-                       func.max(daily_listings.c.upvotes).label("up"),
-                       func.max(daily_listings.c.comments).label("cm"))
-                .where(daily_listings.c.listed_on >= since, daily_listings.c.listed_on <= until)
-                .group_by(daily_listings.c.paper_id)
-                .subquery()
-            )
-            rows = conn.execute(
-                select(window, paper_stats.c.local_upvotes, paper_stats.c.local_comments)
-                .join(papers, papers.c.id == window.c.paper_id)
-                .outerjoin(paper_stats, paper_stats.c.paper_id == window.c.paper_id)
-                .where(papers.c.hidden.is_(False))
-            ).all()
-        entries = []
-        for pid, first, up, cm, lup, lcm in rows:
-            counts = Counts(up or 0, lup or 0, cm or 0, lcm or 0)
-            pts = formula.points(counts.upvotes_imported, counts.upvotes_local,
-                                 counts.comments_imported, counts.comments_local)
-            hours = formula.age_hours(first, reference)
-            entries.append(TrendingEntry(pid, formula.score(pts, hours), first, counts,
-                                         {"points": pts, "age_hours": round(hours, 1)}))
-        entries.sort(key=lambda e: (-e.score, -e.counts.upvotes, e.paper_id))
-        return entries[offset : offset + limit], len(entries)
