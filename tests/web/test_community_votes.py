@@ -211,3 +211,26 @@ def test_admin_disables_a_user_from_the_profile(any_client, any_app):
     assert store.accounts.get_by_username("troll").disabled
     assert any_client.get("/account", follow_redirects=False).status_code == 303  # signed out
     assert signin(new_client(any_client.app), "troll").status_code == 401
+
+
+def test_comments_api_for_scripts(any_client, any_app):
+    store = any_app.state.store
+    pid = any_app.state.seed["first"]
+    user = _user(any_app, "scripter")
+    token, _ = store.accounts.create_api_token(user.id, "bot")
+    bot = new_client(any_client.app)
+    r = bot.post(f"/api/v1/papers/{pid}/comments", json={"body": "From a *script* <script>x</script>"},
+                 headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 201
+    made = r.json()
+    assert made["author"] == "scripter" and "<em>script</em>" in made["html"]
+    assert "<script>" not in made["html"]
+    listed = any_client.get(f"/api/v1/papers/{pid}/comments").json()
+    assert listed["count"] == 1 and listed["data"][0]["id"] == made["id"]
+    assert bot.post(f"/api/v1/papers/{pid}/comments", json={"body": "x"}).status_code == 401
+    assert bot.post(f"/api/v1/papers/{pid}/comments", json={"body": "  "},
+                    headers={"Authorization": f"Bearer {token}"}).status_code == 422
+    store.community.set_comment_hidden(made["id"], True)
+    hidden = any_client.get(f"/api/v1/papers/{pid}/comments").json()["data"][0]
+    assert hidden["hidden"] and hidden["body"] is None and hidden["html"] is None
+    assert any_client.get("/api/v1/papers/9999.99999/comments").status_code == 404

@@ -110,6 +110,44 @@ def paper_community(paper_id: str, store: StoreDep, user: CurrentUser) -> dict:
 
 # -- comments -----------------------------------------------------------------------------
 
+class CommentIn(BaseModel):
+    body: str = Field(max_length=MAX_COMMENT_CHARS, description="Markdown (safe subset)")
+
+
+def _comment_json(c, viewer: User | None) -> dict:
+    shown = not c.deleted and (not c.hidden or (viewer is not None and viewer.is_admin))
+    return {"id": c.id, "paper_id": c.paper_id, "author": c.username,
+            "created_at": c.created_at.isoformat() + "Z",
+            "edited_at": c.edited_at.isoformat() + "Z" if c.edited_at else None,
+            "deleted": c.deleted, "hidden": c.hidden,
+            "body": c.body if shown else None,
+            "html": render_comment(c.body) if shown else None}
+
+
+@api.get("/papers/{paper_id:path}/comments", summary="The discussion of a paper, oldest first")
+def list_comments(paper_id: str, store: StoreDep, viewer: CurrentUser) -> dict:
+    key = _paper_key(paper_id)
+    if store.community.is_paper_hidden(key) in (None, True):
+        raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
+    thread = store.community.comments_for(key)
+    return {"data": [_comment_json(c, viewer) for c in thread], "count": len(thread)}
+
+
+@api.post("/papers/{paper_id:path}/comments", status_code=201,
+          summary="Comment on a paper (session + CSRF header, or Bearer token)")
+def post_comment_api(paper_id: str, body: CommentIn, request: Request, store: StoreDep,
+                     user: UserDep, _: CsrfDep) -> dict:
+    text = _comment_body(body.body)
+    auth.rate_limit(request, "comment:user", str(user.id))
+    auth.rate_limit(request, "comment:ip", auth.client_ip(request))
+    key = _paper_key(paper_id)
+    try:
+        cid = store.community.add_comment(user.id, key, text)
+    except NotFound:
+        raise HTTPException(404, f"no paper {paper_id[:80]!r} here") from None
+    return _comment_json(store.community.get_comment(cid), user)
+
+
 def _comment_body(body: str) -> str:
     body = body.replace("\r\n", "\n").replace("\x00", "").strip()
     if not body:
