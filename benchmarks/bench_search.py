@@ -177,6 +177,8 @@ def bench_latency(args) -> None:
     n_vec = svc.vectors.size
     print(f"vector index: {n_vec:,} vectors, {'HNSW i8 (usearch)' if svc.vectors.hnsw is not None else 'exact f32'}"
           f", ready in {time.perf_counter() - t:.1f}s; RSS {rss_mb():.0f} MB")
+    if args.prepare_only:
+        return
     filt = SearchFilters(since=date(2018, 1, 1), until=date(2022, 12, 31), categories=["cs.CL", "cs.LG"])
     for q in queries[:5]:
         svc.search(q, limit=20)
@@ -256,6 +258,8 @@ def main() -> None:
     lat = sub.add_parser("latency")
     lat.add_argument("--papers", type=int, default=100_000)
     lat.add_argument("--queries", type=int, default=300)
+    lat.add_argument("--prepare-only", action="store_true",
+                     help="build the corpus and the vector index file, measure nothing")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(ROOT / "src"))

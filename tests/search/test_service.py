@@ -196,3 +196,16 @@ def test_filter_columns_follow_new_and_changed_papers(loaded, store):
     assert loaded.search("protein", flt, mode="dense").hits == []
     assert ids(loaded.search("protein", SearchFilters(categories=["cs.CL"], since=date(2025, 1, 1)),
                              mode="dense")) == ["2502.00002"]
+
+
+def test_common_terms_are_left_out_of_the_keyword_query_on_large_stores(loaded, store):
+    if store.dialect != "sqlite":
+        pytest.skip("pruning uses FTS5's vocabulary (SQLite); PostgreSQL ranks every term")
+    loaded.common_min_docs = 0       # pretend the 8-paper store is large
+    loaded.common_fraction = 0.2     # "language" (3 of 8 papers) is common here
+    res = loaded.search("language retrieval heads", mode="lexical")
+    assert ids(res)[0] == "2404.15574"
+    assert res.hits[0].explanation["common_terms_not_ranked"] == ["language"]
+    # At least the two rarest terms are always kept.
+    res = loaded.search("language models", mode="lexical")
+    assert res.hits and "common_terms_not_ranked" not in res.hits[0].explanation

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Tuned on SciFact qrels/train.tsv (see benchmarks/RESULTS.md "Search quality").
-DEFAULT_ALPHA = 0.35
+DEFAULT_ALPHA = 0.55
 RRF_K = 60
 
 

@@ -32,3 +32,20 @@ def matched_terms(texts: Mapping[str, str], terms: Sequence[str]) -> dict[str, l
     finally:
         conn.close()
     return out
+
+
+def index_tokens(terms: Sequence[str]) -> dict[str, str | None]:
+    """Each term as the keyword index stores it (Porter stem; None if it yields no token)."""
+    out: dict[str, str | None] = {t: None for t in terms}
+    if not terms:
+        return out
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(body, tokenize='{FTS_TOKENIZE}')")
+        conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+        conn.executemany("INSERT INTO t(rowid, body) VALUES (?, ?)", list(enumerate(terms)))
+        for token, row in conn.execute("SELECT term, doc FROM v WHERE offset = 0"):
+            out[terms[row]] = token
+    finally:
+        conn.close()
+    return out

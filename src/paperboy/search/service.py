@@ -21,7 +21,7 @@ from paperboy.errors import NotFound
 from paperboy.search.facets import FacetColumns
 from paperboy.search.api import Hit, Mode, QueryError, SearchFilters, SearchResults
 from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse
-from paperboy.search.matching import matched_terms
+from paperboy.search.matching import index_tokens, matched_terms
 from paperboy.search.query import ParsedQuery, parse_query
 from paperboy.search.vectors import VectorIndex
 from paperboy.settings import Settings
@@ -35,6 +35,13 @@ DEPTH = 100
 MAX_DEPTH = 1000
 #: Keyword matches read for hybrid queries, so dense candidates get their keyword score.
 LEXICAL_POOL = 1000
+#: FTS5 column weights (title, abstract), tuned on SciFact train.
+BM25_WEIGHTS = (4.0, 1.0)
+#: Terms found in more than this fraction of papers are left out of the keyword query (SQLite):
+#: their BM25 weight is small, but their posting lists dominate the query time on large stores.
+COMMON_FRACTION = 0.2
+#: ... but only on stores this large (small ones are fast anyway, and their counts are noisy).
+COMMON_MIN_DOCS = 20_000
 #: Seconds between checks for vectors written by other processes.
 REFRESH_EVERY = 5.0
 
@@ -44,7 +51,8 @@ class SearchService:
 
     def __init__(self, store: Store, settings: Settings, embedder=None, *,
                  fusion: str = "score", alpha: float = DEFAULT_ALPHA,
-                 bm25_weights: tuple[float, float] = (2.0, 1.0), depth: int = DEPTH):
+                 bm25_weights: tuple[float, float] = BM25_WEIGHTS, depth: int = DEPTH,
+                 common_fraction: float = COMMON_FRACTION):
         self.store = store
         self.settings = settings
         self._embedder = embedder
@@ -52,6 +60,8 @@ class SearchService:
         self.alpha = alpha
         self.bm25_weights = bm25_weights
         self.depth = depth
+        self.common_fraction = common_fraction
+        self.common_min_docs = COMMON_MIN_DOCS
         self._vectors: VectorIndex | None = None
         self._refreshed_at = 0.0
         self._facets: FacetColumns | None = None
@@ -136,11 +146,13 @@ class SearchService:
 
         candidates: dict[int, Candidate] = {}
         pool: dict[int, tuple[int, float]] = {}
+        skipped: list[str] = []
         if use_lexical:
             # Hybrid reads a deeper keyword list: candidates found by meaning get their keyword
             # score from it (0 when the paper is not among the LEXICAL_POOL best matches).
             lex_depth = max(depth, LEXICAL_POOL) if use_dense else depth
-            lex = self.repo.lexical(parsed.terms, parsed.phrases, flt, lex_depth, self.bm25_weights)
+            terms, skipped = self._prune_common(parsed.terms)
+            lex = self.repo.lexical(terms, parsed.phrases, flt, lex_depth, self.bm25_weights)
             for rank, hit in enumerate(lex, 1):
                 if rank <= depth:
                     candidates[hit.doc_id] = Candidate(hit.doc_id, lexical=hit.score, lexical_rank=rank)
@@ -192,6 +204,8 @@ class SearchService:
                 "matched_terms": [],
                 "phrases": [" ".join(p) for p in parsed.phrases],
             }
+            if skipped:
+                explanation["common_terms_not_ranked"] = skipped
             hits.append(Hit(visible[c.doc_id], round(float(c.fused), 6), explanation))
         hits = self._hydrate(hits)
         if parsed.terms:
@@ -202,6 +216,20 @@ class SearchService:
         return SearchResults(hits, len(ranked), mode=mode,
                              highlight_terms=parsed.highlight_terms,
                              message="; ".join(notes) or None)
+
+    def _prune_common(self, terms: list[str]) -> tuple[list[str], list[str]]:
+        """Leave very common terms out of the keyword query (kept: at least the 2 rarest)."""
+        if self.common_fraction >= 1.0 or len(terms) <= 2 or self.store.dialect != "sqlite":
+            return terms, []
+        tokens = index_tokens(terms)
+        dfs, n = self.repo.document_frequencies([t for t in tokens.values() if t])
+        if n < self.common_min_docs:
+            return terms, []
+        df = {t: dfs.get(tokens[t], 0) if tokens[t] else 0 for t in terms}
+        keep = [t for t in terms if df[t] <= self.common_fraction * n]
+        if len(keep) < 2:
+            keep = [t for t in terms if t in set(sorted(terms, key=lambda t: df[t])[:2])]
+        return keep, [t for t in terms if t not in keep]
 
     def _mask(self, flt: SearchFilters) -> np.ndarray:
         """Sorted doc ids passing the filters: date/category from the in-memory columns,

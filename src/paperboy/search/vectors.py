@@ -75,35 +75,49 @@ class VectorIndex:
         with self._lock:
             if self.hnsw is None and self.last_seq == 0 and self.path and self.path.is_file():
                 self._load_file()
+            pending = self.repo.count_vectors(self.model, self.last_seq)
+            if pending == 0:
+                return 0
             added = 0
+            id_parts, mat_parts = [], []
             for doc_ids, mat, last in self.repo.iter_vectors(self.model, self.last_seq):
-                self._add(doc_ids, mat)
+                if self.dim and mat.shape[1] != self.dim:
+                    raise ValueError(f"vectors of dimension {mat.shape[1]} in an index of {self.dim}")
+                self.dim = mat.shape[1]
+                if self.hnsw is None and len(self.ids) + pending > self.hnsw_threshold:
+                    self._to_hnsw()
+                if self.hnsw is not None:
+                    self._add_hnsw(doc_ids, mat)
+                else:
+                    id_parts.append(doc_ids)
+                    mat_parts.append(mat)
                 self.last_seq = last
                 added += len(doc_ids)
-            if self.hnsw is None and len(self.ids) > self.hnsw_threshold:
-                self._to_hnsw()
+            if id_parts:
+                self._add_exact(np.concatenate(id_parts), np.vstack(mat_parts))
             if added and self.hnsw is not None:
                 self.save()
             return added
 
-    def _add(self, doc_ids: np.ndarray, mat: np.ndarray) -> None:
-        if mat.size == 0:
-            return
-        if self.dim and mat.shape[1] != self.dim:
-            raise ValueError(f"vectors of dimension {mat.shape[1]} in an index of {self.dim}")
-        self.dim = mat.shape[1]
-        if self.hnsw is not None:
-            present = [int(k) for k in doc_ids if int(k) in self.hnsw]
-            if present:
-                self.hnsw.remove(present)
-            self.hnsw.add(doc_ids.astype(np.uint64), mat.astype(np.float32))
-            return
+    def _add_hnsw(self, doc_ids: np.ndarray, mat: np.ndarray) -> None:
+        keys = doc_ids.astype(np.uint64)
+        present = self.hnsw.contains(keys)
+        if np.any(present):
+            self.hnsw.remove(keys[present])
+        self.hnsw.add(keys, np.ascontiguousarray(mat, dtype=np.float32),
+                      threads=os.cpu_count() or 1)
+
+    def _add_exact(self, doc_ids: np.ndarray, mat: np.ndarray) -> None:
+        # The newest vector of a doc wins (batches come in seq order).
+        _, last_pos = np.unique(doc_ids[::-1], return_index=True)
+        keep_new = len(doc_ids) - 1 - last_pos
+        doc_ids, mat = doc_ids[keep_new], mat[keep_new]
         if len(self.ids):
             keep = ~np.isin(self.ids, doc_ids)
             ids = np.concatenate([self.ids[keep], doc_ids])
             matrix = np.vstack([self.matrix[keep], mat])
         else:
-            ids, matrix = doc_ids.copy(), np.array(mat, dtype=np.float32)
+            ids, matrix = doc_ids, np.array(mat, dtype=np.float32)
         order = np.argsort(ids, kind="stable")
         self.ids, self.matrix = ids[order], np.ascontiguousarray(matrix[order])
 
@@ -115,7 +129,8 @@ class VectorIndex:
 
     def _to_hnsw(self) -> None:
         index = self._new_hnsw()
-        index.add(self.ids.astype(np.uint64), self.matrix, threads=os.cpu_count() or 1)
+        if len(self.ids):
+            index.add(self.ids.astype(np.uint64), self.matrix, threads=os.cpu_count() or 1)
         self.hnsw = index
         self.ids = np.zeros(0, dtype=np.int64)
         self.matrix = np.zeros((0, 0), dtype=np.float32)

@@ -237,6 +237,20 @@ class SearchIndexRepository:
         with self.engine.connect() as conn:
             return {int(d): float(score) for d, score in conn.execute(text(sql), params)}
 
+    def document_frequencies(self, tokens: Sequence[str]) -> tuple[dict[str, int], int]:
+        """({index token: documents containing it}, approximate document count); SQLite only."""
+        if self.dialect != "sqlite" or not tokens:
+            return {}, 0
+        marks = ",".join(f":k{i}" for i in range(len(tokens)))
+        params = {f"k{i}": t for i, t in enumerate(tokens)}
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("CREATE VIRTUAL TABLE IF NOT EXISTS temp.papers_fts_vocab "
+                                 "USING fts5vocab(main, 'papers_fts', 'row')")
+            dfs = dict(conn.execute(text(
+                f"SELECT term, doc FROM temp.papers_fts_vocab WHERE term IN ({marks})"), params).all())
+            n = conn.execute(text("SELECT coalesce(max(doc_id), 0) FROM search_docs")).scalar_one()
+        return {k: int(v) for k, v in dfs.items()}, int(n)
+
     @staticmethod
     def _pg_tsquery(terms, phrases, params: dict) -> str:
         parts = []
@@ -424,6 +438,11 @@ class SearchIndexRepository:
             ids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
             mat = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
             yield ids, mat, last
+
+    def count_vectors(self, model: str, after_seq: int = 0) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(embeddings).where(
+                (embeddings.c.model == model) & (embeddings.c.seq > after_seq))).scalar_one()
 
     def vector_for(self, model: str, paper_id: str) -> np.ndarray | None:
         with self.engine.connect() as conn:
