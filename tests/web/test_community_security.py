@@ -221,3 +221,10 @@ def test_hostile_imported_links_are_not_linked(client, app):
         assert "<script>alert" not in html and "<img src=x" not in html, path
         assert "<b onmouseover" not in html, path
     assert 'href="https://arxiv.org/abs/2410.11111"' in client.get("/papers/2410.11111").text
+
+
+def test_signup_attempts_are_rate_limited_per_account(app):
+    """Probing whether an address is registered is slow, from however many addresses."""
+    codes = [signup(TestClient(app, client=(f"192.0.2.{10 + i}", 1)), f"probe{i}",
+                    email="someone@example.org").status_code for i in range(6)]
+    assert codes[0] == 303 and codes[1:5] == [422] * 4 and codes[5] == 429

@@ -25,6 +25,7 @@ DEFAULT_RULES: dict[str, Rule] = {
     "login:account": Rule(5, 300),      # 5 failed attempts / 5 min on one account
     "signup:ip": Rule(5, 3600),         # 5 new accounts / hour from one address
     "signup-attempt:ip": Rule(30, 3600),  # 30 sign-up form posts / hour from one address
+    "signup:account": Rule(5, 3600),    # 5 sign-up attempts / hour for one e-mail or username
     "reset:ip": Rule(5, 3600),
     "reset:account": Rule(3, 3600),
     "vote:user": Rule(120, 60),

@@ -57,6 +57,10 @@ def signup(request: Request, store: StoreDep, templates: TemplatesDep, _: CsrfDe
         raise HTTPException(429, f"too many new accounts from your address; retry in "
                                  f"{exc.retry_after}s", headers={"Retry-After": str(exc.retry_after)})
     username, email = username.strip(), email.strip()
+    # Per target account too: probing which addresses are registered is slow from any number
+    # of addresses.
+    auth.rate_limit(request, "signup:account", email_key(email)[:255])
+    auth.rate_limit(request, "signup:account", "name:" + username_key(username)[:40])
     errors = [e for e in (username_problem(username), email_problem(email),
                           passwords.password_problem(password, username, email)) if e]
     if not errors:
