@@ -145,10 +145,12 @@ def test_password_change_ends_other_sessions(any_client, any_app):
                                                     "confirm": "x" * 12})
     assert r.status_code == 422 and "current password is wrong" in r.text
     new_password = "a brand new passphrase"
+    before = any_client.cookies.get(SESSION_COOKIE)
     r = post_form(any_client, "/account/password", {"current": PASSWORD, "new": new_password,
                                                     "confirm": new_password})
     assert r.status_code == 200 and "Password changed" in r.text
-    assert any_client.get("/account").status_code == 200          # this session stays
+    assert any_app.state.store.accounts.user_for_session(before) is None  # rotated
+    assert any_client.get("/account").status_code == 200          # this browser stays in
     assert other.get("/account", follow_redirects=False).status_code == 303  # the other ended
     assert signin(new_client(any_client.app), "judy", password=new_password).status_code == 303
 

@@ -149,10 +149,15 @@ def change_password(request: Request, store: StoreDep, templates: TemplatesDep, 
             errors.append(problem)
     if errors:
         return _account_page(request, store, templates, user, status=422, errors=errors)
-    store.accounts.set_password(user.id, passwords.hash_password(new),
-                                keep_session=request.cookies.get(auth.SESSION_COOKIE))
-    return _account_page(request, store, templates, store.accounts.get(user.id),
-                         notice="Password changed; your other sessions were signed out.")
+    current_session = request.cookies.get(auth.SESSION_COOKIE)
+    store.accounts.set_password(user.id, passwords.hash_password(new), keep_session=current_session)
+    response = _account_page(request, store, templates, store.accounts.get(user.id),
+                             notice="Password changed; your other sessions were signed out.")
+    if current_session and not getattr(request.state, "via_token", False):
+        # a new session id as well: whoever might have copied the old one loses it
+        token = store.accounts.create_session(user.id, replace=current_session)
+        auth.set_session_cookie(request, response, token)
+    return response
 
 
 @html.post("/account/tokens")
