@@ -11,7 +11,8 @@
     event.preventDefault();
     var button = form.querySelector("button");
     if (button) button.disabled = true;
-    var url = "/api/v1/papers/" + form.getAttribute("data-upvote") + "/upvote";
+    var id = form.getAttribute("data-upvote");
+    var url = "/api/v1/papers/" + id.split("/").map(encodeURIComponent).join("/") + "/upvote";
     fetch(url, { method: "POST", credentials: "same-origin",
                  headers: { "X-CSRF-Token": csrfToken(), "Accept": "application/json" } })
       .then(function (r) {
@@ -19,7 +20,6 @@
         return r.json();
       })
       .then(function (data) {
-        var id = form.getAttribute("data-upvote");
         document.querySelectorAll('form[data-upvote="' + CSS.escape(id) + '"]').forEach(function (f) {
           var b = f.querySelector("button");
           if (!b) return;
