@@ -139,3 +139,10 @@ def test_first_oai_harvest_without_from_takes_recent_days(paperboy, replay_serve
     expected = datetime.now(timezone.utc).date() - timedelta(days=2)
     assert replay_server.requests[0][1]["from"] == expected.isoformat()
     assert replay_server.requests[0][1]["set"] == "math"
+
+
+def test_bad_id_prefix_is_refused(paperboy, tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"_id": "1", "title": "T", "text": "x"}\n')
+    result = paperboy("ingest", "file", path, "--id-prefix", "My Prefix")
+    assert result.exit_code == 2 and result.stderr.startswith("error: --id-prefix 'My Prefix'")

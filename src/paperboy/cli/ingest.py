@@ -7,6 +7,7 @@ the exit status (0, or 3 when some records were rejected).
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -87,12 +88,15 @@ def ingest_file(state: CliContext, path: Path, fmt: str, mapping: str | None,
                 id_prefix: str | None, listed_on: datetime | None, batch_size: int) -> None:
     """Import a file: arXiv metadata snapshot (JSON lines, .gz too), a saved Hugging Face
     daily_papers answer, or any CSV / JSON-lines file with a --map."""
-    from paperboy.errors import NotFound
+    from paperboy.errors import NotFound, PaperboyError
     from paperboy.sources import hf_daily, snapshot, tabular
     from paperboy.sources.detect import detect_format
 
     if not path.exists():
         raise NotFound(f"{path}: no such file")
+    if id_prefix is not None and not re.fullmatch(r"[a-z][a-z0-9_\-]*", id_prefix):
+        raise PaperboyError(f"--id-prefix {id_prefix!r}: use lower-case letters, digits, - or _ "
+                            "(starting with a letter), e.g. s2")
     if fmt == "auto":
         fmt = detect_format(path)
     fields = tabular.parse_mapping(mapping)
