@@ -251,7 +251,10 @@ def scheduled_run(settings: Settings, store: Store, searcher,
         return []
     periods = ["daily"]
     weekday = settings.digest_weekday.strip().lower()[:3]
-    if weekday in WEEKDAYS and WEEKDAYS.index(weekday) == local.weekday():
+    if weekday not in WEEKDAYS:
+        log.warning("setting digest_weekday is %r; use mon .. sun (weekly digests not sent)",
+                    settings.digest_weekday)
+    elif WEEKDAYS.index(weekday) == local.weekday():
         periods.append("weekly")
     reports = []
     for period in periods:

@@ -213,6 +213,12 @@ class MailService:
         assert stopped is not None
         return sub, stopped
 
+    def subscription_of(self, email: str) -> Subscriber | None:
+        try:
+            return self.repo.get_by_email_key(normalize_email(email)[1])
+        except InvalidAddress:
+            return None
+
     # -- links for pages ----------------------------------------------------------------------
 
     def manage_token(self, sub: Subscriber) -> str:

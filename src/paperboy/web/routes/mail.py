@@ -44,6 +44,26 @@ MailDep = Annotated[MailService, Depends(get_mail)]
 Token = Annotated[str, Field(max_length=400)]
 
 
+def _signed_in(request: Request):
+    """The signed-in account where the community area is installed, else None."""
+    try:
+        from paperboy.web.auth import current_user
+    except ImportError:  # pragma: no cover - mail works without accounts
+        return None
+    try:
+        return current_user(request)
+    except HTTPException:
+        return None
+
+
+def _account_id(request: Request, email: str) -> int | None:
+    """Link a subscription to the signed-in account subscribing its own address."""
+    user = _signed_in(request)
+    if user is None or (email or "").strip().casefold() != (user.email or "").casefold():
+        return None
+    return user.id
+
+
 def _bad_link(exc: Exception) -> HTTPException:
     return HTTPException(400, str(exc))
 
@@ -61,7 +81,7 @@ def subscribe_form(
     period: Annotated[str, Form(max_length=10)] = "daily",
 ):
     try:
-        msg = mail.request_subscription(email, period)
+        msg = mail.request_subscription(email, period, user_id=_account_id(request, email))
     except (InvalidAddress, PreferenceError) as exc:
         return templates.render(request, "mail/subscribed.html",
                                 {"error": str(exc), "email": email}, status_code=422)
@@ -236,3 +256,36 @@ def unsubscribe(request: Request, token: Token, templates: TemplatesDep, mail: M
         raise _bad_link(exc) from None
     return templates.render(request, "mail/unsubscribe.html",
                             {"sub": sub, "token": token, "done": True})
+
+
+# -- signed-in accounts -----------------------------------------------------------------------
+
+@router.get("/mail/account", include_in_schema=False)
+def account_mail(request: Request, templates: TemplatesDep, mail: MailDep):
+    """From the account page: the preferences of the account's own subscription.
+
+    Only a subscription this account created and its mailbox confirmed opens directly; for any
+    other subscription to the same address the preferences link is mailed to the address (an
+    account's e-mail address is not proof of owning that mailbox).
+    """
+    user = _signed_in(request)
+    if user is None:
+        return RedirectResponse("/signin?next=/mail/account", status_code=303)
+    sub = mail.subscription_of(user.email)
+    if sub is not None and sub.user_id == user.id and sub.status == "active":
+        return RedirectResponse(f"/mail/preferences/{mail.manage_token(sub)}", status_code=303)
+    return templates.render(request, "mail/account.html",
+                            {"user": user, "sub": sub, "sent": False})
+
+
+@router.post("/mail/account", include_in_schema=False)
+def account_mail_link(request: Request, background: BackgroundTasks, templates: TemplatesDep,
+                      mail: MailDep, _: CsrfDep):
+    user = _signed_in(request)
+    if user is None:
+        return RedirectResponse("/signin?next=/mail/account", status_code=303)
+    sub = mail.subscription_of(user.email)
+    if sub is not None and sub.status in ("active", "pending"):
+        background.add_task(mail.deliver, mail.builder.notice(sub) if sub.status == "active"
+                            else mail.builder.confirmation(sub))
+    return templates.render(request, "mail/account.html", {"user": user, "sub": sub, "sent": True})
