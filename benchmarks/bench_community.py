@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import math
 import random
-import statistics
 import sys
 import tempfile
 import threading
@@ -43,7 +42,7 @@ from paperboy.records import Listing, Paper  # noqa: E402
 from paperboy.settings import load_settings  # noqa: E402
 from paperboy.storage import open_store  # noqa: E402
 from paperboy.storage.feeds import Period  # noqa: E402
-from paperboy.storage.schema import daily_listings, papers, upvotes, users  # noqa: E402
+from paperboy.storage.schema import daily_listings, upvotes, users  # noqa: E402
 
 LAST_DAY = date(2024, 10, 25)
 

@@ -7,8 +7,6 @@ import re
 from email import policy
 from email.parser import BytesParser
 
-import pytest
-
 from paperboy.community import passwords
 from paperboy.community.resets import make_reset_token, read_reset_token
 from paperboy.community.tokens import digest
@@ -18,7 +16,6 @@ from tests.community.web_helpers import (  # noqa: F401 - fixtures
     any_app,
     any_client,
     new_client,
-    page_token,
     post_form,
     signin,
     signup,

@@ -15,7 +15,6 @@ from tests.community.web_helpers import (  # noqa: F401 - fixtures
     any_client,
     new_client,
     post_form,
-    signin,
     signup,
 )
 from tests.replay import ReplayServer, fixture_bytes

@@ -6,7 +6,6 @@ import os
 import re
 import stat
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -15,8 +14,6 @@ from paperboy.storage import schema
 from paperboy.web.security import load_secret_key, require_csrf
 from tests.community.web_helpers import (
     PASSWORD,
-    json_post,
-    new_client,
     page_token,
     post_form,
     signin,
@@ -165,7 +162,6 @@ def test_login_is_rate_limited_per_account_across_addresses(app):
 
 
 def test_signup_is_rate_limited_per_ip(app):
-    c = TestClient(app, client=("192.0.2.1", 1))
     codes = [signup(TestClient(app, client=("192.0.2.1", 1)), f"newbie{i}").status_code for i in range(6)]
     assert codes == [303] * 5 + [429]
     assert signup(TestClient(app, client=("192.0.2.2", 1)), "newbie-elsewhere").status_code == 303

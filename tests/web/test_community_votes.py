@@ -6,7 +6,6 @@ import re
 
 from paperboy.community.ratelimit import Rule
 from tests.community.web_helpers import (  # noqa: F401 - fixtures
-    PASSWORD,
     any_app,
     any_client,
     json_post,
@@ -121,7 +120,7 @@ def test_comment_counts_edit_delete_and_authorization(any_client, any_app):
     post_form(any_client, f"/papers/{pid}/comments", {"body": "first thoughts"})
     [c] = store.community.comments_for(pid)
     assert store.community.counts([pid])[pid].comments_local == 1
-    api = any_client.get(f"/api/daily_papers?date=2024-10-23").json()
+    api = any_client.get("/api/daily_papers?date=2024-10-23").json()
     [entry] = [e for e in api if e["paper"]["id"] == pid]
     assert entry["numComments"] == 0 + 1
     # someone else cannot edit or delete it (404: it is not theirs)
@@ -179,7 +178,6 @@ def test_empty_and_huge_comments_are_refused(client):
 
 
 def test_hostile_imported_title_is_inert_on_community_pages(client, app):
-    store = app.state.store
     signup(client, "kate")
     post_form(client, "/papers/2410.29999/upvote")
     profile = client.get("/users/kate").text

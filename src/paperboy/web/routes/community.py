@@ -7,19 +7,17 @@ API scripts (Bearer token, no cookie, no CSRF token needed).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from paperboy.community import submit as submitting
 from paperboy.community.bibtex import bibtex
-from markupsafe import Markup
-
 from paperboy.community.markdown import MAX_COMMENT_CHARS, render_comment, safe_url
 from paperboy.community.validation import MAX_COLLECTION_NAME, MAX_DESCRIPTION, MAX_NOTE
 from paperboy.errors import NotFound
@@ -383,7 +381,7 @@ def collection_bibtex(collection_id: int, store: StoreDep, viewer: CurrentUser):
 def collection_export_json(collection_id: int, store: StoreDep, viewer: CurrentUser):
     coll = _visible_collection(store, collection_id, viewer)
     data = _collection_json(coll, store.community.collection_items(coll.id))
-    return JSONResponse(json.loads(json.dumps(data)),
+    return JSONResponse(data,
                         headers={"Content-Disposition": f'inline; filename="collection-{coll.id}.json"'})
 
 
