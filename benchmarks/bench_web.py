@@ -197,6 +197,8 @@ def url_sets(store, rng: random.Random, k: int) -> dict[str, list[str]]:
         "feed (a day, /papers?date=)": [f"/papers?date={rng.choice(days)}" for _ in range(k)],
         "paper page": [f"/papers/{rng.choice(ids)}" for _ in range(k)],
         "search page": [f"/search?q={'+'.join(rng.sample(words, 2))}" for _ in range(k)],
+        "similar fragment (after paper)": [f"/papers/{rng.choice(ids)}/similar?partial=1"
+                                           for _ in range(k)],
         "baseline /robots.txt": ["/robots.txt"] * k,
         "baseline static css": ["/static/css/paperboy.css"] * k,
     }

@@ -90,3 +90,39 @@ def test_many_parameters_at_once(raw_client):
         for url in ("/search", "/papers", "/api/daily_papers", "/api/v1/search", "/api/v1/feed"):
             r = client.get(url, params=params)
             assert r.status_code < 500, (url, value, r.text[:300])
+
+
+#: values PostgreSQL is stricter about than SQLite (NUL bytes, integer and date ranges)
+PG_HOSTILE = ["a\x00b", "99999999999999999999", "-9223372036854775809", "2024-02-30",
+              "0001-01-01", "'; DROP TABLE papers;--", "x" * 300, "\u202e\U0001f600"]
+
+
+@pytest.mark.postgres
+def test_no_500_on_postgresql(pg_url, tmp_path):
+    """The same sweep on PostgreSQL, with the real search service."""
+    from paperboy.settings import load_settings
+    from paperboy.storage import open_store
+    from tests.web.conftest import seed_papers
+
+    settings = load_settings({"data_dir": tmp_path / "pg", "database_url": pg_url,
+                              "ingest_interval_minutes": 0}, environ={})
+    store = open_store(settings)
+    try:
+        seed_papers(store)
+        app = create_app(settings, store)
+        checked = 0
+        with TestClient(app, raise_server_exceptions=False) as client:
+            for route in _get_routes(app):
+                if route.path.startswith("/static"):
+                    continue
+                path = route.path.replace("{fmt}", "rss")
+                names = _query_names(route)
+                for value in PG_HOSTILE:
+                    url = _fill(path, value)
+                    for name in names or [None]:
+                        r = client.get(url, params={name: value} if name else {})
+                        checked += 1
+                        assert r.status_code < 500, (url, name, value, r.text[:300])
+        assert checked > 100
+    finally:
+        store.close()
