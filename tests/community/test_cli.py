@@ -64,3 +64,16 @@ def test_moderate_hides_papers_and_comments(settings, store, make_user):
     store.community.set_upvote(author.id, p.id)
     assert "recounted 1 papers" in _run(settings, "moderate", "recount").output
     assert store.community.counts([p.id])[p.id].upvotes_local == 1
+
+
+def test_token_for_scripts(settings, store, make_user):
+    u = make_user()
+    r = CliRunner().invoke(cli, ["--data-dir", str(settings.data_dir),
+                                 *(["--database-url", settings.database_url] if settings.database_url else []),
+                                 "user", "token", u.username, "--name", "cron"])
+    assert r.exit_code == 0
+    value = r.stdout.strip()
+    assert value.startswith("pbt_") and store.accounts.user_for_api_token(value).id == u.id
+    assert store.accounts.list_api_tokens(u.id)[0].name == "cron"
+    store.accounts.set_disabled(u.id, True)
+    assert _run(settings, "user", "token", u.username).exit_code == 2

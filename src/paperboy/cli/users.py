@@ -82,6 +82,21 @@ def make_admin(state: CliContext, username: str, revoke: bool) -> None:
     click.echo(f"{found.username} is {'no longer ' if revoke else ''}an administrator")
 
 
+@user.command("token")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True, help="A label to recognise the token by.")
+@pass_ctx
+def token(state: CliContext, username: str, name: str) -> None:
+    """Create a personal API token for scripts (printed once; revoke it at /account)."""
+    found = _user(state, username)
+    if found.disabled:
+        raise PaperboyError(f"{found.username} is disabled; enable the account first")
+    value, row = state.store.accounts.create_api_token(found.id, name)
+    click.echo(value)
+    click.echo(f"token {row.name!r} for {found.username}: shown only now; send it as "
+               f"'Authorization: Bearer <token>'", err=True)
+
+
 @user.command("list")
 @pass_ctx
 def list_users(state: CliContext) -> None:
