@@ -224,3 +224,37 @@ def test_next_parameter_cannot_leave_the_site(client):
     signup(client, "olga")
     for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"):
         assert signin(client, "olga", next=evil).headers["location"] == "/"
+
+
+def test_password_reset_mail_goes_through_real_smtp(web_store, tmp_path):
+    """With SMTP configured, the reset link travels through a real SMTP exchange (aiosmtpd)."""
+    from tests.mail.conftest import SinkHandler, SmtpServer, free_port, mail_overrides
+    from aiosmtpd.controller import Controller
+    from paperboy.settings import load_settings
+    from paperboy.web.app import create_app
+
+    handler = SinkHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        overrides = mail_overrides(SmtpServer("127.0.0.1", port, handler))
+        settings = load_settings({"data_dir": tmp_path / "smtp", **overrides}, environ={})
+        app = create_app(settings, web_store, searcher=False)
+        with new_client(app) as c:
+            signup(c, "smtp-user")
+            r = post_form(new_client(app), "/reset", {"email": "smtp-user@example.org"})
+            assert r.status_code == 200
+            [msg] = handler.to("smtp-user@example.org")
+            body = msg.message.get_content()
+            link = re.search(r"http://testserver(/reset/\S+)", body).group(1)
+            assert new_client(app).get(link).status_code == 200
+            assert not (tmp_path / "smtp" / "outbox").exists()
+    finally:
+        controller.stop()
+    # SMTP down: the page answers the same (no 500, nothing revealed)
+    settings = load_settings({"data_dir": tmp_path / "down", **overrides, "smtp_retries": 0},
+                             environ={})
+    app = create_app(settings, web_store, searcher=False)
+    r = post_form(new_client(app), "/reset", {"email": "smtp-user@example.org"})
+    assert r.status_code == 200 and "If an account uses that address" in r.text
