@@ -225,6 +225,8 @@ def sequential(port: int, urls: dict[str, list[str]]) -> dict[str, dict]:
             m = re.search(r"dur=([\d.]+)", r.getheader("server-timing") or "")
             if m:
                 server.append(float(m.group(1)))
+        print(f"  {name}: server p50 {statistics.median(server):.1f} ms", file=sys.stderr,
+              flush=True)
         results[name] = {
             "n": len(paths), "errors": errors,
             "server_p50_ms": round(statistics.median(server), 2),
@@ -315,12 +317,18 @@ def main() -> None:
     store.close()
 
     port = free_port()
+    t0 = time.monotonic()
     proc = start_server(data_dir, port, args.workers)
+    print(f"server up in {time.monotonic() - t0:.0f}s", file=sys.stderr, flush=True)
     base = f"http://127.0.0.1:{port}"
     try:
         seq = sequential(port, urls)
         mixed = urls["feed (a day, /papers?date=)"] * 2 + urls["paper page"] * 2 + urls["search page"]
         load_pages = asyncio.run(_load(port, mixed, args.duration, args.concurrency))
+        print(f"load (feed, paper, search): {load_pages}", file=sys.stderr, flush=True)
+        feed_paper = urls["feed (a day, /papers?date=)"] + urls["paper page"]
+        load_fp = asyncio.run(_load(port, feed_paper, args.duration, args.concurrency))
+        print(f"load (feed, paper): {load_fp}", file=sys.stderr, flush=True)
         load_base = asyncio.run(_load(port, ["/robots.txt"], args.duration, args.concurrency))
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -328,7 +336,9 @@ def main() -> None:
 
     report = {"papers": args.papers, "listing_days": listed_days, "workers": args.workers,
               "concurrency": args.concurrency, "sequential": seq,
-              "load_pages": load_pages, "load_baseline_robots": load_base}
+              "load_pages": load_pages, "load_feed_paper": load_fp,
+              "load_baseline_robots": load_base,
+              "load_average_after": os.getloadavg()}
     print(json.dumps(report, indent=2))
     base50 = seq["baseline /robots.txt"]["server_p50_ms"]
     print("\n| page | server p50 ms | server p99 ms | client p50 ms | errors | p50 / robots.txt |")
@@ -339,7 +349,9 @@ def main() -> None:
               f"| {r['errors']}/{r['n']} | {ratio:.1f}x |")
     print(f"\nload, {args.workers} workers, {args.concurrency} connections, {args.duration:.0f}s: "
           f"pages mix {load_pages['rps']} req/s ({load_pages['errors']} errors, p50 "
-          f"{load_pages['p50_ms']} ms, p99 {load_pages['p99_ms']} ms); /robots.txt "
+          f"{load_pages['p50_ms']} ms, p99 {load_pages['p99_ms']} ms); feed+paper only "
+          f"{load_fp['rps']} req/s ({load_fp['errors']} errors, p50 {load_fp['p50_ms']} ms, "
+          f"p99 {load_fp['p99_ms']} ms); /robots.txt "
           f"{load_base['rps']} req/s ({load_base['errors']} errors); ratio "
           f"{load_pages['rps'] / load_base['rps']:.2f}")
 

@@ -93,8 +93,8 @@ def test_many_parameters_at_once(raw_client):
 
 
 #: values PostgreSQL is stricter about than SQLite (NUL bytes, integer and date ranges)
-PG_HOSTILE = ["a\x00b", "99999999999999999999", "-9223372036854775809", "2024-02-30",
-              "0001-01-01", "'; DROP TABLE papers;--", "x" * 300, "\u202e\U0001f600"]
+PG_HOSTILE = ["a\x00b", "99999999999999999999", "-9223372036854775809", "0001-01-01",
+              "'; DROP TABLE papers;--", "\u202e\U0001f600"]
 
 
 @pytest.mark.postgres

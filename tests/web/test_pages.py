@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.web.conftest import DAYS, HOSTILE_TITLE, seed_papers
+from tests.web.conftest import HOSTILE_TITLE, seed_papers
 
 
 def test_home_shows_latest_day_with_cards(client):
@@ -155,6 +155,3 @@ def test_pages_on_postgresql(pg_url, tmp_path):
     finally:
         store.close()
 
-
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-assert DAYS  # imported for readers: the seed's listing days

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Date,
+    String,
     Integer,
     and_,
     exists,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    type_coerce,
     union_all,
 )
 
@@ -256,7 +258,10 @@ class FeedRepository:
         """Papers of a period, sorted, one page of them, with the total."""
         cand = self._candidates(period.start, period.end)
         base = (
-            select(cand.c.pid, cand.c.day, cand.c.upvotes, cand.c.ncomments, papers.c.published,
+            # day and published come back raw (ISO text on SQLite) and are parsed below with
+            # fromisoformat: SQLAlchemy's SQLite date processors cost ~10 ms per 1,000 rows
+            select(cand.c.pid, type_coerce(cand.c.day, String), cand.c.upvotes,
+                   cand.c.ncomments, type_coerce(papers.c.published, String),
                    paper_stats.c.local_upvotes, paper_stats.c.local_comments)
             .join(papers, papers.c.id == cand.c.pid)
             .outerjoin(paper_stats, paper_stats.c.paper_id == cand.c.pid)
@@ -272,7 +277,8 @@ class FeedRepository:
         with self.engine.connect() as conn:
             # One narrow query for the whole period, sorted here: cheaper than COUNT + ORDER BY
             # (both scan the period anyway), and every sort shares the same code path.
-            rows = conn.execute(base).all()
+            rows = [(r[0], _as_date(r[1]), r[2], r[3], _as_datetime(r[4]), r[5], r[6])
+                    for r in conn.execute(base)]
             total = len(rows)
             if sort == "trending":
                 rows = self._rank_trending(rows, now, period)
@@ -473,8 +479,17 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _as_datetime(value) -> datetime | None:
+    """A naive UTC datetime from a driver value (datetime on PostgreSQL, ISO text on SQLite)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
 def _as_date(value) -> date | None:
-    """Dates come back as strings from SQLite scalar subqueries."""
-    if value is None or isinstance(value, date):
+    """Dates come back as strings from SQLite scalar subqueries and raw selects."""
+    if value is None or isinstance(value, datetime):
+        return value.date() if value is not None else None
+    if isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
