@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_search.py embed            # embedding throughput, variants
     .venv/bin/python benchmarks/bench_search.py latency --papers 100000
     .venv/bin/python benchmarks/bench_search.py latency --papers 1000000
+    .venv/bin/python benchmarks/bench_search.py ingest --papers 20000   # FTS5 trigger cost
 
 The machine is shared (2 cores, other helpers' tests run beside it): every figure is printed
 with a baseline measured in the same run.
@@ -156,6 +157,42 @@ def synthetic_store(n: int, embedder):
     return store, settings, info
 
 
+def bench_ingest(args) -> None:
+    """Cost of keeping FTS5 current during ingest: the same papers upserted into a store with
+    the search triggers and into one without them (baseline), in the same run."""
+    import tempfile
+
+    from paperboy.records import Paper
+    from paperboy.settings import load_settings
+    from paperboy.storage import open_store
+    from sqlalchemy import text
+
+    corpus, _ = load_scifact()
+    rng = np.random.default_rng(3)
+    papers = []
+    for i in range(args.papers):
+        d = corpus[int(rng.integers(0, len(corpus)))]
+        papers.append(Paper(id=f"ing:{i:07d}", title=d["title"], abstract=d["text"],
+                            authors=["A One", "B Two", "C Three"], categories=["cs.CL", "cs.LG"],
+                            published=datetime(2024, 1, 1)))
+    rates = {}
+    for label, drop in (("without search triggers (baseline)", True), ("with FTS5 triggers", False)):
+        with tempfile.TemporaryDirectory() as tmp:
+            store = open_store(load_settings({"data_dir": Path(tmp)}, environ={}))
+            if drop:
+                with store.engine.begin() as conn:
+                    for trig in ("papers_search_ai", "papers_search_au", "papers_search_bd"):
+                        conn.execute(text(f"DROP TRIGGER {trig}"))
+            t = time.perf_counter()
+            for start in range(0, len(papers), 2000):
+                store.papers.upsert(papers[start:start + 2000], source="bench")
+            rates[label] = len(papers) / (time.perf_counter() - t)
+            store.close()
+        print(f"  upsert {len(papers):,} papers {label:36} {rates[label]:8,.0f} papers/s", flush=True)
+    base = rates["without search triggers (baseline)"]
+    print(f"  FTS5 triggers keep {rates['with FTS5 triggers'] / base:.2f}x of the baseline ingest rate")
+
+
 def percentiles(samples_ms):
     s = sorted(samples_ms)
     return s[len(s) // 2], s[min(len(s) - 1, int(round(0.99 * (len(s) - 1))))]
@@ -260,10 +297,12 @@ def main() -> None:
     lat.add_argument("--queries", type=int, default=300)
     lat.add_argument("--prepare-only", action="store_true",
                      help="build the corpus and the vector index file, measure nothing")
+    ing = sub.add_parser("ingest")
+    ing.add_argument("--papers", type=int, default=20_000)
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(ROOT / "src"))
-    {"embed": bench_embed, "latency": bench_latency}[args.what](args)
+    {"embed": bench_embed, "latency": bench_latency, "ingest": bench_ingest}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -209,3 +209,7 @@ def test_common_terms_are_left_out_of_the_keyword_query_on_large_stores(loaded, 
     # At least the two rarest terms are always kept.
     res = loaded.search("language models", mode="lexical")
     assert res.hits and "common_terms_not_ranked" not in res.hits[0].explanation
+    # The postings budget keeps the rarest terms only.
+    loaded.common_fraction, loaded.postings_budget = 1.0, 1
+    res = loaded.search("models language heads retrieval", mode="lexical")
+    assert res.hits[0].explanation["common_terms_not_ranked"] == ["models", "language"]

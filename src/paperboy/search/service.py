@@ -40,7 +40,10 @@ BM25_WEIGHTS = (4.0, 1.0)
 #: Terms found in more than this fraction of papers are left out of the keyword query (SQLite):
 #: their BM25 weight is small, but their posting lists dominate the query time on large stores.
 COMMON_FRACTION = 0.2
-#: ... but only on stores this large (small ones are fast anyway, and their counts are noisy).
+#: ... and the kept terms, rarest first, may cover at most this many postings in all, which
+#: bounds the FTS5 work per query whatever the store size (at least the 2 rarest are kept).
+POSTINGS_BUDGET = 60_000
+#: Neither applies to stores smaller than this (they are fast anyway; counts are noisy).
 COMMON_MIN_DOCS = 20_000
 #: Seconds between checks for vectors written by other processes.
 REFRESH_EVERY = 5.0
@@ -62,6 +65,7 @@ class SearchService:
         self.depth = depth
         self.common_fraction = common_fraction
         self.common_min_docs = COMMON_MIN_DOCS
+        self.postings_budget = POSTINGS_BUDGET
         self._vectors: VectorIndex | None = None
         self._refreshed_at = 0.0
         self._facets: FacetColumns | None = None
@@ -219,17 +223,21 @@ class SearchService:
 
     def _prune_common(self, terms: list[str]) -> tuple[list[str], list[str]]:
         """Leave very common terms out of the keyword query (kept: at least the 2 rarest)."""
-        if self.common_fraction >= 1.0 or len(terms) <= 2 or self.store.dialect != "sqlite":
+        if len(terms) <= 2 or self.store.dialect != "sqlite":
             return terms, []
         tokens = index_tokens(terms)
         dfs, n = self.repo.document_frequencies([t for t in tokens.values() if t])
         if n < self.common_min_docs:
             return terms, []
         df = {t: dfs.get(tokens[t], 0) if tokens[t] else 0 for t in terms}
-        keep = [t for t in terms if df[t] <= self.common_fraction * n]
-        if len(keep) < 2:
-            keep = [t for t in terms if t in set(sorted(terms, key=lambda t: df[t])[:2])]
-        return keep, [t for t in terms if t not in keep]
+        chosen, spent = set(), 0
+        for rank, t in enumerate(sorted(terms, key=lambda t: df[t])):
+            within = df[t] <= self.common_fraction * n and spent + df[t] <= self.postings_budget
+            if rank < 2 or within:
+                chosen.add(t)
+                spent += df[t]
+        keep = [t for t in terms if t in chosen]
+        return keep, [t for t in terms if t not in chosen]
 
     def _mask(self, flt: SearchFilters) -> np.ndarray:
         """Sorted doc ids passing the filters: date/category from the in-memory columns,
