@@ -142,3 +142,6 @@ def test_subscribers_sharing_a_query_share_one_search(mail_settings, mail_store,
         got = [[p.id for p in a.papers] for a in digests[sub.id].alerts]
         assert got == [[p.id for p in a.papers] for a in naive_digests[sub.id].alerts]
         assert got == ([[rh.id]] if sub.id <= subs[8].id else [[ssm.id]])
+        # A paper in an alert section is not repeated among the trending ones.
+        trending = [p.id for p in digests[sub.id].trending]
+        assert (rh.id in trending) == (sub.id > subs[8].id)

@@ -155,10 +155,14 @@ class DigestComposer:
             self._trending = [_digest_paper(i.paper, i.upvotes, i.comments) for i in page.items]
         return self._trending
 
-    def trending_for(self, sub: Subscriber) -> list[DigestPaper]:
+    def trending_for(self, sub: Subscriber, exclude: set[str] = frozenset()) -> list[DigestPaper]:
+        """The subscriber's categories, best first; papers already in an alert section are left
+        out (the alert is the more personal reason to show them)."""
         wanted = set(sub.categories)
         out = []
         for p in self.trending():
+            if p.id in exclude:
+                continue
             if not wanted or wanted.intersection(p.categories):
                 out.append(p)
                 if len(out) >= sub.max_papers:
@@ -230,7 +234,8 @@ class DigestComposer:
             start, end = self.window
             digests.append(Digest(
                 subscriber=sub, period=self.period, period_key=self.period_key,
-                window_start=start, window_end=end, trending=self.trending_for(sub),
+                window_start=start, window_end=end,
+                trending=self.trending_for(sub, {p.id for a in alerts for p in a.papers}),
                 alerts=alerts, high_waters=marks,
             ))
             self.stats.digests += 1
