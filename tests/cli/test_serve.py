@@ -133,3 +133,37 @@ def test_listen_socket_is_tcp_so_nodelay_applies():
         assert sock.proto == socket.IPPROTO_TCP and sock.get_inheritable()
     finally:
         sock.close()
+
+
+def test_up_fetches_embeds_and_serves(tmp_path):
+    """The main-job command against replayed arXiv and Hugging Face answers."""
+    from tests.replay import ReplayServer, fixture_bytes
+
+    replay = ReplayServer().start()
+    replay.route("/api/query", (200, fixture_bytes("arxiv_api/page1.xml")))
+    replay.route("/api/daily_papers", (200, fixture_bytes("hf/daily_papers_2024-10-28.json")))
+    env = _env(tmp_path / "data", _free_port())
+    env.update({"PAPERBOY_ARXIV_API_URL": replay.url + "/api/query",
+                "PAPERBOY_HF_BASE_URL": replay.url, "PAPERBOY_CATEGORIES": "cs.LG"})
+    env.pop("PAPERBOY_EMBEDDING_MODEL")  # the bundled MiniLM
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperboy.cli.main", "up", "--port", str(port), "--days", "1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )
+    try:
+        home = _wait_for(f"http://127.0.0.1:{port}/", proc, timeout=180)
+        assert home.status_code == 200 and 'data-paper-id="' in home.text
+        paper = httpx.get(f"http://127.0.0.1:{port}/api/v1/papers/2410.19008").json()
+        assert paper["id"] == "2410.19008" and paper["listings"]
+        similar = httpx.get(f"http://127.0.0.1:{port}/api/v1/papers/2410.19008/similar").json()
+        assert similar["indexed"] and similar["count"] >= 1  # embedded before serving
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+        replay.stop()
+    assert "fetching the last 1 days of cs.LG" in out
+    assert "arxiv: " in out and " new" in out
+    assert "embedded " in out
+    assert "Traceback" not in out

@@ -130,7 +130,7 @@ def up(state: CliContext, host: str | None, port: int | None, workers: int, days
 
     searcher = build_searcher(store, settings)
     if not offline:
-        _fetch(state, searcher, days)
+        _fetch(state, days)
     if searcher is not None and hasattr(searcher, "embed_missing"):
         try:
             done = searcher.embed_missing(progress=state.progress() is not False)
@@ -141,7 +141,7 @@ def up(state: CliContext, host: str | None, port: int | None, workers: int, days
     _run_server(state, host, port, workers, scheduler=not no_schedule)
 
 
-def _fetch(state: CliContext, searcher, days: int | None) -> None:
+def _fetch(state: CliContext, days: int | None) -> None:
     try:
         from paperboy.ingest.jobs import fetch_latest
     except ImportError:
@@ -150,9 +150,9 @@ def _fetch(state: CliContext, searcher, days: int | None) -> None:
     from paperboy.errors import SourceUnavailable
 
     settings = state.settings
-    listeners = []
-    if searcher is not None and hasattr(searcher, "index_papers"):
-        listeners.append(searcher.index_papers)
+    # No per-batch embedding listener: the keyword index follows the papers by itself, and the
+    # caller embeds everything new right after, behind one progress bar.
+    listeners: list = []
     click.echo(f"fetching the last {days or settings.fetch_days} days of "
                f"{' '.join(settings.categories)} from arXiv and Hugging Face...")
     try:
