@@ -7,9 +7,22 @@ import re
 
 import pytest
 
-from tests.web.conftest import screenshot
+from tests.web.conftest import screenshot, serve_in_thread
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def search_server(web_settings, web_store):
+    """The app with the real SearchService (keyword index; no embeddings needed)."""
+    from paperboy.web.app import create_app
+
+    app = create_app(web_settings, web_store)
+    assert app.state.search.ready
+    live, thread = serve_in_thread(app)
+    yield live
+    live.server.should_exit = True
+    thread.join(10)
 
 
 def test_feed_and_day_navigation(page, live_server):
@@ -34,11 +47,12 @@ def test_feed_and_day_navigation(page, live_server):
     assert page.locator("article.card").count() == 30  # first page of 38
 
 
-def test_instant_search_and_open_result(page, live_server):
-    page.goto(live_server.url + "/search")
+def test_instant_search_and_open_result(page, search_server):
+    page.goto(search_server.url + "/search")
     page.fill("#q", "diffusion")  # no submit: results arrive while typing
     page.wait_for_selector("#search-results article.card")
     assert "q=diffusion" in page.url
+    assert "not ready" not in page.locator("#search-results").inner_text()
     first = page.locator("#search-results .card-title a").first
     assert page.locator("#search-results mark").first.inner_text().lower() == "diffusion"
     screenshot(page, "search")
