@@ -318,6 +318,8 @@ def main() -> None:
 
     port = free_port()
     t0 = time.monotonic()
+    # a SIGTERM (e.g. from `timeout`) must still stop the server below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     proc = start_server(data_dir, port, args.workers)
     print(f"server up in {time.monotonic() - t0:.0f}s", file=sys.stderr, flush=True)
     base = f"http://127.0.0.1:{port}"
