@@ -240,6 +240,7 @@ def bench_latency(args) -> None:
     timed("lexical + filter", lambda q: svc.search(q, filt, limit=20, mode="lexical"))
     timed("dense only", lambda q: svc.search(q, limit=20, mode="dense"))
     timed("dense + filter", lambda q: svc.search(q, filt, limit=20, mode="dense"))
+    print(f"RSS while serving (before the baselines load anything): {rss_mb():.0f} MB", flush=True)
     qv = {q: embedder.embed_one(q) for q in queries}
     timed("  part: embed the query", lambda q: embedder.embed_one(q))
     vec_ms = timed("  part: vector top-100 (served index)", lambda q: svc.vectors.search(qv[q], 100))
@@ -277,7 +278,7 @@ def bench_latency(args) -> None:
         print("  bm25s installed: not benchmarked here")
     except ImportError:
         print("  bm25s: not installed (not a dependency), no bm25s baseline")
-    print(f"RSS while serving: {rss_mb():.0f} MB (peak {peak_mb():.0f} MB)")
+    print(f"RSS at the end (after the exact-scan baseline): {rss_mb():.0f} MB (peak {peak_mb():.0f} MB)")
     print(f"hybrid p50 {hyb:.1f} ms")
 
 

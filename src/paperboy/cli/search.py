@@ -20,6 +20,13 @@ def _service(state: CliContext):
     return SearchService(state.store, state.settings)
 
 
+def _show_progress(state: CliContext) -> bool:
+    """Progress bars on a terminal only, never with --quiet."""
+    import sys
+
+    return state.progress() is None and sys.stderr.isatty()
+
+
 def _date(value: str | None, option: str) -> date | None:
     if value is None:
         return None
@@ -126,7 +133,7 @@ def embed(state: CliContext, batch: int) -> None:
     if stale:
         old = ", ".join(f"{m} ({n} vectors)" for m, n in stale.items())
         click.echo(f"model changed: vectors of {old} are replaced by {svc.model_id}", err=True)
-    done = svc.embed_missing(progress=state.progress() is not False, batch=batch)
+    done = svc.embed_missing(progress=_show_progress(state), batch=batch)
     if stale:
         svc.repo.drop_embeddings_except(svc.model_id)
     click.echo(f"embedded {done} papers with {svc.model_id}; "
@@ -169,7 +176,7 @@ def eval_beir(state: CliContext, directory: Path, modes, split: str, fusion, as_
     started = datetime.now()
     report = evaluate_beir(directory, modes=list(modes) or ["lexical", "dense", "hybrid"],
                            split=split, settings=state.settings,
-                           progress=state.progress() is not False, fusion=fusion)
+                           progress=_show_progress(state), fusion=fusion)
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
