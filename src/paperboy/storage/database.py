@@ -6,13 +6,15 @@ never block the single writer and a briefly locked database waits instead of fai
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -24,6 +26,22 @@ def _normalize_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+_WRITE_OPTION = "paperboy_write"
+
+
+def _write_transaction(engine: Engine):
+    """``engine.begin()`` for SQLite: the same context manager, marked as a write transaction."""
+
+    @contextmanager
+    def begin() -> Iterator[Connection]:
+        with engine.connect() as conn:
+            conn.execution_options(**{_WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    return begin
 
 
 def make_engine(url: str) -> Engine:
@@ -52,9 +70,14 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers (engine.begin()) take the write lock up front with BEGIN IMMEDIATE, so two
+            # writers queue on the busy timeout instead of failing on a lock upgrade. Readers
+            # (engine.connect()) use a plain deferred BEGIN: under WAL they never wait for, nor
+            # hold up, a writer.
+            immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+        engine.begin = _write_transaction(engine)  # type: ignore[method-assign]
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
