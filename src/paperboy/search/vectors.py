@@ -125,7 +125,7 @@ class VectorIndex:
         Index = _usearch_index()
 
         return Index(ndim=self.dim, metric="cos", dtype=self.dtype, connectivity=16,
-                     expansion_add=128, expansion_search=96)
+                     expansion_add=128, expansion_search=200)
 
     def _to_hnsw(self) -> None:
         index = self._new_hnsw()

@@ -38,7 +38,7 @@ FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
 @dataclass
 class LexicalHit:
     doc_id: int
-    paper_id: str
+    paper_id: str | None  # None when the query did not need the papers table
     score: float
 
 
@@ -178,7 +178,10 @@ class SearchIndexRepository:
         limit: int = 100,
         weights: tuple[float, float] = (2.0, 1.0),
     ) -> list[LexicalHit]:
-        """Best ``limit`` matches by BM25 (SQLite) or ts_rank (PostgreSQL), filters applied."""
+        """Best ``limit`` matches by BM25 (SQLite) or ts_rank (PostgreSQL), filters applied.
+
+        Without filters on SQLite, hidden papers are *not* removed here (the service drops them
+        from the final ranking with ``visible_paper_ids``)."""
         if not terms and not phrases:
             return []
         params: dict = {"lim": limit}
@@ -195,16 +198,12 @@ class SearchIndexRepository:
             params["wt"], params["wa"] = weights
             unfiltered = filters is None or filters.is_empty()
             if unfiltered:
-                # Rank inside FTS5 first (its fast path), then drop hidden papers.
+                # Rank inside FTS5 only (its fast path); hidden papers and the paper ids are
+                # resolved by the caller for the few hits it keeps, not for every match read.
                 sql = (
-                    "SELECT f.doc_id, d.paper_id, f.score FROM ("
-                    " SELECT rowid AS doc_id, -bm25(papers_fts, :wt, :wa) AS score FROM papers_fts"
-                    " WHERE papers_fts MATCH :match ORDER BY bm25(papers_fts, :wt, :wa)"
-                    " LIMIT :lim2) f JOIN search_docs d ON d.doc_id = f.doc_id"
-                    f" JOIN papers p ON p.id = d.paper_id WHERE {where}"
-                    " ORDER BY f.score DESC LIMIT :lim"
+                    "SELECT rowid, NULL, -bm25(papers_fts, :wt, :wa) AS score FROM papers_fts"
+                    " WHERE papers_fts MATCH :match ORDER BY bm25(papers_fts, :wt, :wa) LIMIT :lim"
                 )
-                params["lim2"] = limit + 50
             else:
                 sql = (
                     "SELECT f.rowid, d.paper_id, -bm25(papers_fts, :wt, :wa) AS score "
