@@ -213,3 +213,15 @@ def test_common_terms_are_left_out_of_the_keyword_query_on_large_stores(loaded, 
     loaded.common_fraction, loaded.postings_budget = 1.0, 1
     res = loaded.search("models language heads retrieval", mode="lexical")
     assert res.hits[0].explanation["common_terms_not_ranked"] == ["models", "language"]
+
+
+def test_filter_columns_count_and_mask(loaded, store):
+    from paperboy.search.facets import FacetColumns
+
+    columns = FacetColumns(store.search)
+    assert columns.refresh() == len(CORPUS)
+    cv = columns.mask(None, None, ["cs.CV"])
+    assert sorted(store.search.visible_paper_ids(cv.tolist()).values()) == ["1409.4842", "1512.03385"]
+    recent = columns.mask(date(2021, 1, 1), None, ["cs"])
+    assert sorted(store.search.visible_paper_ids(recent.tolist()).values()) == \
+        ["2106.09685", "2201.11903", "2404.15574"]

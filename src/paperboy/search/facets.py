@@ -65,9 +65,13 @@ class FacetColumns:
             self.days[doc_ids] = np.fromiter((_day(r[1]) for r in rows), dtype=np.int32,
                                              count=len(rows))
             self.bits[doc_ids] = 0
-            for doc_id, category in cats:
-                code = self._code(category)
-                self.bits[doc_id, code // 64] |= np.uint64(1 << (code % 64))
+            if cats:
+                cat_docs = np.fromiter((d for d, _ in cats), dtype=np.int64, count=len(cats))
+                codes = np.fromiter((self._code(c) for _, c in cats), dtype=np.int64, count=len(cats))
+                for code in np.unique(codes):
+                    # A paper lists a category once, so the fancy-indexed |= has no duplicates.
+                    members = cat_docs[codes == code]
+                    self.bits[members, code // 64] |= np.uint64(1 << int(code % 64))
             self.last_modified = newest
             return len(rows)
 
