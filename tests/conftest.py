@@ -88,3 +88,31 @@ def sqlite_store(sqlite_settings) -> Store:
     s = open_store(sqlite_settings)
     yield s
     s.close()
+
+
+# -- network edge: a local replay server and a polite client that never waits ------------------
+
+
+@pytest.fixture
+def server():
+    """A local HTTP server replaying recorded responses in the real arXiv / HF formats."""
+    from tests.replay import ReplayServer
+
+    s = ReplayServer().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def client(sleeps):
+    """Real HTTP, fake sleep: the waits it would have made are recorded in ``sleeps``."""
+    from paperboy.sources.http import PoliteClient
+
+    c = PoliteClient(interval=3.0, retries=2, timeout=5.0, sleep=sleeps.append)
+    yield c
+    c.close()
