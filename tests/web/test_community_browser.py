@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.web.conftest import screenshot
 
@@ -37,7 +38,8 @@ def test_sign_up_upvote_comment_and_collect(page, live_server):
     assert button.get_attribute("aria-pressed") == "false"
     assert button.locator(".n").inner_text() == "99"
     button.click()
-    page.wait_for_function("document.querySelector('#upvote-button').getAttribute('aria-pressed') === 'true'")
+    # A locator wait, not wait_for_function: the page's CSP (no unsafe-eval) blocks the latter's polling.
+    expect(button).to_have_attribute("aria-pressed", "true")
     assert button.locator(".n").inner_text() == "100"
     assert page.evaluate("window.__marker") == "same page"  # no reload happened
     assert page.locator(".vote-split .local").inner_text() == "1"
