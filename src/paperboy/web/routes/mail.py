@@ -217,9 +217,7 @@ def stop_alert_page(request: Request, token: Token, templates: TemplatesDep, mai
         sub, saved = mail.alert_for(token)
     except TokenError as exc:
         raise _bad_link(exc) from None
-    return templates.render(request, "mail/alert_stop.html",
-                            {"sub": sub, "saved": saved, "token": token, "done": False,
-                             "manage": mail.manage_token(sub)})
+    return _alert_stop_page(request, templates, mail, token, sub, saved, done=False)
 
 
 @router.post("/mail/alerts/{token}/stop", include_in_schema=False)
@@ -229,8 +227,13 @@ def stop_alert(request: Request, token: Token, templates: TemplatesDep, mail: Ma
         sub, saved = mail.stop_alert(token)
     except TokenError as exc:
         raise _bad_link(exc) from None
+    return _alert_stop_page(request, templates, mail, token, sub, saved, done=True)
+
+
+def _alert_stop_page(request, templates, mail, token, sub, saved, done: bool):
+    """The stop-this-alert page: a confirmation button before the POST, a receipt after it."""
     return templates.render(request, "mail/alert_stop.html",
-                            {"sub": sub, "saved": saved, "token": token, "done": True,
+                            {"sub": sub, "saved": saved, "token": token, "done": done,
                              "manage": mail.manage_token(sub)})
 
 
