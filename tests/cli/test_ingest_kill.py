@@ -13,6 +13,7 @@ from io import StringIO
 from sqlalchemy import select
 
 from paperboy.ingest.pipeline import run_ingest
+from paperboy.search.service import SearchService
 from paperboy.settings import load_settings
 from paperboy.sources.snapshot import read_snapshot
 from paperboy.storage import open_store
@@ -92,6 +93,12 @@ def test_sigkill_midway_then_rerun_equals_uninterrupted(settings, tmp_path):
     assert report.new == LINES
     try:
         assert _state(store) == _state(reference)
+        # The keyword index (tantivy on SQLite, filled after each committed batch) holds every
+        # paper once at its current revision, although the kill may have hit between the two.
+        search = SearchService(store, settings)
+        assert search.lexical.check()
+        hits = search.search("paper number 4321", mode="lexical", limit=3).hits
+        assert hits[0].id == "2401.04321"
     finally:
         store.close()
         reference.close()

@@ -8,7 +8,7 @@ import pytest
 
 from paperboy.search.api import QueryError, SearchFilters
 from paperboy.search.query import MAX_QUERY_CHARS, MAX_TERMS, parse_query
-from paperboy.storage.search_index import fts5_expression
+from paperboy.search.keywords import KeywordQuery
 
 
 def test_terms_phrases_and_filters():
@@ -45,12 +45,12 @@ def test_unbalanced_quote_runs_to_end():
                                  '"a" AND "b"', "\u0000\u202e{}[]()"])
 def test_hostile_input_becomes_plain_words(raw):
     q = parse_query(raw)
-    expr = fts5_expression(q.terms, q.phrases)
-    # Every term is a quoted FTS5 string of word characters: operators cannot sneak in.
+    kq = KeywordQuery.from_words(q.terms, q.phrases)
+    # Only word characters reach the index, as term values (never as query syntax).
     for term in q.terms:
         assert term.replace("_", "").isalnum()
-        assert f'"{term}"' in expr
-    assert expr.count('"') % 2 == 0
+    for token in kq.tokens + [t for p in kq.phrases for t in p]:
+        assert token.isalnum()
 
 
 def test_long_queries_are_cut():
@@ -77,7 +77,8 @@ def test_filter_errors_are_one_line(raw, message):
     assert "\n" not in str(info.value)
 
 
-def test_fts5_expression_shapes():
-    assert fts5_expression(["a", "b"], []) == '"a" OR "b"'
-    assert fts5_expression(["a"], [["x", "y"]]) == '"x y" AND ("a")'
-    assert fts5_expression([], [["x", "y"], ["z", "w"]]) == '"x y" AND "z w"'
+def test_keyword_query_uses_the_index_analyzer():
+    kq = KeywordQuery.from_words(["Convolutional", "x_1", "naïve"], [["retrieval", "heads"]])
+    assert kq.tokens == ["convolut", "x", "1", "naiv"]
+    assert kq.phrases == [["retriev", "head"]]
+    assert KeywordQuery.from_words([], []).is_empty

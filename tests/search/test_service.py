@@ -3,6 +3,8 @@ similar papers and index consistency with the store."""
 
 from __future__ import annotations
 
+import shutil
+
 from datetime import date
 
 import pytest
@@ -108,28 +110,37 @@ def test_similar_excludes_itself_and_respects_window(loaded):
 
 
 def test_index_follows_updates_and_new_papers(loaded, store, settings):
-    """Triggers keep the lexical index current; the ingest listener embeds new papers."""
+    """The ingest listener feeds the keyword index and embeds new papers."""
     listener = index_listener(store, settings, service=loaded)
     new = make_paper(id="2501.00001", title="Quantum annealing for protein folding",
                      abstract="We fold proteins on a quantum annealer.")
     counts = store.papers.upsert([new], source="arxiv")
     listener(counts.changed_ids)
+    listener.close()  # the end of an import run: the keyword index commits
     assert ids(loaded.search("protein folding", mode="lexical")) == ["2501.00001"]
     assert ids(loaded.search("biomolecule structure prediction with qubits", mode="dense", limit=1)) \
         == ["2501.00001"]
     changed = make_paper(id="2501.00001", version=2, title="Tensor networks for weather forecasting",
                          abstract="Forecasting weather with tensor networks.")
     listener(store.papers.upsert([changed], source="arxiv").changed_ids)
+    listener.close()
     assert ids(loaded.search("protein folding", mode="lexical")) == []
     assert ids(loaded.search("weather", mode="lexical")) == ["2501.00001"]
     assert loaded.repo.count_missing_embeddings(loaded.model_id) == 0
 
 
-def test_rebuild_repairs(loaded, store):
+def test_rebuild_repairs(loaded, store, settings, embedder):
     info = loaded.rebuild()
     assert info == {"documents": len(CORPUS), "vectors": len(CORPUS), "model": loaded.model_id,
                     "missing_vectors": 0}
-    assert store.search.check_lexical()
+    assert loaded.lexical.check()
+    if store.dialect == "sqlite":  # lose the keyword index files: a rebuild restores them
+        shutil.rmtree(settings.data_dir / "index" / "keywords-f1")
+        fresh = SearchService(store, settings, embedder=embedder)
+        assert not fresh.lexical.check()
+        assert fresh.rebuild()["documents"] == len(CORPUS)
+        assert fresh.lexical.check()
+        loaded = fresh
     assert ids(loaded.search("variational bayes", mode="lexical"))[0] == "1312.6114"
 
 
@@ -196,23 +207,6 @@ def test_filter_columns_follow_new_and_changed_papers(loaded, store):
     assert loaded.search("protein", flt, mode="dense").hits == []
     assert ids(loaded.search("protein", SearchFilters(categories=["cs.CL"], since=date(2025, 1, 1)),
                              mode="dense")) == ["2502.00002"]
-
-
-def test_common_terms_are_left_out_of_the_keyword_query_on_large_stores(loaded, store):
-    if store.dialect != "sqlite":
-        pytest.skip("pruning uses FTS5's vocabulary (SQLite); PostgreSQL ranks every term")
-    loaded.common_min_docs = 0       # pretend the 8-paper store is large
-    loaded.common_fraction = 0.2     # "language" (3 of 8 papers) is common here
-    res = loaded.search("language retrieval heads", mode="lexical")
-    assert ids(res)[0] == "2404.15574"
-    assert res.hits[0].explanation["common_terms_not_ranked"] == ["language"]
-    # At least the two rarest terms are always kept.
-    res = loaded.search("language models", mode="lexical")
-    assert res.hits and "common_terms_not_ranked" not in res.hits[0].explanation
-    # The postings budget keeps the rarest terms only.
-    loaded.common_fraction, loaded.postings_budget = 1.0, 1
-    res = loaded.search("models language heads retrieval", mode="lexical")
-    assert res.hits[0].explanation["common_terms_not_ranked"] == ["models", "language"]
 
 
 def test_filter_columns_count_and_mask(loaded, store):

@@ -25,7 +25,7 @@ def index_listeners(state: CliContext, embed: bool = False) -> list:
     """INDEX LISTENERS: callbacks told the ids of new/changed papers after every stored batch.
 
     Search index maintenance plugs in here, so every import keeps search current:
-    ``paperboy.search.service.index_listener`` (the lexical index follows by itself; with
+    ``paperboy.search.service.index_listener`` (the keyword index takes in every batch; with
     ``embed`` the changed papers are embedded at once, which suits small daily fetches, while
     bulk file imports leave embedding to ``paperboy embed``).
     """

@@ -148,8 +148,11 @@ def index() -> None:
 @index.command("rebuild")
 @pass_ctx
 def index_rebuild(state: CliContext) -> None:
-    """Re-derive the keyword index from the papers and reload the vector index."""
-    info = _service(state).rebuild()
+    """Re-derive the keyword index from the papers and reload the vector index.
+
+    Run it after restoring a database backup or if search misses papers the store has; the
+    keyword index otherwise follows every import by itself."""
+    info = _service(state).rebuild(progress=_show_progress(state))
     click.echo(f"keyword index: {info['documents']} papers; vectors ({info['model']}): "
                f"{info['vectors']}" + (f"; {info['missing_vectors']} papers need `paperboy embed`"
                                       if info["missing_vectors"] else ""))

@@ -131,6 +131,8 @@ def up(state: CliContext, host: str | None, port: int | None, workers: int, days
     searcher = build_searcher(store, settings)
     if not offline:
         _fetch(state, days)
+    if searcher is not None and hasattr(searcher, "sync_keywords"):
+        searcher.sync_keywords(progress=state.progress() is not False)
     if searcher is not None and hasattr(searcher, "embed_missing"):
         try:
             done = searcher.embed_missing(progress=state.progress() is not False)
@@ -150,8 +152,8 @@ def _fetch(state: CliContext, days: int | None) -> None:
     from paperboy.errors import SourceUnavailable
 
     settings = state.settings
-    # No per-batch embedding listener: the keyword index follows the papers by itself, and the
-    # caller embeds everything new right after, behind one progress bar.
+    # No per-batch listener: the caller brings the keyword index up to date and embeds
+    # everything new right after, each behind one progress bar.
     listeners: list = []
     click.echo(f"fetching the last {days or settings.fetch_days} days of "
                f"{' '.join(settings.categories)} from arXiv and Hugging Face...")

@@ -69,6 +69,7 @@ class IngestReport:
         }
 
 
+#: Told the ids of each stored batch; one with a ``close()`` method is closed when the run ends.
 BatchListener = Callable[[list[str]], None]
 
 #: At most this many reject lines are kept in the report (all are printed and counted).
@@ -194,5 +195,9 @@ def run_ingest(
         flush()
     finally:
         bar.close()
+        for listener in listeners:  # e.g. an index writer that commits at the end of the run
+            close = getattr(listener, "close", None)
+            if close is not None:
+                close()
         report.seconds = time.monotonic() - started
     return report

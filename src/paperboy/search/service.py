@@ -2,9 +2,10 @@
 
 Built once per process (app factory, CLI) from the store and settings; cheap to build: the
 embedding model loads on the first query that needs it and the vector index on the first dense
-search. Flow of a hybrid query: parse (query.py) -> lexical top N from the database index and
-dense top N from the vector index, both under the same filter mask -> complete the missing score
-of each candidate (dense similarity from its stored vector, BM25 from one restricted query) ->
+search. Flow of a hybrid query: parse (query.py) -> lexical top N from the keyword index
+(lexical.py: tantivy on SQLite, tsvector on PostgreSQL) and dense top N from the vector index,
+both under the same filters -> complete the missing score of each candidate (dense similarity
+from its stored vector, the keyword score from one query restricted to those documents) ->
 fuse (fusion.py) -> page -> hydrate papers from the store -> explain each hit.
 """
 
@@ -21,7 +22,8 @@ from paperboy.errors import NotFound
 from paperboy.search.facets import FacetColumns
 from paperboy.search.api import Hit, Mode, QueryError, SearchFilters, SearchResults
 from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse
-from paperboy.search.matching import index_tokens, matched_terms
+from paperboy.search.lexical import lexical_backend
+from paperboy.search.matching import matched_terms
 from paperboy.search.query import ParsedQuery, parse_query
 from paperboy.search.vectors import VectorIndex
 from paperboy.settings import Settings
@@ -33,18 +35,6 @@ MODES = ("hybrid", "lexical", "dense")
 #: Candidates taken from each list before fusion (more when paging deep).
 DEPTH = 100
 MAX_DEPTH = 1000
-#: Keyword matches read for hybrid queries, so dense candidates get their keyword score.
-LEXICAL_POOL = 1000
-#: FTS5 column weights (title, abstract), tuned on SciFact train.
-BM25_WEIGHTS = (4.0, 1.0)
-#: Terms found in more than this fraction of papers are left out of the keyword query (SQLite):
-#: their BM25 weight is small, but their posting lists dominate the query time on large stores.
-COMMON_FRACTION = 0.2
-#: ... and the kept terms, rarest first, may cover at most this many postings in all, which
-#: bounds the FTS5 work per query whatever the store size (at least the 2 rarest are kept).
-POSTINGS_BUDGET = 60_000
-#: Neither applies to stores smaller than this (they are fast anyway; counts are noisy).
-COMMON_MIN_DOCS = 20_000
 #: Seconds between checks for vectors written by other processes.
 REFRESH_EVERY = 5.0
 
@@ -53,19 +43,14 @@ class SearchService:
     """Implements :class:`paperboy.search.api.Searcher` over a :class:`Store`."""
 
     def __init__(self, store: Store, settings: Settings, embedder=None, *,
-                 fusion: str = "score", alpha: float = DEFAULT_ALPHA,
-                 bm25_weights: tuple[float, float] = BM25_WEIGHTS, depth: int = DEPTH,
-                 common_fraction: float = COMMON_FRACTION):
+                 fusion: str = "score", alpha: float = DEFAULT_ALPHA, depth: int = DEPTH):
         self.store = store
         self.settings = settings
         self._embedder = embedder
         self.fusion = fusion
         self.alpha = alpha
-        self.bm25_weights = bm25_weights
         self.depth = depth
-        self.common_fraction = common_fraction
-        self.common_min_docs = COMMON_MIN_DOCS
-        self.postings_budget = POSTINGS_BUDGET
+        self._lexical = None
         self._vectors: VectorIndex | None = None
         self._refreshed_at = 0.0
         self._facets: FacetColumns | None = None
@@ -98,6 +83,13 @@ class SearchService:
         if self._embedder is not None:
             return self._embedder.model_id
         return self.settings.embedding_model + ("+int8" if self.settings.embedding_int8 else "")
+
+    @property
+    def lexical(self):
+        """The keyword backend (tantivy next to SQLite, full-text search in PostgreSQL)."""
+        if self._lexical is None:
+            self._lexical = lexical_backend(self.repo, self.settings.data_dir / "index")
+        return self._lexical
 
     @property
     def vectors(self) -> VectorIndex:
@@ -149,33 +141,30 @@ class SearchService:
                                  message="; ".join(notes) or "nothing to match")
 
         candidates: dict[int, Candidate] = {}
-        pool: dict[int, tuple[int, float]] = {}
-        skipped: list[str] = []
         if use_lexical:
-            # Hybrid reads a deeper keyword list: candidates found by meaning get their keyword
-            # score from it (0 when the paper is not among the LEXICAL_POOL best matches).
-            lex_depth = max(depth, LEXICAL_POOL) if use_dense else depth
-            terms, skipped = self._prune_common(parsed.terms)
-            lex = self.repo.lexical(terms, parsed.phrases, flt, lex_depth, self.bm25_weights)
-            for rank, hit in enumerate(lex, 1):
-                if rank <= depth:
-                    candidates[hit.doc_id] = Candidate(hit.doc_id, lexical=hit.score, lexical_rank=rank)
-                else:
-                    pool[hit.doc_id] = (rank, hit.score)
+            behind = self.lexical.refresh()
+            if behind:
+                notes.append(behind)
+            lex = self.lexical.search(parsed.terms, parsed.phrases, flt, depth)
+            for rank, (doc_id, score) in enumerate(lex, 1):
+                candidates[doc_id] = Candidate(doc_id, lexical=score, lexical_rank=rank)
         qvec = None
         if use_dense:
             qvec = self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms))
             allowed = self._mask(flt) if flt is not None else None
             if parsed.phrases:
-                must = self.repo.phrase_doc_ids(parsed.phrases)
+                must = self.lexical.phrase_doc_ids(parsed.phrases)
                 allowed = must if allowed is None else np.intersect1d(allowed, must)
             ids, sims = self.vectors.search(qvec, depth, allowed=allowed)
             for rank, (doc_id, sim) in enumerate(zip(ids.tolist(), sims.tolist()), 1):
                 c = candidates.setdefault(doc_id, Candidate(doc_id))
                 c.dense, c.dense_rank = float(sim), rank
-                if c.lexical is None and doc_id in pool:
-                    c.lexical_rank, c.lexical = pool[doc_id]
         if use_lexical and use_dense:
+            # Every candidate gets both scores: keyword scores for the ones found by meaning
+            # (one query restricted to them), similarities for the ones found by keywords.
+            unscored = [c.doc_id for c in candidates.values() if c.lexical is None]
+            for doc_id, score in self.lexical.scores(parsed.terms, parsed.phrases, unscored).items():
+                candidates[doc_id].lexical = score
             vectors = self.vectors
             for c in candidates.values():
                 if c.dense is None:
@@ -208,8 +197,6 @@ class SearchService:
                 "matched_terms": [],
                 "phrases": [" ".join(p) for p in parsed.phrases],
             }
-            if skipped:
-                explanation["common_terms_not_ranked"] = skipped
             hits.append(Hit(visible[c.doc_id], round(float(c.fused), 6), explanation))
         hits = self._hydrate(hits)
         if parsed.terms:
@@ -220,24 +207,6 @@ class SearchService:
         return SearchResults(hits, len(ranked), mode=mode,
                              highlight_terms=parsed.highlight_terms,
                              message="; ".join(notes) or None)
-
-    def _prune_common(self, terms: list[str]) -> tuple[list[str], list[str]]:
-        """Leave very common terms out of the keyword query (kept: at least the 2 rarest)."""
-        if len(terms) <= 2 or self.store.dialect != "sqlite":
-            return terms, []
-        tokens = index_tokens(terms)
-        dfs, n = self.repo.document_frequencies([t for t in tokens.values() if t])
-        if n < self.common_min_docs:
-            return terms, []
-        df = {t: dfs.get(tokens[t], 0) if tokens[t] else 0 for t in terms}
-        chosen, spent = set(), 0
-        for rank, t in enumerate(sorted(terms, key=lambda t: df[t])):
-            within = df[t] <= self.common_fraction * n and spent + df[t] <= self.postings_budget
-            if rank < 2 or within:
-                chosen.add(t)
-                spent += df[t]
-        keep = [t for t in terms if t in chosen]
-        return keep, [t for t in terms if t not in chosen]
 
     def _mask(self, flt: SearchFilters) -> np.ndarray:
         """Sorted doc ids passing the filters: date/category from the in-memory columns,
@@ -294,11 +263,16 @@ class SearchService:
     # -- index maintenance ------------------------------------------------------------------
 
     def index_papers(self, ids: list[str]) -> None:
-        """Bring the indexes up to date for these papers: the lexical index is kept by
-        database triggers; here the papers are embedded (a failure to load the model is
-        logged, and `paperboy embed` catches up later)."""
+        """Bring the indexes up to date for these papers: the keyword index takes in every
+        change the store has (by rev), then the papers are embedded (a failure to load the
+        model is logged, and `paperboy embed` catches up later)."""
         if not ids:
             return
+        self.sync_keywords()
+        self.embed_new(ids)
+
+    def embed_new(self, ids: list[str]) -> None:
+        """Embed these papers now; a model that fails to load is logged, not raised."""
         try:
             self.embed_papers(ids)
         except Exception as exc:  # noqa: BLE001 - ingest must not fail because of the model
@@ -346,13 +320,39 @@ class SearchService:
             self._vectors.save()
         return done
 
+    def sync_keywords(self, progress: bool = False) -> int | None:
+        """Index every paper changed since the keyword index last saw the store (None: another
+        process is doing it). PostgreSQL needs nothing: its triggers keep the index."""
+        bar = None
+        if progress:
+            pending = self.lexical.pending()
+            if pending:
+                from tqdm import tqdm
+
+                bar = tqdm(total=pending, unit="paper", desc="keyword index", dynamic_ncols=True)
+        try:
+            return self.lexical.sync(progress=bar.update if bar is not None else None)
+        finally:
+            if bar is not None:
+                bar.close()
+
     def stale_models(self) -> dict[str, int]:
         """Vectors stored for models other than the configured one."""
         return {m: n for m, n in self.repo.embedding_models().items() if m != self.model_id}
 
-    def rebuild(self) -> dict:
-        """Repair: re-derive the lexical index from papers and reload the vector index."""
-        docs = self.repo.rebuild_lexical()
+    def rebuild(self, progress: bool = False) -> dict:
+        """Repair: re-derive the keyword index from papers and reload the vector index."""
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=self.repo.doc_count(), unit="paper", desc="keyword index",
+                       dynamic_ncols=True)
+        try:
+            docs = self.lexical.rebuild(progress=bar.update if bar is not None else None)
+        finally:
+            if bar is not None:
+                bar.close()
         if self._vectors is None:
             self._vectors = VectorIndex(self.repo, self.model_id, self.settings.data_dir / "index")
         self._vectors.clear()
@@ -364,17 +364,31 @@ class SearchService:
 
 
 def index_listener(store: Store, settings: Settings, embed: bool = True,
-                   service: SearchService | None = None) -> Callable[[list[str]], None]:
-    """A run_ingest listener keeping search current for each stored batch.
+                   service: SearchService | None = None) -> "IndexListener":
+    """A run_ingest listener keeping search current for each stored batch."""
+    return IndexListener(service or SearchService(store, settings), embed)
 
-    The lexical index needs nothing here (database triggers maintain it in the same
-    transaction as the papers). With ``embed`` the changed papers are embedded right away
-    (daily ingests); bulk imports pass ``embed=False`` and leave it to `paperboy embed`.
+
+class IndexListener:
+    """Told the ids of every stored batch of an import; ``close`` ends the run.
+
+    The keyword index takes in each batch (tantivy on SQLite, through one writer for the run;
+    on PostgreSQL triggers did it in the same transaction). With ``embed`` the changed papers
+    are embedded right away (daily ingests); bulk imports pass ``embed=False`` and leave it to
+    `paperboy embed`.
     """
-    svc = service or SearchService(store, settings)
 
-    def on_batch(ids: list[str]) -> None:
-        if embed:
-            svc.index_papers(ids)
+    def __init__(self, service: SearchService, embed: bool):
+        self.service = service
+        self.embed = embed
+        self.keywords = service.lexical.follower()
 
-    return on_batch
+    def __call__(self, ids: list[str]) -> None:
+        if self.keywords is not None:
+            self.keywords(ids)
+        if self.embed and ids:
+            self.service.embed_new(ids)
+
+    def close(self) -> None:
+        if self.keywords is not None:
+            self.keywords.close()

@@ -1,24 +1,26 @@
-"""Search-side storage: the lexical index, stored embeddings and filter masks.
+"""Search-side storage: what the keyword index is fed from, stored embeddings, filter masks.
 
-The lexical index lives in the database and is kept in step with ``papers`` by triggers
-(migration 0002_search), so every writer keeps it consistent at no extra round trip: SQLite FTS5
-(Porter stemmer over unicode61) in the embedded default, a weighted ``tsvector`` with a GIN index
-on PostgreSQL. Embeddings are rows of float32 bytes keyed by (paper, model); the in-process vector
-index (paperboy.search.vectors) is a cache of them and reloads what changed via ``seq``.
+Keyword search: on PostgreSQL a weighted ``tsvector`` with a GIN index, kept in step with
+``papers`` by a trigger (migration 0002_search) and queried here; on SQLite the tantivy index of
+paperboy.search.keywords, fed from :meth:`SearchIndexRepository.keyword_docs` in the order of
+``search_docs.rev``, which triggers renew on every change of a searchable field (migration
+0005_keyword_revs). Embeddings are rows of float32 bytes keyed by (paper, model); the in-process
+vector index (paperboy.search.vectors) is a cache of them and reloads what changed via ``seq``.
 
-Queries arrive already parsed (paperboy.search.query): a list of plain terms (OR-ed, ranked by
-BM25 / ts_rank) and phrases (required). Nothing from the user is ever pasted into SQL or an FTS
-expression: terms are word characters only and are quoted as FTS5 strings or bound parameters.
+Queries arrive already parsed (paperboy.search.query): plain terms (OR-ed, ranked) and phrases
+(required). Nothing from the user is ever pasted into SQL: terms are bound parameters.
 """
 
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
+import orjson
 from sqlalchemy import bindparam, delete, func, select, text
 
 from paperboy.search.api import SearchFilters
@@ -31,29 +33,11 @@ def text_hash(title: str, abstract: str) -> str:
     return hashlib.blake2b(f"{title}\n{abstract}".encode(), digest_size=16).hexdigest()
 
 
-#: The keyword index's tokenizer (the migration 0002_search creates FTS5 with the same).
-FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
-
-
 @dataclass
 class LexicalHit:
     doc_id: int
-    paper_id: str | None  # None when the query did not need the papers table
+    paper_id: str | None
     score: float
-
-
-def _fts_string(words: Sequence[str]) -> str:
-    """An FTS5 string literal (a term, or a phrase when several words)."""
-    return '"' + " ".join(w.replace('"', "") for w in words) + '"'
-
-
-def fts5_expression(terms: Sequence[str], phrases: Sequence[Sequence[str]]) -> str:
-    """FTS5 MATCH text: phrases all required, plain terms OR-ed (ranked by BM25)."""
-    parts = [_fts_string(p) for p in phrases if p]
-    ors = [_fts_string([t]) for t in terms if t]
-    if ors:
-        parts.append("(" + " OR ".join(ors) + ")" if parts else " OR ".join(ors))
-    return " AND ".join(parts)
 
 
 class SearchIndexRepository:
@@ -168,7 +152,49 @@ class SearchIndexRepository:
                                  params).scalar_one()
         return ids, total
 
-    # -- lexical ----------------------------------------------------------------------------
+    # -- keyword index feed (SQLite: paperboy.search.keywords) ------------------------------
+
+    def keyword_rev(self) -> int:
+        """The newest rev handed out (the keyword index is current when it holds this one)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(text("SELECT rev FROM search_rev WHERE id = 1")).scalar() or 0)
+
+    def count_keyword_docs(self, after_rev: int) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM search_docs WHERE rev > :r"),
+                                {"r": after_rev}).scalar_one()
+
+    def keyword_docs(self, after_rev: int, limit: int) -> list[tuple]:
+        """(doc_id, rev, title, abstract, published day, categories) of the papers whose rev is
+        above ``after_rev``, in rev order: what the keyword index has not seen yet."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT d.doc_id, d.rev, p.title, p.abstract, p.published, p.categories "
+                "FROM search_docs d JOIN papers p ON p.id = d.paper_id "
+                "WHERE d.rev > :r ORDER BY d.rev LIMIT :n"), {"r": after_rev, "n": limit}).all()
+        # Raw driver values (SQLite text): parsed here, far cheaper than the ORM's processors.
+        return [(int(doc_id), int(rev), title or "", abstract or "",
+                 date.fromisoformat(published[:10]) if published else None,
+                 orjson.loads(cats) if cats else [])
+                for doc_id, rev, title, abstract, published, cats in rows]
+
+    def ensure_search_docs(self) -> int:
+        """Repair: every paper has a ``search_docs`` row (with a fresh rev) and no row is
+        orphaned; returns the number of documents."""
+        with self.engine.begin() as conn:
+            if self.dialect == "sqlite":
+                missing = conn.execute(text(
+                    "SELECT id FROM papers WHERE id NOT IN (SELECT paper_id FROM search_docs) "
+                    "ORDER BY id")).scalars().all()
+                for pid in missing:
+                    conn.execute(text("UPDATE search_rev SET rev = rev + 1 WHERE id = 1"))
+                    conn.execute(text(
+                        "INSERT INTO search_docs(paper_id, rev) "
+                        "VALUES (:p, (SELECT rev FROM search_rev WHERE id = 1))"), {"p": pid})
+            conn.execute(text("DELETE FROM search_docs WHERE paper_id NOT IN (SELECT id FROM papers)"))
+            return conn.execute(select(func.count()).select_from(search_docs)).scalar_one()
+
+    # -- lexical (PostgreSQL full-text search) ----------------------------------------------
 
     def lexical(
         self,
@@ -176,79 +202,34 @@ class SearchIndexRepository:
         phrases: Sequence[Sequence[str]] = (),
         filters: SearchFilters | None = None,
         limit: int = 100,
-        weights: tuple[float, float] = (2.0, 1.0),
     ) -> list[LexicalHit]:
-        """Best ``limit`` matches by BM25 (SQLite) or ts_rank (PostgreSQL), filters applied.
-
-        Without filters on SQLite, hidden papers are *not* removed here (the service drops them
-        from the final ranking with ``visible_paper_ids``)."""
+        """Best ``limit`` matches by ``ts_rank`` (title weighted A, abstract B), filters applied."""
         if not terms and not phrases:
             return []
         params: dict = {"lim": limit}
         where = self._filter_sql(filters, params)
-        if self.dialect == "postgresql":
-            tsq = self._pg_tsquery(terms, phrases, params)
-            sql = (
-                f"SELECT d.doc_id, d.paper_id, ts_rank(d.tsv, q.q) AS score "
-                f"FROM (SELECT {tsq} AS q) q, search_docs d JOIN papers p ON p.id = d.paper_id "
-                f"WHERE d.tsv @@ q.q AND {where} ORDER BY score DESC, d.doc_id LIMIT :lim"
-            )
-        else:
-            params["match"] = fts5_expression(terms, phrases)
-            params["wt"], params["wa"] = weights
-            unfiltered = filters is None or filters.is_empty()
-            if unfiltered:
-                # Rank inside FTS5 only (its fast path); hidden papers and the paper ids are
-                # resolved by the caller for the few hits it keeps, not for every match read.
-                sql = (
-                    "SELECT rowid, NULL, -bm25(papers_fts, :wt, :wa) AS score FROM papers_fts"
-                    " WHERE papers_fts MATCH :match ORDER BY bm25(papers_fts, :wt, :wa) LIMIT :lim"
-                )
-            else:
-                sql = (
-                    "SELECT f.rowid, d.paper_id, -bm25(papers_fts, :wt, :wa) AS score "
-                    "FROM papers_fts f JOIN search_docs d ON d.doc_id = f.rowid "
-                    "JOIN papers p ON p.id = d.paper_id "
-                    f"WHERE papers_fts MATCH :match AND {where} "
-                    "ORDER BY bm25(papers_fts, :wt, :wa) LIMIT :lim"
-                )
+        tsq = self._pg_tsquery(terms, phrases, params)
+        sql = (
+            f"SELECT d.doc_id, d.paper_id, ts_rank(d.tsv, q.q) AS score "
+            f"FROM (SELECT {tsq} AS q) q, search_docs d JOIN papers p ON p.id = d.paper_id "
+            f"WHERE d.tsv @@ q.q AND {where} ORDER BY score DESC, d.doc_id LIMIT :lim"
+        )
         with self.engine.connect() as conn:
             rows = conn.execute(text(sql), params).all()
         return [LexicalHit(int(r[0]), r[1], float(r[2])) for r in rows]
 
     def lexical_scores(self, terms: Sequence[str], phrases: Sequence[Sequence[str]],
-                       doc_ids: Sequence[int], weights: tuple[float, float] = (2.0, 1.0)
-                       ) -> dict[int, float]:
-        """Lexical scores of given documents (0 matches are left out), same scale as lexical()."""
+                       doc_ids: Sequence[int]) -> dict[int, float]:
+        """``ts_rank`` of given documents (non-matching ones left out), same scale as lexical()."""
         if not doc_ids or (not terms and not phrases):
             return {}
         ids = ",".join(str(int(d)) for d in doc_ids)
         params: dict = {}
-        if self.dialect == "postgresql":
-            tsq = self._pg_tsquery(terms, phrases, params)
-            sql = (f"SELECT d.doc_id, ts_rank(d.tsv, q.q) FROM (SELECT {tsq} AS q) q, search_docs d "
-                   f"WHERE d.doc_id IN ({ids}) AND d.tsv @@ q.q")
-        else:
-            params["match"] = fts5_expression(terms, phrases)
-            params["wt"], params["wa"] = weights
-            sql = ("SELECT rowid, -bm25(papers_fts, :wt, :wa) FROM papers_fts "
-                   f"WHERE papers_fts MATCH :match AND rowid IN ({ids})")
+        tsq = self._pg_tsquery(terms, phrases, params)
+        sql = (f"SELECT d.doc_id, ts_rank(d.tsv, q.q) FROM (SELECT {tsq} AS q) q, search_docs d "
+               f"WHERE d.doc_id IN ({ids}) AND d.tsv @@ q.q")
         with self.engine.connect() as conn:
             return {int(d): float(score) for d, score in conn.execute(text(sql), params)}
-
-    def document_frequencies(self, tokens: Sequence[str]) -> tuple[dict[str, int], int]:
-        """({index token: documents containing it}, approximate document count); SQLite only."""
-        if self.dialect != "sqlite" or not tokens:
-            return {}, 0
-        marks = ",".join(f":k{i}" for i in range(len(tokens)))
-        params = {f"k{i}": t for i, t in enumerate(tokens)}
-        with self.engine.connect() as conn:
-            conn.exec_driver_sql("CREATE VIRTUAL TABLE IF NOT EXISTS temp.papers_fts_vocab "
-                                 "USING fts5vocab(main, 'papers_fts', 'row')")
-            dfs = dict(conn.execute(text(
-                f"SELECT term, doc FROM temp.papers_fts_vocab WHERE term IN ({marks})"), params).all())
-            n = conn.execute(text("SELECT coalesce(max(doc_id), 0) FROM search_docs")).scalar_one()
-        return {k: int(v) for k, v in dfs.items()}, int(n)
 
     @staticmethod
     def _pg_tsquery(terms, phrases, params: dict) -> str:
@@ -267,35 +248,11 @@ class SearchIndexRepository:
     def phrase_doc_ids(self, phrases: Sequence[Sequence[str]], cap: int = 200_000) -> np.ndarray:
         """Doc ids containing every phrase (quoted phrases restrict dense results too)."""
         params: dict = {"cap": cap}
-        if self.dialect == "postgresql":
-            tsq = self._pg_tsquery([], phrases, params)
-            sql = f"SELECT doc_id FROM search_docs WHERE tsv @@ ({tsq}) LIMIT :cap"
-        else:
-            params["match"] = fts5_expression([], phrases)
-            sql = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH :match LIMIT :cap"
+        tsq = self._pg_tsquery([], phrases, params)
+        sql = f"SELECT doc_id FROM search_docs WHERE tsv @@ ({tsq}) LIMIT :cap"
         with self.engine.connect() as conn:
             ids = [r[0] for r in conn.execute(text(sql), params)]
         return np.sort(np.asarray(ids, dtype=np.int64))
-
-    def matched_terms(self, doc_ids: Sequence[int], terms: Sequence[str]) -> dict[int, list[str]]:
-        """Which query terms each document matches (stemmed, as the index sees them)."""
-        out: dict[int, list[str]] = {d: [] for d in doc_ids}
-        if not doc_ids or not terms:
-            return out
-        ids = ",".join(str(int(d)) for d in doc_ids)
-        with self.engine.connect() as conn:
-            for term in terms:
-                if self.dialect == "postgresql":
-                    rows = conn.execute(text(
-                        f"SELECT doc_id FROM search_docs WHERE doc_id IN ({ids}) "
-                        "AND tsv @@ plainto_tsquery('english', :t)"), {"t": term})
-                else:
-                    rows = conn.execute(text(
-                        f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH :m AND rowid IN ({ids})"),
-                        {"m": _fts_string([term])})
-                for (doc_id,) in rows:
-                    out[doc_id].append(term)
-        return out
 
     # -- id mapping -------------------------------------------------------------------------
 
@@ -340,31 +297,13 @@ class SearchIndexRepository:
     # -- repair -----------------------------------------------------------------------------
 
     def rebuild_lexical(self) -> int:
-        """Re-derive the lexical index from papers (repairs any drift); returns documents."""
+        """PostgreSQL: re-derive every tsvector from papers (repairs any drift); returns documents."""
         with self.engine.begin() as conn:
-            if self.dialect == "postgresql":
-                conn.execute(text(
-                    "INSERT INTO search_docs(paper_id, tsv) "
-                    "SELECT id, paperboy_search_tsv(title, abstract) FROM papers "
-                    "ON CONFLICT (paper_id) DO UPDATE SET tsv = EXCLUDED.tsv"))
-            else:
-                conn.execute(text(
-                    "INSERT INTO search_docs(paper_id) SELECT id FROM papers "
-                    "WHERE id NOT IN (SELECT paper_id FROM search_docs) ORDER BY id"))
-                conn.execute(text("INSERT INTO papers_fts(papers_fts) VALUES ('rebuild')"))
-            conn.execute(text("DELETE FROM search_docs WHERE paper_id NOT IN (SELECT id FROM papers)"))
-            return conn.execute(select(func.count()).select_from(search_docs)).scalar_one()
-
-    def check_lexical(self) -> bool:
-        """True when the FTS5 index agrees with its content (SQLite integrity-check)."""
-        if self.dialect == "postgresql":
-            return True
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(text("INSERT INTO papers_fts(papers_fts, rank) VALUES ('integrity-check', 1)"))
-            return True
-        except Exception:  # noqa: BLE001 - sqlite reports corruption as a generic error
-            return False
+            conn.execute(text(
+                "INSERT INTO search_docs(paper_id, tsv) "
+                "SELECT id, paperboy_search_tsv(title, abstract) FROM papers "
+                "ON CONFLICT (paper_id) DO UPDATE SET tsv = EXCLUDED.tsv"))
+        return self.ensure_search_docs()
 
     # -- embeddings -------------------------------------------------------------------------
 

@@ -1,0 +1,171 @@
+"""The keyword side of search, one interface over the two backends.
+
+* :class:`TantivyLexical` (SQLite, the embedded default): the tantivy index of
+  :mod:`paperboy.search.keywords`, fed from the store by rev; filters on date and category are
+  fields of the index, author and listing filters arrive as doc-id sets from the store.
+* :class:`DatabaseLexical` (PostgreSQL): the weighted tsvector kept by triggers in the same
+  transaction as the papers (migration 0002_search), ranked with ``ts_rank``; several workers
+  or hosts share it with nothing to sync.
+
+Both answer with doc ids and scores; the service fuses them and hydrates papers from the store.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from paperboy.search.api import SearchFilters
+from paperboy.search.keywords import INLINE_SYNC, KeywordDoc, KeywordIndex, KeywordQuery
+from paperboy.storage.search_index import SearchIndexRepository
+
+
+class TantivyLexical:
+    """BM25 from the tantivy index next to the database, caught up from the store by rev."""
+
+    def __init__(self, repo: SearchIndexRepository, directory: Path):
+        self.repo = repo
+        self.index = KeywordIndex(directory)
+
+    def _fetch(self, after_rev: int, n: int) -> list[KeywordDoc]:
+        return [KeywordDoc(*row) for row in self.repo.keyword_docs(after_rev, n)]
+
+    def pending(self) -> int:
+        """Papers changed in the store that the index does not hold yet (0 when current)."""
+        head = self.repo.keyword_rev()
+        if head <= self.index.cursor:
+            return 0
+        self.index.reload()  # another process may have indexed them
+        return 0 if head <= self.index.cursor else self.repo.count_keyword_docs(self.index.cursor)
+
+    def refresh(self, limit: int | None = INLINE_SYNC) -> str | None:
+        """Before a query: take in what changed (at most ``limit`` papers here); a note for the
+        user when papers remain unsearchable by keyword."""
+        if self.repo.keyword_rev() <= self.index.cursor:
+            return None
+        self.index.sync(self._fetch, limit=limit)
+        left = self.pending()
+        if left:
+            return (f"{left} new papers are not yet searchable by keyword "
+                    "(they are being indexed; `paperboy index rebuild` finishes it at once)")
+        return None
+
+    def sync(self, progress: Callable[[int], None] | None = None, threads: int = 1,
+             heap_mb: int = 64) -> int | None:
+        """Index everything pending (ingest, `paperboy index rebuild`); None when another
+        process holds the writer (it will finish the job)."""
+        return self.index.sync(self._fetch, threads=threads, heap_mb=heap_mb, on_chunk=progress)
+
+    def follower(self) -> "KeywordFollower":
+        """A listener for one import run (see :class:`KeywordFollower`)."""
+        return KeywordFollower(self)
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        self.repo.ensure_search_docs()
+        self.index.clear()
+        done = self.sync(progress, threads=2, heap_mb=256)
+        if done is None:
+            raise RuntimeError("the keyword index is being written by another process; "
+                               "try again when it has finished")
+        return self.index.size
+
+    def check(self) -> bool:
+        """True when the index holds every paper of the store, each at its current rev."""
+        return self.pending() == 0 and self.index.size == self.repo.doc_count()
+
+    def _query(self, terms, phrases, flt: SearchFilters | None) -> KeywordQuery | None:
+        kw: dict = {}
+        if flt is not None:
+            kw = dict(since=flt.since, until=flt.until, categories=list(flt.categories))
+            people = self.repo.people_doc_ids(flt)
+            if people is not None:
+                kw["doc_ids"] = people.tolist()
+        return KeywordQuery.from_words(terms, phrases, **kw)
+
+    def search(self, terms: Sequence[str], phrases: Sequence[Sequence[str]],
+               flt: SearchFilters | None, limit: int) -> list[tuple[int, float]]:
+        q = self._query(terms, phrases, flt)
+        ids, scores = self.index.search(q, limit)
+        return list(zip(ids.tolist(), scores.tolist()))
+
+    def scores(self, terms, phrases, doc_ids: Sequence[int]) -> dict[int, float]:
+        return self.index.scores(KeywordQuery.from_words(terms, phrases), doc_ids)
+
+    def phrase_doc_ids(self, phrases: Sequence[Sequence[str]], cap: int = 200_000) -> np.ndarray:
+        q = KeywordQuery.from_words([], phrases)
+        ids, _ = self.index.search(q, cap)
+        return np.sort(ids)
+
+
+class KeywordFollower:
+    """Keeps the keyword index up with an import: one writer for the whole run, fed after each
+    stored batch and committed every few seconds and at the end (``close``), so tantivy's
+    indexing thread works beside the import instead of after it. If another process holds the
+    writer, the batches are left to it (it catches up by rev)."""
+
+    COMMIT_EVERY = 5.0  # seconds
+
+    def __init__(self, lexical: TantivyLexical):
+        self.lexical = lexical
+        self.writer = None
+        self.committed_at = time.monotonic()
+
+    def __call__(self, ids: list[str]) -> None:
+        if self.writer is None:
+            self.writer = self.lexical.index.writer()
+            if self.writer is None:
+                return
+        self.writer.catch_up(self.lexical._fetch)
+        if time.monotonic() - self.committed_at >= self.COMMIT_EVERY:
+            self.writer.commit()
+            self.committed_at = time.monotonic()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+class DatabaseLexical:
+    """PostgreSQL full-text search (tsvector + GIN), always current: triggers maintain it."""
+
+    def __init__(self, repo: SearchIndexRepository, weights: tuple[float, float] = (4.0, 1.0)):
+        self.repo = repo
+        self.weights = weights
+
+    def refresh(self, limit: int | None = None) -> str | None:
+        return None
+
+    def sync(self, progress=None, **_) -> int:
+        return 0
+
+    def pending(self) -> int:
+        return 0
+
+    def follower(self):
+        return None  # triggers index every paper in its own transaction
+
+    def rebuild(self, progress=None) -> int:
+        return self.repo.rebuild_lexical()
+
+    def check(self) -> bool:
+        return True
+
+    def search(self, terms, phrases, flt, limit) -> list[tuple[int, float]]:
+        return [(h.doc_id, h.score) for h in self.repo.lexical(terms, phrases, flt, limit)]
+
+    def scores(self, terms, phrases, doc_ids) -> dict[int, float]:
+        return self.repo.lexical_scores(terms, phrases, list(doc_ids))
+
+    def phrase_doc_ids(self, phrases, cap: int = 200_000) -> np.ndarray:
+        return self.repo.phrase_doc_ids(phrases, cap)
+
+
+def lexical_backend(repo: SearchIndexRepository, index_dir: Path):
+    """tantivy on SQLite, the database's own full-text search on PostgreSQL."""
+    if repo.dialect == "postgresql":
+        return DatabaseLexical(repo)
+    return TantivyLexical(repo, index_dir)
