@@ -123,12 +123,18 @@ class KeywordIndex:
     def __init__(self, directory: Path, title_boost: float = TITLE_BOOST):
         self.root = Path(directory)
         self.title_boost = title_boost
-        self.cursor = 0
+        self._cursor = 0
         self._index = None
         self._schema = None
         self._lock = threading.RLock()
 
     # -- opening ----------------------------------------------------------------------------
+
+    @property
+    def cursor(self) -> int:
+        """The highest rev the index holds (committed): the next sync starts after it."""
+        self.index  # noqa: B018 - opening reads it
+        return self._cursor
 
     @property
     def path(self) -> Path:
@@ -164,7 +170,7 @@ class KeywordIndex:
         index = tv.Index(self._schema, path=str(self.path), reuse=True)
         index.register_tokenizer(ANALYZER, build_analyzer())
         self._index = index
-        self.cursor = self._read_cursor()
+        self._cursor = self._read_cursor()
 
     def _read_cursor(self) -> int:
         """The highest rev in the index (0 when empty): where the next sync starts."""
@@ -178,7 +184,7 @@ class KeywordIndex:
     def reload(self) -> None:
         """See what other processes committed."""
         self.index.reload()
-        self.cursor = self._read_cursor()
+        self._cursor = self._read_cursor()
 
     @property
     def size(self) -> int:
@@ -215,7 +221,7 @@ class KeywordIndex:
         if writer is None:
             return None
         self._index.reload()
-        self.cursor = self._read_cursor()  # another process may have gone further
+        self._cursor = self._read_cursor()  # another process may have gone further
         return KeywordWriter(self, writer)
 
     def sync(self, fetch: Callable[[int, int], list[KeywordDoc]], limit: int | None = None,
@@ -246,7 +252,7 @@ class KeywordIndex:
             writer.commit()
             writer.wait_merging_threads()
             self._index.reload()
-            self.cursor = 0
+            self._cursor = 0
 
     # -- searching --------------------------------------------------------------------------
 
@@ -332,7 +338,7 @@ class KeywordWriter:
     def __init__(self, owner: KeywordIndex, writer):
         self.owner = owner
         self._writer = writer
-        self.cursor = owner.cursor
+        self.cursor = owner._cursor
         self.uncommitted = 0
 
     def add(self, docs: Sequence[KeywordDoc]) -> None:
@@ -366,7 +372,7 @@ class KeywordWriter:
         if self.uncommitted:
             self._writer.commit()
             self.uncommitted = 0
-        self.owner.cursor = self.cursor
+        self.owner._cursor = self.cursor
 
     def close(self) -> None:
         """Commit, let merges finish, release the lock, and show the result to searches."""
