@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_search.py embed            # embedding throughput, variants
     .venv/bin/python benchmarks/bench_search.py latency --papers 100000
     .venv/bin/python benchmarks/bench_search.py latency --papers 1000000
-    .venv/bin/python benchmarks/bench_search.py ingest --papers 20000   # FTS5 trigger cost
+    .venv/bin/python benchmarks/bench_search.py ingest --papers 20000   # keyword index cost
 
 The machine is shared (2 cores, other helpers' tests run beside it): every figure is printed
 with a baseline measured in the same run.
@@ -16,7 +16,8 @@ Synthetic corpus (``latency``): what is real and what is generated —
   is the base's real vector plus Gaussian noise (sigma chosen so cosine to the base is ~0.85),
   re-normalized, so neighbourhoods stay realistic; dates are uniform over 2007..2025,
   categories 1-3 of 20 arXiv categories (Zipf-like), authors from a pool of 50,000 names.
-Papers go in through the real path (PaperRepository.upsert, so FTS5 triggers index them).
+Papers go in through the real path (PaperRepository.upsert), then the keyword index (tantivy)
+takes them in by rev, as after any import.
 """
 
 from __future__ import annotations
@@ -149,23 +150,30 @@ def synthetic_store(n: int, embedder):
         embed_s += time.perf_counter() - t
         done = start + m
         if done % 50_000 == 0 or done == n:
-            print(f"  built {done:,} papers ({done / ingest_s:,.0f}/s upsert incl. FTS5 triggers, "
+            print(f"  built {done:,} papers ({done / ingest_s:,.0f}/s upsert, "
                   f"{time.perf_counter() - t0:.0f}s)", flush=True)
+    from paperboy.search.service import SearchService
+
+    t = time.perf_counter()
+    SearchService(store, settings, embedder=embedder).lexical.rebuild()
+    keyword_s = time.perf_counter() - t
+    print(f"  keyword index: {n / keyword_s:,.0f} papers/s", flush=True)
     info = {"papers": n, "upsert_per_s": n / ingest_s, "vectors_per_s": n / embed_s,
-            "build_s": time.perf_counter() - t0}
+            "keywords_per_s": n / keyword_s, "build_s": time.perf_counter() - t0}
     done_flag.write_text(json.dumps(info))
     return store, settings, info
 
 
 def bench_ingest(args) -> None:
-    """Cost of keeping FTS5 current during ingest: the same papers upserted into a store with
-    the search triggers and into one without them (baseline), in the same run."""
+    """Cost of keeping the keyword index current during ingest: the same papers upserted alone
+    (baseline) and upserted with the import's keyword listener (tantivy, one writer for the
+    run, committed at the end), in the same run."""
     import tempfile
 
     from paperboy.records import Paper
+    from paperboy.search.service import IndexListener, SearchService
     from paperboy.settings import load_settings
     from paperboy.storage import open_store
-    from sqlalchemy import text
 
     corpus, _ = load_scifact()
     rng = np.random.default_rng(3)
@@ -176,21 +184,23 @@ def bench_ingest(args) -> None:
                             authors=["A One", "B Two", "C Three"], categories=["cs.CL", "cs.LG"],
                             published=datetime(2024, 1, 1)))
     rates = {}
-    for label, drop in (("without search triggers (baseline)", True), ("with FTS5 triggers", False)):
+    for label, keywords in (("store only (baseline)", False), ("with the keyword index", True)):
         with tempfile.TemporaryDirectory() as tmp:
-            store = open_store(load_settings({"data_dir": Path(tmp)}, environ={}))
-            if drop:
-                with store.engine.begin() as conn:
-                    for trig in ("papers_search_ai", "papers_search_au", "papers_search_bd"):
-                        conn.execute(text(f"DROP TRIGGER {trig}"))
+            settings = load_settings({"data_dir": Path(tmp)}, environ={})
+            store = open_store(settings)
+            listener = IndexListener(SearchService(store, settings), embed=False) if keywords else None
             t = time.perf_counter()
             for start in range(0, len(papers), 2000):
-                store.papers.upsert(papers[start:start + 2000], source="bench")
+                counts = store.papers.upsert(papers[start:start + 2000], source="bench")
+                if listener is not None:
+                    listener(counts.changed_ids)
+            if listener is not None:
+                listener.close()
             rates[label] = len(papers) / (time.perf_counter() - t)
             store.close()
         print(f"  upsert {len(papers):,} papers {label:36} {rates[label]:8,.0f} papers/s", flush=True)
-    base = rates["without search triggers (baseline)"]
-    print(f"  FTS5 triggers keep {rates['with FTS5 triggers'] / base:.2f}x of the baseline ingest rate")
+    base = rates["store only (baseline)"]
+    print(f"  with the keyword index: {rates['with the keyword index'] / base:.2f}x of the baseline rate")
 
 
 def percentiles(samples_ms):
@@ -206,7 +216,7 @@ def bench_latency(args) -> None:
     embedder = make_embedder()
     store, settings, info = synthetic_store(args.papers, embedder)
     print(f"corpus: {info['papers']:,} synthetic papers; built at {info['upsert_per_s']:,.0f} "
-          f"papers/s through upsert + FTS5 triggers")
+          f"papers/s through upsert, keyword index at {info.get('keywords_per_s', 0):,.0f}/s")
     _, queries = load_scifact()
     queries = queries[: args.queries]
     svc = SearchService(store, settings, embedder=embedder)
@@ -234,7 +244,7 @@ def bench_latency(args) -> None:
         return p50
 
     print(f"{len(queries)} SciFact test claims as queries, top 20 hydrated:")
-    hyb = timed("hybrid (parse+embed+FTS5+vectors+fuse+hydrate)", lambda q: svc.search(q, limit=20))
+    hyb = timed("hybrid (parse+embed+keywords+vectors+fuse+hydrate)", lambda q: svc.search(q, limit=20))
     timed("hybrid + date range + category filter", lambda q: svc.search(q, filt, limit=20))
     timed("lexical only", lambda q: svc.search(q, limit=20, mode="lexical"))
     timed("lexical + filter", lambda q: svc.search(q, filt, limit=20, mode="lexical"))
@@ -262,17 +272,17 @@ def bench_latency(args) -> None:
         print(f"  HNSW recall@10 vs exact scan: {statistics.mean(rec):.3f}")
     del mat
     terms = {q: parse_query(q) for q in queries}
-    timed("  part: FTS5 top-100 (bm25, via repository)",
-          lambda q: store.search.lexical(terms[q].terms, terms[q].phrases, None, 100))
-    from sqlalchemy import text
+    kw_ms = timed("  part: keyword top-100 (tantivy BM25)",
+                  lambda q: svc.lexical.search(terms[q].terms, terms[q].phrases, None, 100))
+    if args.fts5_baseline:
+        fts = fts5_baseline(store, OUT / f"fts5-baseline-{args.papers}.db")
 
-    def plain_fts(q):
-        expr = " OR ".join(f'"{w}"' for w in terms[q].terms)
-        with store.engine.connect() as conn:
-            conn.execute(text("SELECT rowid FROM papers_fts WHERE papers_fts MATCH :m "
-                              "ORDER BY rank LIMIT 100"), {"m": expr}).all()
+        def plain_fts(q):
+            expr = " OR ".join(f'"{w}"' for w in terms[q].terms)
+            fts.execute("SELECT rowid FROM f WHERE f MATCH ? ORDER BY rank LIMIT 100", (expr,)).fetchall()
 
-    timed("  baseline: plain FTS5 MATCH ... ORDER BY rank LIMIT 100", plain_fts)
+        timed("  baseline: SQLite FTS5 MATCH ... ORDER BY rank LIMIT 100", plain_fts,
+              (kw_ms, "tantivy"))
     try:
         import bm25s  # noqa: F401
         print("  bm25s installed: not benchmarked here")
@@ -280,6 +290,30 @@ def bench_latency(args) -> None:
         print("  bm25s: not installed (not a dependency), no bm25s baseline")
     print(f"RSS at the end (after the exact-scan baseline): {rss_mb():.0f} MB (peak {peak_mb():.0f} MB)")
     print(f"hybrid p50 {hyb:.1f} ms")
+
+
+def fts5_baseline(store, path: Path):
+    """The first version's keyword index, for comparison: FTS5 (Porter over unicode61) over the
+    same papers, keyed by doc id, in a separate SQLite file (built once)."""
+    import sqlite3
+
+    fresh = not path.is_file()
+    conn = sqlite3.connect(path)
+    if fresh:
+        t = time.perf_counter()
+        conn.execute("CREATE VIRTUAL TABLE f USING fts5(title, abstract, "
+                     "tokenize='porter unicode61 remove_diacritics 2')")
+        rev = 0
+        while True:
+            rows = store.search.keyword_docs(rev, 20_000)
+            if not rows:
+                break
+            conn.executemany("INSERT INTO f(rowid, title, abstract) VALUES (?, ?, ?)",
+                             [(r[0], r[2], r[3]) for r in rows])
+            rev = rows[-1][1]
+        conn.commit()
+        print(f"  (FTS5 baseline index built in {time.perf_counter() - t:.0f}s)", flush=True)
+    return conn
 
 
 def peak_mb() -> float:
@@ -296,6 +330,8 @@ def main() -> None:
     lat = sub.add_parser("latency")
     lat.add_argument("--papers", type=int, default=100_000)
     lat.add_argument("--queries", type=int, default=300)
+    lat.add_argument("--fts5-baseline", action="store_true",
+                     help="also build an FTS5 index of the same papers and time it (the old index)")
     lat.add_argument("--prepare-only", action="store_true",
                      help="build the corpus and the vector index file, measure nothing")
     ing = sub.add_parser("ingest")

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/tune_fusion.py [--data-dir DIR]
 
-Grid: fusion method (rrf, score), alpha for score fusion, FTS5 column weights (title, abstract)
+Grid: fusion method (rrf, score), alpha for score fusion, the keyword index's title boost
 and candidate depth. Query vectors are computed once and reused across the grid. Prints the
 train nDCG@10 of every setting, the best one, and that setting's test nDCG@10 / recall@100.
 """
@@ -41,6 +41,11 @@ class MemoEmbedder:
         return self.cache[text]
 
 
+def set_title_boost(svc, boost: float) -> None:
+    """Query-time weight of title matches in the keyword index (tantivy, SQLite)."""
+    svc.lexical.index.title_boost = boost
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, default=ROOT / "benchmarks" / "out" / "eval")
@@ -52,24 +57,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         svc = build_scratch(train, settings, Path(tmp), embedder, progress=True)
         results = []
-        for weights in [(1.0, 1.0), (2.0, 1.0), (4.0, 1.0)]:
-            svc.bm25_weights = weights
+        for boost in [0.0, 0.1, 0.15, 0.2, 0.3, 0.5]:
+            set_title_boost(svc, boost)
             lex = run_queries(svc, train, "lexical")["ndcg@10"]
-            print(f"lexical weights={weights}: train nDCG@10 {lex:.4f}", flush=True)
-            results.append((lex, "lexical", weights, None))
+            print(f"lexical title_boost={boost}: train nDCG@10 {lex:.4f}", flush=True)
+            results.append((lex, "lexical", boost, None))
         best_w = max((r for r in results if r[1] == "lexical"), key=lambda r: r[0])[2]
-        svc.bm25_weights = best_w
+        set_title_boost(svc, best_w)
         dense = run_queries(svc, train, "dense")["ndcg@10"]
         print(f"dense: train nDCG@10 {dense:.4f}")
         svc.fusion = "rrf"
         rrf = run_queries(svc, train, "hybrid")["ndcg@10"]
-        print(f"rrf weights={best_w}: train nDCG@10 {rrf:.4f}", flush=True)
+        print(f"rrf title_boost={best_w}: train nDCG@10 {rrf:.4f}", flush=True)
         results.append((rrf, "rrf", best_w, None))
         svc.fusion = "score"
-        for alpha, depth in itertools.product([0.25, 0.35, 0.45, 0.55], [100]):
+        for alpha, depth in itertools.product([0.25, 0.35, 0.45, 0.55, 0.65], [100]):
             svc.alpha, svc.depth = alpha, depth
             nd = run_queries(svc, train, "hybrid")["ndcg@10"]
-            print(f"score alpha={alpha} depth={depth} weights={best_w}: train nDCG@10 {nd:.4f}",
+            print(f"score alpha={alpha} depth={depth} title_boost={best_w}: train nDCG@10 {nd:.4f}",
                   flush=True)
             results.append((nd, "score", best_w, alpha))
         best = max((r for r in results if r[1] != "lexical"), key=lambda r: r[0])
@@ -77,7 +82,7 @@ def main() -> None:
         svc.store.close()
     with tempfile.TemporaryDirectory() as tmp:
         svc = build_scratch(test, settings, Path(tmp), embedder, progress=True)
-        svc.bm25_weights = best[2]
+        set_title_boost(svc, best[2])
         if best[1] == "score":
             svc.fusion, svc.alpha = "score", best[3]
         else:

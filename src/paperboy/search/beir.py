@@ -113,7 +113,9 @@ def build_scratch(dataset: BeirDataset, settings: Settings, scratch: Path, embed
     rows = [(p.id, text_hash(p.title, p.abstract), v) for p, v in zip(papers, vecs)]
     for start in range(0, len(rows), 2000):
         store.search.put_embeddings(embedder.model_id, rows[start:start + 2000])
-    return SearchService(store, scratch_settings, embedder=embedder)
+    service = SearchService(store, scratch_settings, embedder=embedder)
+    service.sync_keywords(progress=progress)
+    return service
 
 
 def run_queries(service, dataset: BeirDataset, mode: str, k: int = 100, **kwargs) -> dict:
