@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Callable
 
@@ -51,6 +52,7 @@ class SearchService:
         self.alpha = alpha
         self.depth = depth
         self._lexical = None
+        self._executor: ThreadPoolExecutor | None = None
         self._vectors: VectorIndex | None = None
         self._refreshed_at = 0.0
         self._facets: FacetColumns | None = None
@@ -141,13 +143,18 @@ class SearchService:
                                  message="; ".join(notes) or "nothing to match")
 
         candidates: dict[int, Candidate] = {}
+        lex_job = None
         if use_lexical:
             behind = self.lexical.refresh()
             if behind:
                 notes.append(behind)
-            lex = self.lexical.search(parsed.terms, parsed.phrases, flt, depth)
-            for rank, (doc_id, score) in enumerate(lex, 1):
-                candidates[doc_id] = Candidate(doc_id, lexical=score, lexical_rank=rank)
+            search_keywords = lambda: self.lexical.search(  # noqa: E731
+                parsed.terms, parsed.phrases, flt, depth)
+            # The keyword index releases the GIL: it ranks on one core while the query is
+            # embedded on the other (hybrid), instead of one after the other.
+            lex_job = self._pool().submit(search_keywords) if use_dense else None
+            if lex_job is None:
+                self._add_lexical(candidates, search_keywords())
         qvec = None
         if use_dense:
             qvec = self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms))
@@ -159,6 +166,8 @@ class SearchService:
             for rank, (doc_id, sim) in enumerate(zip(ids.tolist(), sims.tolist()), 1):
                 c = candidates.setdefault(doc_id, Candidate(doc_id))
                 c.dense, c.dense_rank = float(sim), rank
+        if lex_job is not None:
+            self._add_lexical(candidates, lex_job.result())
         if use_lexical and use_dense:
             # Every candidate gets both scores: keyword scores for the ones found by meaning
             # (one query restricted to them), similarities for the ones found by keywords.
@@ -207,6 +216,17 @@ class SearchService:
         return SearchResults(hits, len(ranked), mode=mode,
                              highlight_terms=parsed.highlight_terms,
                              message="; ".join(notes) or None)
+
+    @staticmethod
+    def _add_lexical(candidates: dict[int, Candidate], ranked: list[tuple[int, float]]) -> None:
+        for rank, (doc_id, score) in enumerate(ranked, 1):
+            c = candidates.setdefault(doc_id, Candidate(doc_id))
+            c.lexical, c.lexical_rank = score, rank
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="keywords")
+        return self._executor
 
     def _mask(self, flt: SearchFilters) -> np.ndarray:
         """Sorted doc ids passing the filters: date/category from the in-memory columns,
