@@ -322,9 +322,6 @@ class KeywordIndex:
         ids, scores = self.search(restricted, len(doc_ids))
         return dict(zip(ids.tolist(), scores.tolist()))
 
-    def doc_frequency(self, token: str) -> int:
-        return self.index.searcher().doc_freq("body", token)
-
 
 class KeywordWriter:
     """The writer of one process (it holds tantivy's lock while open).
