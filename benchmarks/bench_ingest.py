@@ -7,9 +7,10 @@
 2. Baseline, same file, same run: the raw JSON-parse-only throughput (orjson over every line,
    nothing else), and the source-only throughput (lines -> Paper records, no database).
 3. Imports the file into a fresh SQLite store (``paperboy ingest file`` code path:
-   ``run_ingest(read_snapshot(...))``) in a child process, reporting wall time, CPU time and
-   the child's peak RSS (``ru_maxrss``). The store includes every migration present, e.g. the
-   search helper's full-text triggers, which index each paper as it is inserted.
+   ``run_ingest(read_snapshot(...))`` with the CLI's index listener, so the keyword index takes
+   in every batch and is committed when the import ends) in a child process, reporting wall
+   time, CPU time and the child's peak RSS (``ru_maxrss``); the keyword index must hold every
+   paper at the end (checked).
 4. The same into PostgreSQL (pgserver) for the first ``--pg-lines`` lines (0 skips it).
 
 The machine is shared: the 1-minute load average before and after each step is printed, and
@@ -67,6 +68,7 @@ def child_import(path: Path, data_dir: Path, database_url: str, limit: int) -> d
     from io import StringIO
 
     from paperboy.ingest.pipeline import run_ingest
+    from paperboy.search.service import index_listener
     from paperboy.settings import load_settings
     from paperboy.sources.snapshot import read_snapshot
     from paperboy.storage import open_store
@@ -78,11 +80,14 @@ def child_import(path: Path, data_dir: Path, database_url: str, limit: int) -> d
     if limit:
         items = islice(items, limit)
     start, cpu = time.perf_counter(), time.process_time()
-    report = run_ingest(store, items, "snapshot", progress=False, error_stream=StringIO())
+    listener = index_listener(store, settings, embed=False)
+    report = run_ingest(store, items, "snapshot", progress=False, error_stream=StringIO(),
+                        listeners=[listener])
     out = report.as_dict()
     out.update(seconds=time.perf_counter() - start, cpu_seconds=time.process_time() - cpu,
                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-               papers_in_store=store.papers.count(), dialect=store.dialect)
+               papers_in_store=store.papers.count(), dialect=store.dialect,
+               keyword_index_complete=listener.service.lexical.check())
     store.close()
     return out
 
