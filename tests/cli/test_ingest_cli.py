@@ -130,6 +130,19 @@ def test_unreachable_server_is_one_line_exit_4(paperboy):
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
 
 
+def test_a_source_failing_midway_reports_what_was_stored(paperboy, replay_server):
+    replay_server.route("/oai", (200, fixture_bytes("oai/arXiv_page1.xml")),
+                        match=lambda p: "resumptionToken" not in p)
+    replay_server.route("/oai", (503, b"busy"), match=lambda p: "resumptionToken" in p)
+    result = paperboy("ingest", "oai", "--set", "cs", "--from", "2024-10-20")
+    assert result.exit_code == 4, result.output
+    assert "stopped early, run the same command again to continue" in result.stdout
+    new = int(result.stdout.split("oai: ", 1)[1].split(" new", 1)[0])
+    assert new > 0
+    assert json.loads(paperboy("stats", "--json").stdout)["papers"] == new
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+
+
 def test_first_oai_harvest_without_from_takes_recent_days(paperboy, replay_server):
     from datetime import datetime, timedelta, timezone
 

@@ -39,16 +39,23 @@ def index_listeners(state: CliContext, embed: bool = False) -> list:
 def run_import(state: CliContext, items: Iterable, source: str, *, batch_size: int = 2000,
                embed: bool = False):
     """Run one import through the pipeline: progress bar, rejects on stderr, summary, exit 3."""
+    from paperboy.errors import SourceUnavailable
     from paperboy.ingest.pipeline import run_ingest
 
-    report = run_ingest(
-        state.store,
-        items,
-        source,
-        batch_size=batch_size,
-        progress=state.progress(),
-        listeners=index_listeners(state, embed=embed),
-    )
+    try:
+        report = run_ingest(
+            state.store,
+            items,
+            source,
+            batch_size=batch_size,
+            progress=state.progress(),
+            listeners=index_listeners(state, embed=embed),
+        )
+    except SourceUnavailable as exc:
+        partial = getattr(exc, "report", None)
+        if partial is not None and partial.seen:  # what went in before the source failed
+            click.echo(partial.summary() + "; stopped early, run the same command again to continue")
+        raise
     click.echo(report.summary())
     if report.exit_code:
         sys.exit(report.exit_code)

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Iterator, TextIO
 
 from tqdm import tqdm
 
+from paperboy.errors import SourceUnavailable
 from paperboy.records import Paper, Reject
 from paperboy.storage import Store
 
@@ -193,6 +194,14 @@ def run_ingest(
             else:  # pragma: no cover - a programming error in a source
                 raise TypeError(f"source {source} yielded {type(item).__name__}")
         flush()
+    except SourceUnavailable as exc:
+        # The records received before the failure are good: store them (their harvest cursor
+        # only advances at the source's own checkpoints, so a re-run continues from there),
+        # and tell the caller what went in.
+        flush()
+        report.seconds = time.monotonic() - started
+        exc.report = report
+        raise
     finally:
         bar.close()
         for listener in listeners:  # e.g. an index writer that commits at the end of the run
