@@ -26,6 +26,7 @@ from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse
 from paperboy.search.lexical import lexical_backend
 from paperboy.search.matching import matched_terms
 from paperboy.search.query import ParsedQuery, parse_query
+from paperboy.search.pgvectors import vector_index
 from paperboy.search.vectors import VectorIndex
 from paperboy.settings import Settings
 from paperboy.storage import Store
@@ -96,7 +97,7 @@ class SearchService:
     @property
     def vectors(self) -> VectorIndex:
         if self._vectors is None:
-            self._vectors = VectorIndex(self.repo, self.model_id, self.settings.data_dir / "index")
+            self._vectors = vector_index(self.repo, self.model_id, self.settings.data_dir / "index")
         now = time.monotonic()
         if now - self._refreshed_at > REFRESH_EVERY:
             self._vectors.refresh()
@@ -374,7 +375,7 @@ class SearchService:
             if bar is not None:
                 bar.close()
         if self._vectors is None:
-            self._vectors = VectorIndex(self.repo, self.model_id, self.settings.data_dir / "index")
+            self._vectors = vector_index(self.repo, self.model_id, self.settings.data_dir / "index")
         self._vectors.clear()
         self._vectors.refresh()
         self._vectors.save()

@@ -6,6 +6,8 @@ paperboy.search.keywords, fed from :meth:`SearchIndexRepository.keyword_docs` in
 ``search_docs.rev``, which triggers renew on every change of a searchable field (migration
 0005_keyword_revs). Embeddings are rows of float32 bytes keyed by (paper, model); the in-process
 vector index (paperboy.search.vectors) is a cache of them and reloads what changed via ``seq``.
+On PostgreSQL with pgvector each model's vectors are also written, in the same transaction, to a
+pgvector table with an HNSW index (paperboy.storage.pgvector), which serves every process.
 
 Queries arrive already parsed (paperboy.search.query): plain terms (OR-ed, ranked) and phrases
 (required). Nothing from the user is ever pasted into SQL: terms are bound parameters.
@@ -45,10 +47,26 @@ class SearchIndexRepository:
 
     def __init__(self, engine):
         self.engine = engine
+        self._pgvector = None
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def pgvector(self):
+        """The pgvector tables (PostgreSQL; ``.available()`` says whether the database has them)."""
+        if self._pgvector is None:
+            from paperboy.storage.pgvector import PgVectorRepository
+
+            self._pgvector = PgVectorRepository(self.engine)
+        return self._pgvector
+
+    def _pg_vectors(self):
+        """The pgvector repository when vectors are mirrored there, else None (SQLite)."""
+        if self.dialect == "postgresql" and self.pgvector.available():
+            return self.pgvector
+        return None
 
     # -- filters ----------------------------------------------------------------------------
 
@@ -349,12 +367,20 @@ class SearchIndexRepository:
              "vector": np.asarray(vec, dtype="<f4").tobytes()}
             for pid, digest, vec in rows
         ]
+        pg = self._pg_vectors()
+        if pg is not None:  # the same vectors go to the model's pgvector table
+            mat = np.vstack([np.asarray(vec, dtype=np.float32).reshape(1, -1) for _, _, vec in rows])
+            pg.ensure_table(model, mat.shape[1])
         with self.engine.begin() as conn:
+            if pg is not None:
+                pg.lock_shared(conn, model)
             conn.execute(delete(embeddings).where(
                 (embeddings.c.model == model)
                 & embeddings.c.paper_id.in_(bindparam("ids", expanding=True))),
                 {"ids": [v["paper_id"] for v in values]})
             conn.execute(embeddings.insert(), values)
+            if pg is not None:
+                pg.write(conn, model, [v["paper_id"] for v in values], mat)
         return len(values)
 
     def iter_vectors(self, model: str, after_seq: int = 0, batch: int = 20000
@@ -400,15 +426,21 @@ class SearchIndexRepository:
 
     def drop_embeddings_except(self, model: str) -> None:
         """Forget vectors of other (old) models once the current one is complete."""
+        pg = self._pg_vectors()
         with self.engine.begin() as conn:
             conn.execute(delete(embeddings).where(embeddings.c.model != model))
+            if pg is not None:
+                pg.drop(conn, keep=model)
 
     def drop_embeddings(self, model: str | None = None) -> None:
+        pg = self._pg_vectors()
         with self.engine.begin() as conn:
             stmt = delete(embeddings)
             if model is not None:
                 stmt = stmt.where(embeddings.c.model == model)
             conn.execute(stmt)
+            if pg is not None:
+                pg.drop(conn, model=model)
 
 
 def embed_text(title: str | None, abstract: str | None) -> str:
