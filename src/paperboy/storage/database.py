@@ -6,6 +6,7 @@ never block the single writer and a briefly locked database waits instead of fai
 
 from __future__ import annotations
 
+import orjson
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -44,6 +45,10 @@ def _write_transaction(engine: Engine):
     return begin
 
 
+def _json_dumps(value) -> str:
+    return orjson.dumps(value).decode()
+
+
 def make_engine(url: str) -> Engine:
     url = _normalize_url(url)
     parsed = make_url(url)
@@ -53,6 +58,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"timeout": 60, "check_same_thread": False},
+            # JSON columns (authors, categories, ...) through orjson: several times faster
+            # than the json module on bulk imports and feed pages.
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
             poolclass=NullPool if parsed.database in (None, "", ":memory:") else None,
         )
 
