@@ -25,7 +25,7 @@ from paperboy.search.api import Hit, Mode, QueryError, SearchFilters, SearchResu
 from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse
 from paperboy.search.lexical import lexical_backend
 from paperboy.search.matching import matched_terms
-from paperboy.search.query import ParsedQuery, parse_query
+from paperboy.search.query import parse_query
 from paperboy.search.pgvectors import vector_index
 from paperboy.search.vectors import VectorIndex
 from paperboy.settings import Settings
