@@ -2,6 +2,7 @@
 stored, and requests/s under a loopback load generator against `paperboy serve --workers 2`.
 
     .venv/bin/python benchmarks/bench_web.py [--papers 100000] [--duration 15] [--concurrency 16]
+        [--only feed,"paper page"] [--no-load]   # a quick run: some pages, no load generator
 
 Corpus (built once into benchmarks/out/web/, reused while the paper count matches): texts are
 real sentences and titles (the Kaggle arXiv sample and the Hugging Face daily-papers capture in
@@ -295,6 +296,10 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=15.0, help="seconds of each load run")
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--only", default="",
+                    help="comma-separated words: measure only the pages whose name has one of "
+                         "them (e.g. 'feed,paper'); the baselines are always measured")
+    ap.add_argument("--no-load", action="store_true", help="skip the load-generator runs")
     args = ap.parse_args()
 
     sys.path.insert(0, str(ROOT / "src"))
@@ -312,7 +317,11 @@ def main() -> None:
     if store.search.count_missing_embeddings(settings.embedding_model):
         seed_vectors(store, settings)
     rng = random.Random(1)
-    urls = url_sets(store, rng, args.requests)
+    all_urls = urls = url_sets(store, rng, args.requests)
+    if args.only:
+        words = [w.strip() for w in args.only.split(",") if w.strip()]
+        urls = {name: paths for name, paths in urls.items()
+                if name.startswith("baseline") or any(w in name for w in words)}
     listed_days = store.papers.stats()["listing_days"]
     store.close()
 
@@ -322,16 +331,18 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     proc = start_server(data_dir, port, args.workers)
     print(f"server up in {time.monotonic() - t0:.0f}s", file=sys.stderr, flush=True)
-    base = f"http://127.0.0.1:{port}"
     try:
         seq = sequential(port, urls)
-        mixed = urls["feed (a day, /papers?date=)"] * 2 + urls["paper page"] * 2 + urls["search page"]
-        load_pages = asyncio.run(_load(port, mixed, args.duration, args.concurrency))
-        print(f"load (feed, paper, search): {load_pages}", file=sys.stderr, flush=True)
-        feed_paper = urls["feed (a day, /papers?date=)"] + urls["paper page"]
-        load_fp = asyncio.run(_load(port, feed_paper, args.duration, args.concurrency))
-        print(f"load (feed, paper): {load_fp}", file=sys.stderr, flush=True)
-        load_base = asyncio.run(_load(port, ["/robots.txt"], args.duration, args.concurrency))
+        load_pages = load_fp = load_base = None
+        if not args.no_load:
+            mixed = (all_urls["feed (a day, /papers?date=)"] * 2 + all_urls["paper page"] * 2
+                     + all_urls["search page"])
+            load_pages = asyncio.run(_load(port, mixed, args.duration, args.concurrency))
+            print(f"load (feed, paper, search): {load_pages}", file=sys.stderr, flush=True)
+            feed_paper = all_urls["feed (a day, /papers?date=)"] + all_urls["paper page"]
+            load_fp = asyncio.run(_load(port, feed_paper, args.duration, args.concurrency))
+            print(f"load (feed, paper): {load_fp}", file=sys.stderr, flush=True)
+            load_base = asyncio.run(_load(port, ["/robots.txt"], args.duration, args.concurrency))
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
@@ -349,6 +360,8 @@ def main() -> None:
         ratio = r["server_p50_ms"] / base50 if base50 else float("nan")
         print(f"| {name} | {r['server_p50_ms']} | {r['server_p99_ms']} | {r['client_p50_ms']} "
               f"| {r['errors']}/{r['n']} | {ratio:.1f}x |")
+    if load_pages is None:
+        return
     print(f"\nload, {args.workers} workers, {args.concurrency} connections, {args.duration:.0f}s: "
           f"pages mix {load_pages['rps']} req/s ({load_pages['errors']} errors, p50 "
           f"{load_pages['p50_ms']} ms, p99 {load_pages['p99_ms']} ms); feed+paper only "

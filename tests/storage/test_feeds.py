@@ -142,3 +142,118 @@ def test_empty_store(store):
     assert store.feeds.listed(Period.day(D1)).items == []
     assert store.feeds.neighbours(Period.day(D1)) == (None, None)
     assert Period.day(D1).containing(D1 + timedelta(days=3)) == Period.day(date(2024, 10, 26))
+
+
+def _reference_order(store, period, now):
+    """The trending order computed the slow, obvious way from the formula's own functions."""
+    from sqlalchemy import select
+
+    from paperboy.community import trending as formula
+    from paperboy.storage.schema import daily_listings, paper_stats, papers
+
+    reference = formula.reference_time(period.last, now)
+    lo, hi = store.feeds._utc_bounds(period.start, period.end)
+    with store.engine.connect() as conn:
+        listed = {}
+        for pid, day, up, nc in conn.execute(select(
+                daily_listings.c.paper_id, daily_listings.c.listed_on, daily_listings.c.upvotes,
+                daily_listings.c.comments)):
+            listed.setdefault(pid, []).append((day, up, nc))
+        local = {r[0]: (r[1], r[2]) for r in conn.execute(select(
+            paper_stats.c.paper_id, paper_stats.c.local_upvotes, paper_stats.c.local_comments))}
+        rows = conn.execute(select(papers.c.id, papers.c.published, papers.c.hidden)).all()
+    keyed = []
+    for pid, published, hidden in rows:
+        mine = [x for x in listed.get(pid, []) if period.start <= x[0] < period.end]
+        if hidden or (pid in listed and not mine) or (
+                pid not in listed and not (published and lo <= published < hi)):
+            continue
+        first_seen = max(x[0] for x in mine) if mine else published
+        up = max((x[1] or 0 for x in mine), default=0)
+        nc = max((x[2] or 0 for x in mine), default=0)
+        lup, lnc = local.get(pid, (0, 0))
+        score = formula.score(formula.points(up, lup, nc, lnc),
+                              formula.age_hours(first_seen, reference))
+        keyed.append((-score, -(published or now).timestamp(), pid))
+    return [pid for *_, pid in sorted(keyed)]
+
+
+def test_trending_order_is_the_formula_for_every_page(store):
+    """Listed and unlisted papers, imported and local votes and comments, hidden papers, ties:
+    every page of the day / week is the formula's order (and repeats give the same pages)."""
+    import random
+
+    from sqlalchemy import insert, update
+
+    from paperboy.storage.schema import paper_stats, papers
+
+    rng = random.Random(5)
+    batch_listed, batch_plain = [], []
+    for i in range(120):
+        day = date(2024, 10, 21) + timedelta(days=rng.randrange(5))
+        published = datetime.combine(day, datetime.min.time()) + timedelta(
+            seconds=rng.choice([60, 3600, rng.randrange(60, 86400)]))  # some equal times: ties
+        if rng.random() < 0.4:
+            listing = make_listing(listed_on=day + timedelta(days=rng.randrange(2)),
+                                   upvotes=rng.choice([0, 0, 1, 5, rng.randrange(100)]),
+                                   comments=rng.randrange(4))
+            batch_listed.append(make_paper(published=published, listing=listing))
+        else:
+            batch_plain.append(make_paper(published=published))
+    store.papers.upsert(batch_listed, source="hf")
+    store.papers.upsert(batch_plain, source="arxiv")
+    everyone = batch_listed + batch_plain
+    with store.engine.begin() as conn:
+        conn.execute(insert(paper_stats), [
+            {"paper_id": p.id, "local_upvotes": rng.randrange(6), "local_comments": rng.randrange(3),
+             "updated_at": datetime(2024, 10, 26)} for p in rng.sample(everyone, 30)])
+        for p in rng.sample(everyone, 8):
+            conn.execute(update(papers).where(papers.c.id == p.id).values(hidden=True))
+    for period in (Period.day(date(2024, 10, 22)), Period.day(date(2024, 10, 24)),
+                   Period.week_of(date(2024, 10, 23))):
+        for now in (datetime(2030, 1, 1), datetime(2024, 10, 24, 15)):
+            expected = _reference_order(store, period, now)
+            for _ in range(2):  # the second round may come from the cache
+                got = []
+                for offset in range(0, len(expected) + 7, 7):
+                    page = store.feeds.listed(period, "trending", limit=7, offset=offset, now=now)
+                    assert page.total == len(expected)
+                    got += _ids(page)
+                assert got == expected
+
+
+def test_cached_feed_sees_every_commit(store, settings):
+    """Orders, neighbours and the latest day are reused only until anyone commits anything:
+    this store, another store on the same database (another process), any table."""
+    from sqlalchemy import update
+
+    from paperboy.storage import open_store
+    from paperboy.storage.schema import papers
+
+    a, b, c, d = _seed(store)
+    past = datetime(2030, 1, 1)
+    feeds = store.feeds
+    assert _ids(feeds.listed(Period.day(D1), now=past)) == [b.id, a.id]
+    assert _ids(feeds.listed(Period.day(D1), now=past)) == [b.id, a.id]
+    other = open_store(settings)
+    try:
+        other.papers.upsert([make_paper(title="a2", published=datetime(2024, 10, 21, 9), id=a.id,
+                                        listing=make_listing(listed_on=D1, upvotes=500))],
+                            source="hf")
+        page = feeds.listed(Period.day(D1), now=past)
+        assert _ids(page) == [a.id, b.id] and page.items[0].upvotes == 500
+        with other.engine.begin() as conn:  # a hide that touches nothing but the flag
+            conn.execute(update(papers).where(papers.c.id == a.id).values(hidden=True))
+        assert _ids(feeds.listed(Period.day(D1), now=past)) == [b.id]
+        assert _ids(feeds.listed(Period.day(D1), "upvotes", now=past)) == [b.id]
+        assert feeds.latest_day() == D3
+        assert feeds.neighbours(Period.day(D2)) == (Period.day(D1), Period.day(D3))
+        late = make_paper(title="late", published=datetime(2024, 10, 30, 9))
+        other.papers.upsert([late], source="arxiv")
+        assert feeds.latest_day() == date(2024, 10, 30)
+        assert feeds.neighbours(Period.day(D3)) == (Period.day(D2), Period.day(date(2024, 10, 30)))
+        with store.engine.begin() as conn:  # this store's own connections
+            conn.execute(update(papers).where(papers.c.id == a.id).values(hidden=False))
+        assert _ids(feeds.listed(Period.day(D1), now=past)) == [a.id, b.id]
+    finally:
+        other.close()

@@ -37,8 +37,13 @@ def age_hours(first_seen: date | datetime, reference: datetime) -> float:
     return max(0.0, (reference - first_seen).total_seconds() / 3600.0)
 
 
+def decay(hours: float) -> float:
+    """The divisor of :func:`score`; feeds compute it once per listing day and reuse it."""
+    return (hours + 2.0) ** GRAVITY
+
+
 def score(pts: float, hours: float) -> float:
-    return pts / (hours + 2.0) ** GRAVITY
+    return pts / decay(hours)
 
 
 def reference_time(until: date | None, now: datetime) -> datetime:

@@ -12,7 +12,11 @@ and comments.
 
 from __future__ import annotations
 
-import math
+import heapq
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Literal, Sequence
@@ -20,9 +24,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Date,
+    DateTime,
     String,
     Integer,
     and_,
+    bindparam,
+    event,
     exists,
     false,
     func,
@@ -33,7 +40,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from paperboy.records import Paper
+from paperboy.records import CONTENT_FIELDS, Paper
 from paperboy.storage.schema import (
     daily_listings,
     paper_authors,
@@ -142,12 +149,184 @@ def trending_score(upvotes: int, comments: int, age_hours: float) -> float:
     return formula.score(pts, max(age_hours, 0.0))
 
 
+#: Paper columns a FeedItem needs (no provenance or bookkeeping), datetimes raw (see _hydrate).
+_PAPER_COLUMNS = ("id", *CONTENT_FIELDS)
+_RAW_TIMES = ("published", "updated")
+_PAPERS_WITH_STATS = (
+    select(
+        *(type_coerce(papers.c[name], String) if name in _RAW_TIMES else papers.c[name]
+          for name in _PAPER_COLUMNS),
+        paper_stats.c.local_upvotes,
+        paper_stats.c.local_comments,
+    )
+    .select_from(papers.outerjoin(paper_stats, paper_stats.c.paper_id == papers.c.id))
+    .where(papers.c.id.in_(bindparam("ids", expanding=True)))
+)
+_LISTINGS_OF = (
+    select(
+        daily_listings.c.paper_id,
+        type_coerce(daily_listings.c.listed_on, String),
+        daily_listings.c.upvotes,
+        daily_listings.c.comments,
+        daily_listings.c.submitter,
+        daily_listings.c.organization,
+        type_coerce(daily_listings.c.first_seen_at, String),
+    )
+    .where(daily_listings.c.paper_id.in_(bindparam("ids", expanding=True)))
+    .order_by(daily_listings.c.listed_on.asc())
+)
+_NO_FACTS = {"upvotes": 0, "comments": 0, "submitter": None, "organization": None, "day": None,
+             "listed_at": None}
+
+
+def _period_rows_statement(by_submitter: bool):
+    """The feed of a period as one narrow statement, built once (bind parameters: ``start``,
+    ``end``: the days [start, end); ``lo``, ``hi``: the same as naive UTC datetimes; and
+    ``submitter`` when ``by_submitter``). Rows: (pid, day, upvotes, ncomments, published,
+    local_upvotes, local_comments) of the visible papers.
+
+    Two branches, each reading the paper row once (published, hidden) and its local counters:
+    papers listed in the period, and papers never listed whose first version falls in it. Day
+    and published come back raw (ISO text on SQLite) and are parsed with fromisoformat:
+    SQLAlchemy's SQLite date processors cost ~10 ms per 1,000 rows.
+    """
+    dl, ps = daily_listings, paper_stats
+    start, end = bindparam("start", type_=Date), bindparam("end", type_=Date)
+    listed = (
+        select(
+            dl.c.paper_id.label("pid"),
+            type_coerce(func.max(dl.c.listed_on), String).label("day"),
+            func.max(dl.c.upvotes).label("upvotes"),
+            func.max(dl.c.comments).label("ncomments"),
+            type_coerce(func.max(papers.c.published), String).label("published"),
+            func.max(ps.c.local_upvotes).label("local_upvotes"),
+            func.max(ps.c.local_comments).label("local_comments"),
+        )
+        .select_from(
+            dl.join(papers, papers.c.id == dl.c.paper_id)
+            .outerjoin(ps, ps.c.paper_id == dl.c.paper_id)
+        )
+        .where(dl.c.listed_on >= start, dl.c.listed_on < end, papers.c.hidden == false())
+        .group_by(dl.c.paper_id)
+    )
+    if by_submitter:
+        # never-listed papers have no submitter: only the listed branch can match
+        by = dl.alias("by_submitter")
+        return listed.where(exists().where(by.c.paper_id == dl.c.paper_id,
+                                           by.c.submitter == bindparam("submitter")))
+    unlisted = (
+        select(
+            papers.c.id,
+            literal(None, Date),
+            literal(None, Integer),
+            literal(None, Integer),
+            type_coerce(papers.c.published, String),
+            ps.c.local_upvotes,
+            ps.c.local_comments,
+        )
+        .select_from(papers.outerjoin(ps, ps.c.paper_id == papers.c.id))
+        .where(
+            papers.c.published >= bindparam("lo", type_=DateTime),
+            papers.c.published < bindparam("hi", type_=DateTime),
+            papers.c.hidden == false(),
+            ~exists().where(dl.c.paper_id == papers.c.id),
+        )
+    )
+    return union_all(listed, unlisted)
+
+
+_PERIOD_ROWS = _period_rows_statement(by_submitter=False)
+_PERIOD_ROWS_BY_SUBMITTER = _period_rows_statement(by_submitter=True)
+
+
+class _ChangeMarker:
+    """A number that changes whenever anyone commits to the database: SQLite's
+    ``PRAGMA data_version`` on a connection of our own that never writes (it counts the commits
+    of every other connection, in this process or another). ``None`` where there is no such
+    marker (PostgreSQL, in-memory SQLite): callers then never cache.
+
+    The value is ``(generation, data_version)``: a reopened connection starts a new count.
+    """
+
+    def __init__(self, engine):
+        url = engine.url
+        path = url.database if url.get_backend_name() == "sqlite" else None
+        if not path or path == ":memory:" or path.startswith("file:") or url.query:
+            path = None
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self._generation = 0
+        self._lock = threading.Lock()
+        if path is not None:
+            event.listen(engine, "engine_disposed", lambda _engine: self.close())
+
+    def version(self) -> tuple[int, int] | None:
+        if self.path is None:
+            return None
+        with self._lock:
+            try:
+                if self._conn is None:
+                    if not os.path.exists(self.path):
+                        return None
+                    self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None,
+                                                 check_same_thread=False)
+                    self._generation += 1
+                return (self._generation, self._conn.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error:
+                self._close()
+                return None
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+
 class FeedRepository:
-    """Read-only feed queries over papers and daily listings."""
+    """Read-only feed queries over papers and daily listings.
+
+    On SQLite the expensive parts of a feed page that depend on the data only (the order of a
+    past period, the previous/next days, the latest day) are kept per process until anyone
+    commits anything (:class:`_ChangeMarker`); the cards shown are read fresh every time.
+    """
+
+    #: entries kept, and the rows of a period's order kept in one (deeper pages: no cache)
+    CACHE_SIZE = 128
+    CACHE_ROWS = 1200
 
     def __init__(self, engine, tz: str = "UTC"):
         self.engine = engine
         self.tz = tz
+        self._changes = _ChangeMarker(engine)
+        self._cache: OrderedDict = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    # -- cache -------------------------------------------------------------------------------
+
+    def _cache_get(self, key, version):
+        if version is None:
+            return None
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is None or hit[0] != version:
+                return None
+            self._cache.move_to_end(key)
+            return hit[1]
+
+    def _cache_put(self, key, version, value) -> None:
+        if version is None:
+            return
+        with self._cache_lock:
+            self._cache[key] = (version, value)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -190,56 +369,52 @@ class FeedRepository:
         return union_all(listed, unlisted).subquery("cand")
 
     def _hydrate(self, conn, rows: Sequence) -> list[FeedItem]:
-        """FeedItems for rows of (pid, day, upvotes, ncomments), keeping their order."""
+        """FeedItems for rows of (pid, day, upvotes, ncomments), keeping their order.
+
+        Two queries: the papers' content columns with their local counters, then their daily
+        listings. Date/time columns come back raw and are parsed with fromisoformat (see
+        :func:`_period_rows_statement`)."""
         ids = [r[0] for r in rows]
         if not ids:
             return []
-        from paperboy.storage.papers import PaperRepository  # local: avoid a cycle at import
-
-        by_id = {}
-        for row in conn.execute(select(papers).where(papers.c.id.in_(ids))).mappings():
-            by_id[row["id"]] = PaperRepository._to_paper(row)
+        by_id: dict[str, tuple[Paper, int, int]] = {}
+        for r in conn.execute(_PAPERS_WITH_STATS, {"ids": ids}):
+            values = dict(zip(_PAPER_COLUMNS, r))
+            values["published"] = _as_datetime(values["published"])
+            values["updated"] = _as_datetime(values["updated"])
+            by_id[values["id"]] = (Paper(**values), r[-2] or 0, r[-1] or 0)
         facts: dict[str, dict] = {}
-        q = (
-            select(daily_listings)
-            .where(daily_listings.c.paper_id.in_(ids))
-            .order_by(daily_listings.c.listed_on.asc())
-        )
-        for row in conn.execute(q).mappings():
-            f = facts.setdefault(row["paper_id"], {})
-            f["upvotes"] = max(f.get("upvotes") or 0, row["upvotes"] or 0)
-            f["comments"] = max(f.get("comments") or 0, row["comments"] or 0)
-            f["submitter"] = row["submitter"] or f.get("submitter")
-            f["organization"] = row["organization"] or f.get("organization")
-            f.setdefault("day", row["listed_on"])
-            f.setdefault("listed_at", row["first_seen_at"])
-        local = {
-            r[0]: (r[1], r[2])
-            for r in conn.execute(
-                select(paper_stats.c.paper_id, paper_stats.c.local_upvotes,
-                       paper_stats.c.local_comments).where(paper_stats.c.paper_id.in_(ids))
-            )
-        }
+        for pid, listed_on, up, nc, submitter, org, first_seen in conn.execute(
+            _LISTINGS_OF, {"ids": ids}
+        ):
+            f = facts.get(pid)
+            if f is None:  # the earliest listing gives the day and when we first saw it
+                f = facts[pid] = {"upvotes": 0, "comments": 0, "submitter": None,
+                                  "organization": None, "day": _as_date(listed_on),
+                                  "listed_at": _as_datetime(first_seen)}
+            f["upvotes"] = max(f["upvotes"], up or 0)
+            f["comments"] = max(f["comments"], nc or 0)
+            f["submitter"] = submitter or f["submitter"]
+            f["organization"] = org or f["organization"]
         items = []
         for pid, day, _up, _nc in rows:
-            paper = by_id.get(pid)
-            if paper is None:
+            found = by_id.get(pid)
+            if found is None:
                 continue
-            f = facts.get(pid, {})
+            paper, local_up, local_nc = found
+            f = facts.get(pid, _NO_FACTS)
             items.append(
                 FeedItem(
                     paper=paper,
-                    day=day or f.get("day") or self._local_day(paper.published),
+                    day=day or f["day"] or self._local_day(paper.published),
                     # imported (Hugging Face) + local votes and comments; the parts in ``extra``
-                    upvotes=f.get("upvotes", 0) + local.get(pid, (0, 0))[0],
-                    comments=f.get("comments", 0) + local.get(pid, (0, 0))[1],
-                    submitter=f.get("submitter"),
-                    organization=f.get("organization") or paper.organization,
-                    listed_at=f.get("listed_at"),
-                    extra={"upvotes_imported": f.get("upvotes", 0),
-                           "upvotes_local": local.get(pid, (0, 0))[0],
-                           "comments_imported": f.get("comments", 0),
-                           "comments_local": local.get(pid, (0, 0))[1]},
+                    upvotes=f["upvotes"] + local_up,
+                    comments=f["comments"] + local_nc,
+                    submitter=f["submitter"],
+                    organization=f["organization"] or paper.organization,
+                    listed_at=f["listed_at"],
+                    extra={"upvotes_imported": f["upvotes"], "upvotes_local": local_up,
+                           "comments_imported": f["comments"], "comments_local": local_nc},
                 )
             )
         return items
@@ -256,59 +431,79 @@ class FeedRepository:
         submitter: str | None = None,
     ) -> FeedPage:
         """Papers of a period, sorted, one page of them, with the total."""
-        cand = self._candidates(period.start, period.end)
-        base = (
-            # day and published come back raw (ISO text on SQLite) and are parsed below with
-            # fromisoformat: SQLAlchemy's SQLite date processors cost ~10 ms per 1,000 rows
-            select(cand.c.pid, type_coerce(cand.c.day, String), cand.c.upvotes,
-                   cand.c.ncomments, type_coerce(papers.c.published, String),
-                   paper_stats.c.local_upvotes, paper_stats.c.local_comments)
-            .join(papers, papers.c.id == cand.c.pid)
-            .outerjoin(paper_stats, paper_stats.c.paper_id == cand.c.pid)
-            .where(papers.c.hidden == false())
-        )
-        if submitter:
-            base = base.where(
-                exists().where(
-                    daily_listings.c.paper_id == cand.c.pid,
-                    daily_listings.c.submitter == submitter,
-                )
-            )
+        lo, hi = self._utc_bounds(period.start, period.end)
+        now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+        k = offset + limit
+        # The order of a period depends on the data only, except for a trending period that has
+        # not ended (ages measured at now): that one is never cached.
+        cacheable = sort != "trending" or now >= datetime.combine(period.end, time())
+        version = self._changes.version() if cacheable else None
+        key = ("listed", period.start, period.end, lo, hi, submitter, sort)
+        hit = self._cache_get(key, version)
         with self.engine.connect() as conn:
-            # One narrow query for the whole period, sorted here: cheaper than COUNT + ORDER BY
-            # (both scan the period anyway), and every sort shares the same code path.
-            rows = [(r[0], _as_date(r[1]), r[2], r[3], _as_datetime(r[4]), r[5], r[6])
-                    for r in conn.execute(base)]
-            total = len(rows)
-            if sort == "trending":
-                rows = self._rank_trending(rows, now, period)
-            elif sort == "upvotes":
-                rows = sorted(rows, key=lambda r: ((r[2] or 0) + (r[5] or 0),
-                                                   r[4] or datetime.min, r[0]), reverse=True)
+            if hit is not None and (k <= len(hit[1]) or len(hit[1]) == hit[0]):
+                total, order = hit
             else:
-                rows = sorted(rows, key=lambda r: (r[4] or datetime.min, r[0]), reverse=True)
-            rows = rows[offset : offset + limit]
-            items = self._hydrate(conn, [r[:4] for r in rows])
+                total, order, keep = self._order(
+                    conn, period, lo, hi, sort, now, submitter,
+                    k if version is None else max(k, self.CACHE_ROWS))
+                if keep:
+                    self._cache_put(key, version, (total, order))
+            rows = [(r[0], _as_date(r[1]), r[2], r[3]) for r in order[offset:k]]
+            items = self._hydrate(conn, rows)
         return FeedPage(items=items, total=total, limit=limit, offset=offset)
 
-    def _rank_trending(self, rows: Sequence, now: datetime | None, period: Period | None = None) -> list:
+    def _order(self, conn, period: Period, lo: datetime, hi: datetime, sort: str,
+               now: datetime, submitter: str | None, k: int | None):
+        """(total, the best ``k`` rows of the period in order, whether that order may be reused
+        while the data stays the same).
+
+        One narrow query for the whole period, sorted here: cheaper than COUNT + ORDER BY (both
+        scan the period anyway), and every sort shares the same code path. Rows are (pid, day,
+        upvotes, ncomments, published, ...), day and published raw."""
+        params = {"start": period.start, "end": period.end, "lo": lo, "hi": hi}
+        query = _PERIOD_ROWS
+        if submitter:
+            query, params["submitter"] = _PERIOD_ROWS_BY_SUBMITTER, submitter
+        rows = conn.execute(query, params).all()
+        total = len(rows)
+        keep = True
+        if sort == "trending":
+            # ties on the score go to the newer paper; a paper without a v1 date counts as
+            # published now, so such an order is not reused
+            keep = all(r[4] is not None for r in rows)
+            order = self._rank_trending(rows, now, period, k)
+        elif sort == "upvotes":
+            order = heapq.nlargest(k, rows, key=lambda r: (
+                (r[2] or 0) + (r[5] or 0), _as_datetime(r[4]) or datetime.min, r[0]))
+        else:
+            order = heapq.nlargest(k, rows, key=lambda r: (_as_datetime(r[4]) or datetime.min, r[0]))
+        return total, [tuple(r[:4]) for r in order], keep
+
+    def _rank_trending(self, rows: Sequence, now: datetime | None, period: Period | None = None,
+                       k: int | None = None) -> list:
         """Rows (pid, day, up, nc, published, local_up, local_comments) by the trending score of
-        :mod:`paperboy.community.trending`; ages are measured at the end of the period shown
-        (or now, if sooner), from the start of the listing day (or the v1 time if unlisted)."""
+        :mod:`paperboy.community.trending`, the best ``k`` of them (all if None); ages are
+        measured at the end of the period shown (or now, if sooner), from the start of the
+        listing day (or the v1 time if unlisted). Day and published may be ISO text (SQLite)."""
         from paperboy.community import trending as formula
 
         now = now or datetime.now(timezone.utc).replace(tzinfo=None)
         reference = formula.reference_time(period.last if period else None, now)
-
-        def key(r):
-            pid, day, up, nc, published = r[:5]
-            lup, lnc = (r[5] or 0, r[6] or 0) if len(r) > 5 else (0, 0)
-            first_seen = day if day is not None else (published or reference)
-            pts = formula.points(up or 0, lup, nc or 0, lnc)
-            score = formula.score(pts, formula.age_hours(first_seen, reference))
-            return (-score, -(published or now).timestamp(), pid)
-
-        return sorted(rows, key=key)
+        points, decay, age_hours = formula.points, formula.decay, formula.age_hours
+        now_ts = now.timestamp()
+        decays: dict = {}  # first-seen moment -> (age + 2) ** GRAVITY: a listing day is shared
+        keyed = []
+        for i, (pid, day, up, nc, published, lup, lnc) in enumerate(rows):
+            published = _as_datetime(published)
+            first_seen = _as_date(day) if day is not None else (published or reference)
+            d = decays.get(first_seen)
+            if d is None:
+                d = decays[first_seen] = decay(age_hours(first_seen, reference))
+            score = points(up or 0, lup or 0, nc or 0, lnc or 0) / d
+            keyed.append((-score, -published.timestamp() if published else -now_ts, pid, i))
+        best = heapq.nsmallest(k, keyed) if k is not None and k < len(keyed) else sorted(keyed)
+        return [rows[key[3]] for key in best]
 
     def trending(
         self, days: int = 7, limit: int = 30, offset: int = 0, now: datetime | None = None
@@ -326,6 +521,16 @@ class FeedRepository:
 
     def latest_day(self) -> date | None:
         """The most recent day that has papers (listing day or first-version day)."""
+        version = self._changes.version()
+        key = ("latest", self.tz)
+        hit = self._cache_get(key, version)
+        if hit is not None:
+            return hit[0]
+        latest = self._latest_day()
+        self._cache_put(key, version, (latest,))
+        return latest
+
+    def _latest_day(self) -> date | None:
         with self.engine.connect() as conn:
             listed, published = conn.execute(select(
                 select(func.max(daily_listings.c.listed_on)).scalar_subquery(),
@@ -351,6 +556,15 @@ class FeedRepository:
 
     def _prev_next(self, before: date, after: date) -> tuple[date | None, date | None]:
         """(closest day with papers before ``before``, closest after ``after``): one query."""
+        version = self._changes.version()
+        key = ("prev_next", before, after, self.tz)
+        hit = self._cache_get(key, version)
+        if hit is None:
+            hit = self._prev_next_query(before, after)
+            self._cache_put(key, version, hit)
+        return hit
+
+    def _prev_next_query(self, before: date, after: date) -> tuple[date | None, date | None]:
         with self.engine.connect() as conn:
             p_listed, p_pub, n_listed, n_pub = conn.execute(
                 select(*self._prev_next_subqueries(before, after))

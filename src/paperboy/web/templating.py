@@ -10,6 +10,7 @@ included with ``ignore missing`` in ``base.html``, ``_card.html`` and ``paper.ht
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -101,12 +102,14 @@ def url_with(request: Request, **changes) -> str:
     return request.url.path + ("?" + query if query else "")
 
 
+@lru_cache(maxsize=16384)
 def author_url(name: str) -> str:
     from paperboy.storage.papers import name_key
 
     return "/authors/" + quote(name_key(name), safe="")
 
 
+@lru_cache(maxsize=1024)
 def org_url(name: str) -> str:
     return "/organizations/" + quote(name, safe="")
 
@@ -119,6 +122,9 @@ class Templates:
         self.env = self._jinja.env
         self.env.trim_blocks = True
         self.env.lstrip_blocks = True
+        # the templates ship with the package: no stat() of every included file on each use
+        # (a feed page includes the card template 30 times)
+        self.env.auto_reload = False
         self.context_processors: list[ContextProcessor] = []
         self.env.globals.update(
             csrf_token=csrf_token,
