@@ -180,7 +180,8 @@ def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen:
             if proc.poll() is not None:
                 raise SystemExit(f"server exited: {proc.stderr.read()}")
             time.sleep(0.3)
-    raise SystemExit("server did not start")
+    os.killpg(proc.pid, signal.SIGTERM)  # it may still be starting: do not leave it behind
+    raise SystemExit(f"server did not start in 120 s: {proc.stderr.read() if proc.wait(30) is not None else ''}")
 
 
 def url_sets(store, rng: random.Random, k: int) -> dict[str, list[str]]:
