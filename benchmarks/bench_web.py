@@ -181,7 +181,12 @@ def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen:
                 raise SystemExit(f"server exited: {proc.stderr.read()}")
             time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGTERM)  # it may still be starting: do not leave it behind
-    raise SystemExit(f"server did not start in 120 s: {proc.stderr.read() if proc.wait(30) is not None else ''}")
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        err = ""
+    raise SystemExit(f"server did not start in 120 s: {err[-2000:]}")
 
 
 def url_sets(store, rng: random.Random, k: int) -> dict[str, list[str]]:
