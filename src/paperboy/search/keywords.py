@@ -314,14 +314,6 @@ class KeywordIndex:
         return (np.asarray(ids, dtype=np.int64),
                 np.asarray([score for score, _ in hits], dtype=np.float32))
 
-    def scores(self, q: KeywordQuery, doc_ids: Sequence[int]) -> dict[int, float]:
-        """BM25 scores of the given documents (those that match; same scale as search)."""
-        if not len(doc_ids):
-            return {}
-        restricted = KeywordQuery(q.tokens, q.phrases, doc_ids=list(doc_ids))
-        ids, scores = self.search(restricted, len(doc_ids))
-        return dict(zip(ids.tolist(), scores.tolist()))
-
 
 class KeywordWriter:
     """The writer of one process (it holds tantivy's lock while open).

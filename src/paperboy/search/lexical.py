@@ -91,9 +91,6 @@ class TantivyLexical:
         ids, scores = self.index.search(q, limit)
         return list(zip(ids.tolist(), scores.tolist()))
 
-    def scores(self, terms, phrases, doc_ids: Sequence[int]) -> dict[int, float]:
-        return self.index.scores(KeywordQuery.from_words(terms, phrases), doc_ids)
-
     def phrase_doc_ids(self, phrases: Sequence[Sequence[str]], cap: int = 200_000) -> np.ndarray:
         q = KeywordQuery.from_words([], phrases)
         ids, _ = self.index.search(q, cap)
@@ -156,9 +153,6 @@ class DatabaseLexical:
 
     def search(self, terms, phrases, flt, limit) -> list[tuple[int, float]]:
         return [(h.doc_id, h.score) for h in self.repo.lexical(terms, phrases, flt, limit)]
-
-    def scores(self, terms, phrases, doc_ids) -> dict[int, float]:
-        return self.repo.lexical_scores(terms, phrases, list(doc_ids))
 
     def phrase_doc_ids(self, phrases, cap: int = 200_000) -> np.ndarray:
         return self.repo.phrase_doc_ids(phrases, cap)

@@ -37,6 +37,8 @@ MODES = ("hybrid", "lexical", "dense")
 #: Candidates taken from each list before fusion (more when paging deep).
 DEPTH = 100
 MAX_DEPTH = 1000
+#: Keyword matches read for hybrid queries, so candidates found by meaning get their score.
+LEXICAL_POOL = 1000
 #: Seconds between checks for vectors written by other processes.
 REFRESH_EVERY = 5.0
 
@@ -149,13 +151,16 @@ class SearchService:
             behind = self.lexical.refresh()
             if behind:
                 notes.append(behind)
+            # Hybrid reads a deeper keyword list (about as cheap: the index ranks the same
+            # postings): candidates found by meaning take their keyword score from it.
+            lex_depth = max(depth, LEXICAL_POOL) if use_dense else depth
             search_keywords = lambda: self.lexical.search(  # noqa: E731
-                parsed.terms, parsed.phrases, flt, depth)
+                parsed.terms, parsed.phrases, flt, lex_depth)
             # The keyword index releases the GIL: it ranks on one core while the query is
             # embedded on the other (hybrid), instead of one after the other.
             lex_job = self._pool().submit(search_keywords) if use_dense else None
             if lex_job is None:
-                self._add_lexical(candidates, search_keywords())
+                self._add_lexical(candidates, search_keywords(), depth)
         qvec = None
         if use_dense:
             qvec = self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms))
@@ -168,13 +173,10 @@ class SearchService:
                 c = candidates.setdefault(doc_id, Candidate(doc_id))
                 c.dense, c.dense_rank = float(sim), rank
         if lex_job is not None:
-            self._add_lexical(candidates, lex_job.result())
+            self._add_lexical(candidates, lex_job.result(), depth)
         if use_lexical and use_dense:
-            # Every candidate gets both scores: keyword scores for the ones found by meaning
-            # (one query restricted to them), similarities for the ones found by keywords.
-            unscored = [c.doc_id for c in candidates.values() if c.lexical is None]
-            for doc_id, score in self.lexical.scores(parsed.terms, parsed.phrases, unscored).items():
-                candidates[doc_id].lexical = score
+            # Every candidate gets both scores: similarities for the ones found by keywords
+            # (from their stored vectors); keyword scores came with the deeper keyword list.
             vectors = self.vectors
             for c in candidates.values():
                 if c.dense is None:
@@ -193,11 +195,9 @@ class SearchService:
         else:
             ranked = fuse(candidates, method, self.alpha)
 
-        visible = self.repo.visible_paper_ids([c.doc_id for c in ranked])
-        ranked = [c for c in ranked if c.doc_id in visible]
-        page = ranked[offset:offset + limit]
+        page, total = self._visible_page(ranked, offset, limit)
         hits = []
-        for c in page:
+        for c, paper_id in page:
             explanation = {
                 "method": method,
                 "lexical_rank": c.lexical_rank,
@@ -207,21 +207,49 @@ class SearchService:
                 "matched_terms": [],
                 "phrases": [" ".join(p) for p in parsed.phrases],
             }
-            hits.append(Hit(visible[c.doc_id], round(float(c.fused), 6), explanation))
+            hits.append(Hit(paper_id, round(float(c.fused), 6), explanation))
         hits = self._hydrate(hits)
         if parsed.terms:
             found = matched_terms({h.id: f"{h.paper.title}\n{h.paper.abstract}" for h in hits},
                                   parsed.terms)
             for h in hits:
                 h.explanation["matched_terms"] = found[h.id]
-        return SearchResults(hits, len(ranked), mode=mode,
+        return SearchResults(hits, total, mode=mode,
                              highlight_terms=parsed.highlight_terms,
                              message="; ".join(notes) or None)
 
+    def _visible_page(self, ranked: list[Candidate], offset: int, limit: int
+                      ) -> tuple[list[tuple[Candidate, str]], int]:
+        """The requested page of (candidate, paper id), hidden papers skipped, and the total.
+
+        Only as many candidates as the page needs are looked up (hidden papers are rare), so
+        the cost does not grow with the candidate depth; the total counts the candidates
+        beyond the page as visible."""
+        need = offset + limit
+        visible: list[tuple[Candidate, str]] = []
+        pos = hidden = 0
+        while len(visible) < need and pos < len(ranked):
+            chunk = ranked[pos:pos + need - len(visible) + 8]
+            found = self.repo.visible_paper_ids([c.doc_id for c in chunk])
+            for c in chunk:
+                if c.doc_id in found:
+                    visible.append((c, found[c.doc_id]))
+                else:
+                    hidden += 1
+            pos += len(chunk)
+        return visible[offset:need], len(ranked) - hidden
+
     @staticmethod
-    def _add_lexical(candidates: dict[int, Candidate], ranked: list[tuple[int, float]]) -> None:
+    def _add_lexical(candidates: dict[int, Candidate], ranked: list[tuple[int, float]],
+                     depth: int) -> None:
+        """The top ``depth`` become candidates; the rest only score candidates found by meaning
+        (a paper outside the keyword list scores 0 there)."""
         for rank, (doc_id, score) in enumerate(ranked, 1):
-            c = candidates.setdefault(doc_id, Candidate(doc_id))
+            c = candidates.get(doc_id)
+            if c is None:
+                if rank > depth:
+                    continue
+                c = candidates[doc_id] = Candidate(doc_id)
             c.lexical, c.lexical_rank = score, rank
 
     def _pool(self) -> ThreadPoolExecutor:

@@ -236,19 +236,6 @@ class SearchIndexRepository:
             rows = conn.execute(text(sql), params).all()
         return [LexicalHit(int(r[0]), r[1], float(r[2])) for r in rows]
 
-    def lexical_scores(self, terms: Sequence[str], phrases: Sequence[Sequence[str]],
-                       doc_ids: Sequence[int]) -> dict[int, float]:
-        """``ts_rank`` of given documents (non-matching ones left out), same scale as lexical()."""
-        if not doc_ids or (not terms and not phrases):
-            return {}
-        ids = ",".join(str(int(d)) for d in doc_ids)
-        params: dict = {}
-        tsq = self._pg_tsquery(terms, phrases, params)
-        sql = (f"SELECT d.doc_id, ts_rank(d.tsv, q.q) FROM (SELECT {tsq} AS q) q, search_docs d "
-               f"WHERE d.doc_id IN ({ids}) AND d.tsv @@ q.q")
-        with self.engine.connect() as conn:
-            return {int(d): float(score) for d, score in conn.execute(text(sql), params)}
-
     @staticmethod
     def _pg_tsquery(terms, phrases, params: dict) -> str:
         parts = []
@@ -381,6 +368,8 @@ class SearchIndexRepository:
             conn.execute(embeddings.insert(), values)
             if pg is not None:
                 pg.write(conn, model, [v["paper_id"] for v in values], mat)
+        if pg is not None:
+            pg.ensure_index(model)
         return len(values)
 
     def iter_vectors(self, model: str, after_seq: int = 0, batch: int = 20000
