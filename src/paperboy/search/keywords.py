@@ -102,7 +102,7 @@ class KeywordQuery:
     since: date | None = None
     until: date | None = None
     categories: Sequence[str] = ()
-    #: restrict to these doc ids (author / listing filters, or scoring given candidates)
+    #: restrict to these doc ids (author and listing filters)
     doc_ids: Sequence[int] | None = None
 
     @classmethod
