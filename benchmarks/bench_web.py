@@ -322,6 +322,10 @@ def main() -> None:
         print(f"  built in {time.monotonic() - t0:.0f}s", file=sys.stderr)
     if store.search.count_missing_embeddings(settings.embedding_model):
         seed_vectors(store, settings)
+    from paperboy.search.service import SearchService
+
+    # As `paperboy up` does before serving: the keyword index takes in every stored paper.
+    SearchService(store, settings).sync_keywords()
     rng = random.Random(1)
     all_urls = urls = url_sets(store, rng, args.requests)
     if args.only:
