@@ -91,14 +91,15 @@ def test_filters_and_exclude(filled, exact_below, monkeypatch):
     assert int(ids[3]) not in got.tolist() and len(got) == 5
     assert len(index.search(vecs[3], 5, allowed=np.zeros(0, dtype=np.int64))[0]) == 0
     # A large filter: HNSW over-fetch, post-filtered, falling back to exact when too few pass.
-    monkeypatch.setattr("paperboy.search.pgvectors.EXACT_FILTER_MAX", 50)
+    monkeypatch.setattr("paperboy.search.pgvectors.EXACT_FILTER_MAX", 20)
+    monkeypatch.setattr("paperboy.search.pgvectors.EXACT_PER_FETCH", 0)
     broad = np.sort(ids[::2])  # half the collection
     got, _ = index.search(vecs[1], 10, allowed=broad)
     assert len(got) == 10 and set(got.tolist()) <= set(broad.tolist())
-    narrow_share = np.sort(ids[:60])  # 20 %: over-fetch, then maybe the exact fallback
-    got, _ = index.search(vecs[250], 10, allowed=narrow_share, exclude=int(ids[0]))
-    scores = vecs[1:60] @ vecs[250]
-    assert got.tolist() == ids[1:60][np.argsort(-scores, kind="stable")[:10]].tolist()
+    for n in (60, 25):  # 20 %: over-fetch (maybe the exact fallback); 8 %: exact
+        got, _ = index.search(vecs[250], 10, allowed=np.sort(ids[:n]), exclude=int(ids[0]))
+        scores = vecs[1:n] @ vecs[250]
+        assert got.tolist() == ids[1:n][np.argsort(-scores, kind="stable")[:10]].tolist()
 
 
 def test_updates_replace_vectors_and_deletes_cascade(filled):
@@ -124,20 +125,25 @@ def test_updates_replace_vectors_and_deletes_cascade(filled):
     assert store.search.pgvector.count("m") == 300
 
 
-def test_hnsw_index_is_used(pg_store):
+def test_hnsw_index_is_used(pg_store, monkeypatch):
     store = pg_store
-    _, ids, vecs = _fill(store, 2000)
-    index = PgVectorIndex(store.search, "m", exact_below=0)
-    index.refresh()
+    monkeypatch.setattr("paperboy.storage.pgvector.HNSW_MIN_ROWS", 1500)
+    _fill(store, 1000, seed=3)
     name = table_name("m")
+    with store.engine.connect() as conn:  # small: no graph yet (queries scan exactly)
+        assert conn.execute(text("SELECT to_regclass(:i)"), {"i": name + "_hnsw"}).scalar() is None
+    papers, ids, vecs = _fill(store, 1000)  # past the threshold: the graph is bulk-built
+    index = PgVectorIndex(store.search, "m", exact_below=0)
+    assert index.refresh() == 2000
     with store.engine.connect() as conn:
         indexes = conn.execute(text("SELECT indexdef FROM pg_indexes WHERE tablename = :t"),
                                {"t": name}).scalars().all()
     assert any("USING hnsw (vec vector_cosine_ops)" in d for d in indexes)
     with store.engine.begin() as conn:
         conn.execute(text("ANALYZE " + name))
-    plan = store.search.pgvector.explain_nearest("m", vecs[0], 10)
+    plan = store.search.pgvector.explain("m", vecs[0], 10)
     assert f"Index Scan using {name}_hnsw" in plan, plan
+    assert "hnsw" not in store.search.pgvector.explain("m", vecs[0], 10, exact=True)
     hits = sum(int(index.search(vecs[q], 1)[0][0] == ids[q]) for q in range(20))
     assert hits >= 19
 

@@ -2,9 +2,10 @@
 
 One table per embedding model (``doc_vectors_<hash of the model name>``, listed in
 ``vector_tables`` with its dimension, migration 0006_pgvector): ``doc_id`` (the search document,
-deleted with it) and ``vec vector(DIM)`` with an HNSW index for cosine distance. The model's
-dimension is only known once its first vectors arrive, hence a table per model made on demand
-rather than a column in the migration.
+deleted with it) and ``vec vector(DIM)`` with an HNSW index for cosine distance, bulk-built once
+the table reaches ``HNSW_MIN_ROWS`` vectors (below that, queries are exact scans) and grown row by
+row after. The model's dimension is only known once its first vectors arrive, hence a table per
+model made on demand rather than a column in the migration.
 
 The table mirrors the ``embeddings`` rows of its model and is consistent with them by
 construction: ``SearchIndexRepository.put_embeddings`` writes both in one transaction. Creating a
@@ -15,8 +16,8 @@ missing from its table.
 
 Queries: nearest neighbours by ``vec <=> query`` (cosine distance) through the HNSW index, with
 ``hnsw.ef_search`` set for the transaction; or an exact scan, optionally restricted to given
-doc ids. The exact query orders a MATERIALIZED CTE, so it can never be answered from the index
-(whatever the planner's settings or a cached plan). Vectors travel as pgvector text literals
+doc ids. The exact query orders by ``cosine_distance()``, the function behind ``<=>``, which no
+index can serve, so it is a scan whatever the planner's settings or a cached plan. Vectors travel as pgvector text literals
 (``[0.1,-0.2,...]``), so nothing beyond psycopg is needed.
 """
 
@@ -33,9 +34,13 @@ from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
-#: HNSW build parameters (m = graph degree, like usearch's connectivity 16 in-process).
+#: HNSW build parameters (pgvector's defaults; m = graph degree, like usearch's connectivity 16).
 HNSW_M = 16
-HNSW_EF_CONSTRUCTION = 128
+HNSW_EF_CONSTRUCTION = 64
+#: The HNSW index is built once a table holds this many vectors: below, queries scan exactly
+#: anyway (paperboy.search.pgvectors.EXACT_BELOW), and bulk-building the graph is many times
+#: faster than growing it row by row (a full re-embed fills a fresh table first).
+HNSW_MIN_ROWS = 10_000
 #: pgvector's upper bound for hnsw.ef_search; an HNSW scan returns at most ef_search rows.
 MAX_EF_SEARCH = 1000
 _BATCH = 5000
@@ -68,6 +73,7 @@ class PgVectorRepository:
         self.engine = engine
         self._available: bool | None = None
         self._tables: dict[str, tuple[str, int]] = {}
+        self._indexed: set[str] = set()
 
     # -- availability and tables ------------------------------------------------------------
 
@@ -135,19 +141,44 @@ class PgVectorRepository:
         # Keep vectors inline in the heap (no TOAST detour for dimensions above ~500).
         conn.execute(text(f"ALTER TABLE {name} ALTER COLUMN vec SET STORAGE MAIN"))
         copied = self._copy_embeddings(conn, model, name, dim)
-        if copied:  # a bulk build is far faster than growing the graph row by row
-            mem_mb = min(2048, max(64, int(copied * (dim * 4 + 8 * HNSW_M * 2) * 1.5 / 2**20)))
-            conn.execute(text("SELECT set_config('maintenance_work_mem', :v, true)"),
-                         {"v": f"{mem_mb}MB"})
-        conn.execute(text(
-            f"CREATE INDEX {name}_hnsw ON {name} USING hnsw (vec vector_cosine_ops) "
-            f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"))
+        if copied >= HNSW_MIN_ROWS:
+            self._build_index(conn, name, dim, copied)
         conn.execute(text(
             "INSERT INTO vector_tables(model, table_name, dim) VALUES (:m, :t, :d)"),
             {"m": model, "t": name, "d": int(dim)})
         if copied:
             log.info("vector table for %s filled with %d stored vectors", model, copied)
         return name, int(dim)
+
+    def _build_index(self, conn, name: str, dim: int, rows: int) -> None:
+        # Enough maintenance memory for the graph to be built in memory (far faster).
+        mem_mb = min(2048, max(64, int(rows * (dim * 4 + 8 * HNSW_M * 2) * 1.5 / 2**20)))
+        conn.execute(text("SELECT set_config('maintenance_work_mem', :v, true)"),
+                     {"v": f"{mem_mb}MB"})
+        conn.execute(text(
+            f"CREATE INDEX IF NOT EXISTS {name}_hnsw ON {name} USING hnsw (vec vector_cosine_ops) "
+            f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"))
+
+    def ensure_index(self, model: str) -> bool:
+        """Build the model's HNSW index once its table is large enough (after a write commits:
+        the exclusive lock waits for other writers, so no two transactions race to build it).
+        Returns whether the table has the index."""
+        found = self.table(model)
+        if found is None:
+            return False
+        name, dim = found
+        if name in self._indexed:
+            return True
+        with self.engine.begin() as conn:
+            if conn.execute(text("SELECT to_regclass(:i)"), {"i": f"{name}_hnsw"}).scalar() is None:
+                rows = conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()
+                if rows < HNSW_MIN_ROWS:
+                    return False
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(model)})
+                self._build_index(conn, name, dim, rows)
+                log.info("HNSW index built over %d vectors of %s", rows, model)
+        self._indexed.add(name)
+        return True
 
     def _copy_embeddings(self, conn, model: str, name: str, dim: int) -> int:
         """Fill a new table from the model's float32 ``embeddings`` rows (same transaction)."""
@@ -206,6 +237,7 @@ class PgVectorRepository:
             conn.execute(text(f"DROP TABLE IF EXISTS {table_name(m)}"))
             conn.execute(text("DELETE FROM vector_tables WHERE model = :m"), {"m": m})
             self._tables.pop(m, None)
+            self._indexed.discard(table_name(m))
 
     def rebuild(self, model: str) -> int:
         """Re-derive the model's table from ``embeddings`` in one transaction (readers wait for
@@ -258,6 +290,19 @@ class PgVectorRepository:
             {"ids": [int(d) for d in doc_ids]}).all(), [])
         return {int(d): _parse(lit) for d, lit in rows}
 
+    @staticmethod
+    def _nearest_sql(table: str) -> str:
+        return (f"SELECT doc_id, vec <=> CAST(:q AS vector) AS dist FROM {table} "
+                "ORDER BY dist LIMIT :k")
+
+    @staticmethod
+    def _exact_sql(table: str, filtered: bool) -> str:
+        # The function form of <=> computes the same distance, but an index can only serve an
+        # ORDER BY on the operator: this is always a scan, whatever the planner settings.
+        where = "WHERE doc_id = ANY(CAST(:ids AS bigint[])) " if filtered else ""
+        return (f"SELECT doc_id, cosine_distance(vec, CAST(:q AS vector)) AS dist FROM {table} "
+                f"{where}ORDER BY dist, doc_id LIMIT :k")
+
     def nearest(self, model: str, query: np.ndarray, k: int, ef_search: int = 200
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Approximate top ``k`` (doc ids, cosine distances) through the HNSW index. An HNSW
@@ -268,9 +313,8 @@ class PgVectorRepository:
 
         def run(conn, t):
             conn.execute(text("SELECT set_config('hnsw.ef_search', :v, true)"), {"v": str(ef)})
-            return conn.execute(text(
-                f"SELECT doc_id, vec <=> CAST(:q AS vector) AS dist FROM {t} "
-                "ORDER BY dist LIMIT :k"), {"q": vector_literal(query), "k": int(k)}).all()
+            return conn.execute(text(self._nearest_sql(t)),
+                                {"q": vector_literal(query), "k": int(k)}).all()
 
         return _arrays(self._read(model, run, []))
 
@@ -281,23 +325,20 @@ class PgVectorRepository:
         if k <= 0:
             return _empty()
         params = {"q": vector_literal(query), "k": int(k)}
-        where = ""
         if doc_ids is not None:
-            where = "WHERE doc_id = ANY(CAST(:ids AS bigint[]))"
             params["ids"] = np.asarray(doc_ids, dtype=np.int64).tolist()
-        rows = self._read(model, lambda conn, t: conn.execute(text(
-            f"WITH scored AS MATERIALIZED (SELECT doc_id, vec <=> CAST(:q AS vector) AS dist "
-            f"FROM {t} {where}) "
-            "SELECT doc_id, dist FROM scored ORDER BY dist, doc_id LIMIT :k"), params).all(), [])
+        rows = self._read(model, lambda conn, t: conn.execute(
+            text(self._exact_sql(t, doc_ids is not None)), params).all(), [])
         return _arrays(rows)
 
-    def explain_nearest(self, model: str, query: np.ndarray, k: int) -> str:
-        """The plan of :meth:`nearest`'s query (tests and benchmarks check the index is used)."""
+    def explain(self, model: str, query: np.ndarray, k: int, exact: bool = False) -> str:
+        """The plan of :meth:`nearest`'s (or :meth:`exact`'s) query, for tests and benchmarks."""
         found = self.table(model)
+        sql = self._exact_sql(found[0], False) if exact else self._nearest_sql(found[0])
         with self.engine.connect() as conn:
-            rows = conn.execute(text(
-                f"EXPLAIN SELECT doc_id, vec <=> CAST(:q AS vector) AS dist FROM {found[0]} "
-                "ORDER BY dist LIMIT :k"), {"q": vector_literal(query), "k": int(k)}).scalars()
+            conn.execute(text("SELECT set_config('hnsw.ef_search', '200', true)"))
+            rows = conn.execute(text("EXPLAIN " + sql),
+                                {"q": vector_literal(query), "k": int(k)}).scalars()
             return "\n".join(rows)
 
 
