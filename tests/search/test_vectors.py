@@ -90,3 +90,17 @@ def test_reembedding_replaces_the_vector(filled):
     store.search.put_embeddings("m", [(pid, "new", vecs[1])])
     assert index.refresh() == 1 and index.size == 300
     assert np.allclose(index.vector(int(ids[0])), vecs[1])
+
+
+@pytest.mark.parametrize("threshold", [10_000, 100])
+def test_many_vectors_at_once_match_one_by_one(filled, tmp_path, threshold):
+    store, ids, vecs = filled
+    index = VectorIndex(store.search, "m", tmp_path, hnsw_threshold=threshold)
+    index.refresh()
+    wanted = [int(i) for i in ids[:25]] + [10**9]  # the last one has no vector
+    got = index.vectors(wanted)
+    assert sorted(got) == sorted(wanted[:-1])
+    for doc_id, v in got.items():
+        assert np.allclose(v, index.vector(doc_id), atol=1e-6)
+        assert float(np.linalg.norm(v)) == pytest.approx(1.0, abs=1e-4)
+    assert index.vectors([]) == {}

@@ -177,12 +177,9 @@ class SearchService:
         if use_lexical and use_dense:
             # Every candidate gets both scores: similarities for the ones found by keywords
             # (from their stored vectors); keyword scores came with the deeper keyword list.
-            vectors = self.vectors
-            for c in candidates.values():
-                if c.dense is None:
-                    v = vectors.vector(c.doc_id)
-                    if v is not None:
-                        c.dense = float(v @ qvec)
+            missing = [c.doc_id for c in candidates.values() if c.dense is None]
+            for doc_id, v in self.vectors.vectors(missing).items():
+                candidates[doc_id].dense = float(v @ qvec)
         method = self.fusion if (use_lexical and use_dense) else ("lexical" if use_lexical else "dense")
         if method == "lexical":
             ranked = sorted(candidates.values(), key=lambda c: -(c.lexical or 0.0))

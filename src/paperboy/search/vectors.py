@@ -189,6 +189,27 @@ class VectorIndex:
             return self.matrix[pos]
         return None
 
+    def vectors(self, doc_ids) -> dict[int, np.ndarray]:
+        """doc id -> unit vector for the documents that have one (the same interface as the
+        PostgreSQL index, which answers it in one query)."""
+        out = {}
+        if self.hnsw is not None:
+            keys = np.asarray(list(doc_ids), dtype=np.uint64)
+            if len(keys) == 0:
+                return out
+            present = self.hnsw.contains(keys)
+            keys = keys[np.asarray(present, dtype=bool)]
+            if len(keys) == 0:
+                return out
+            vecs = np.asarray(self.hnsw.get(keys), dtype=np.float32).reshape(len(keys), -1)
+            vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+            return dict(zip(keys.astype(np.int64).tolist(), vecs))
+        for doc_id in doc_ids:
+            v = self.vector(doc_id)
+            if v is not None:
+                out[int(doc_id)] = v
+        return out
+
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
                exclude: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(doc ids, cosine similarities), best first; ``allowed`` is a sorted doc-id mask."""
