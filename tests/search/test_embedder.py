@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from paperboy.search.embedder import Embedder, ModelError, resolve_model_dir
+from paperboy.search.onnx_bert import GRAPH_FORMAT
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "minilm_reference.json"
 
@@ -34,10 +35,30 @@ def test_batching_and_length_sorting_keep_order(embedder):
     assert embedder.embed([]).shape == (0, 384)
 
 
+def test_token_budget_splits_batches_without_changing_vectors(embedder, monkeypatch):
+    texts = [f"text number {i} " + "about sparse attention " * (i % 7) for i in range(20)]
+    whole = embedder.embed(texts)
+    sizes = []
+    real_run = embedder._run
+    monkeypatch.setattr(embedder, "_run", lambda encs: sizes.append(len(encs)) or real_run(encs))
+    monkeypatch.setattr(embedder, "tokens_per_batch", 40)
+    split = embedder.embed(texts)
+    assert np.allclose(whole, split, atol=1e-5)
+    assert sum(sizes) == len(texts) and max(sizes) < embedder.batch_size
+
+
+def test_graph_uses_fused_contrib_operators(embedder):
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(embedder.onnx_path)).graph.node}
+    assert {"Attention", "SkipLayerNormalization", "BiasGelu"} <= ops
+    assert "Softmax" not in ops and "Erf" not in ops
+
+
 def test_graph_is_cached_and_reused(tmp_path):
     first = Embedder(cache_dir=tmp_path)
     stamp = first.onnx_path.stat().st_mtime_ns
-    assert first.onnx_path.parent == tmp_path and "-g1" in first.onnx_path.name
+    assert first.onnx_path.parent == tmp_path and f"-g{GRAPH_FORMAT}." in first.onnx_path.name
     second = Embedder(cache_dir=tmp_path)
     assert second.onnx_path == first.onnx_path and second.onnx_path.stat().st_mtime_ns == stamp
     assert not list(tmp_path.glob(".*tmp"))

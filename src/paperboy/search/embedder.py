@@ -7,7 +7,8 @@ built from the weights on first use and cached in ``<data dir>/models`` under a 
 the model, a digest of its weights and the graph format version.
 
 Texts are tokenized with ``tokenizers``, sorted by length so each batch pads little, and run in
-batches; vectors come back in input order, float32, L2-normalized.
+batches of at most ``batch_size`` texts and ``tokens_per_batch`` padded tokens (16 texts of 256
+tokens); vectors come back in input order, float32, L2-normalized.
 """
 
 from __future__ import annotations
@@ -82,9 +83,11 @@ class Embedder:
         batch_size: int = 32,
         quantize: bool = False,
         threads: int | None = None,
+        tokens_per_batch: int = 4096,
     ):
         self.model_name = model
         self.batch_size = max(1, int(batch_size))
+        self.tokens_per_batch = max(1, int(tokens_per_batch))
         self.quantize = quantize
         folder = resolve_model_dir(model)
         for needed in ("config.json", "model.safetensors", "tokenizer.json"):
@@ -118,6 +121,8 @@ class Embedder:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = threads or min(os.cpu_count() or 1, 8)
         opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.enable_cpu_mem_arena = True
         opts.log_severity_level = 3
         self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         self.onnx_path = onnx_path
@@ -151,7 +156,11 @@ class Embedder:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             tmp = int8.with_name(f".{int8.name}.{os.getpid()}.tmp")
-            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+            # Shape inference cannot type the outputs of the contrib ops (Attention...): all float.
+            # Per-channel weight scales: per-tensor ones gave vectors at cosine 0.59..0.97 to
+            # fp32 on the reference texts, per-channel 0.96..0.99 (same speed).
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                             extra_options={"DefaultTensorType": 1})  # TensorProto.FLOAT
             tmp.replace(int8)
         return int8
 
@@ -181,9 +190,15 @@ class Embedder:
 
             bar = tqdm(total=len(texts), unit="text", desc=desc, dynamic_ncols=True)
         try:
-            for start in range(0, len(order), self.batch_size):
-                chunk = order[start:start + self.batch_size]
+            start = 0
+            while start < len(order):
+                # Longest first: this batch's first text sets the padded length, and the token
+                # budget caps how many long texts go in one run (cache-friendlier activations).
+                longest = len(encodings[order[start]].ids)
+                size = max(1, min(self.batch_size, self.tokens_per_batch // longest))
+                chunk = order[start:start + size]
                 out[chunk] = self._run([encodings[i] for i in chunk])
+                start += len(chunk)
                 if bar is not None:
                     bar.update(len(chunk))
         finally:

@@ -3,13 +3,20 @@
 This is how Paperboy runs sentence-transformers models without torch: the graph is the BERT
 encoder (embeddings, N transformer layers with exact GELU), then the sentence-transformers
 pooling (mean over real tokens, or CLS) and optional L2 normalization, all inside the graph, so
-one onnxruntime call returns the final vectors. Weights are stored transposed once, so each dense
-layer is a plain MatMul + Add, which onnxruntime's optimizer fuses.
+one onnxruntime call returns the final vectors. Weights are stored transposed once (each dense
+layer is a plain MatMul).
+
+The layers use onnxruntime's fused contrib operators (domain ``com.microsoft``), so the graph
+runs on onnxruntime only: ``Attention`` (packed Q/K/V projection, scaled scores, padding mask,
+Softmax, weighted sum in one kernel), ``SkipLayerNormalization`` (dense bias + residual +
+LayerNorm) and ``BiasGelu`` (bias + exact erf GELU). Written as plain ONNX ops, onnxruntime's
+own optimizer does not recognise this attention, and the broadcast Add of the mask onto the
+[batch, heads, seq, seq] scores alone took a fifth of the kernel time in a profile; the fused graph computes the
+same function in fp32 (vectors equal to cosine > 0.99999).
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +24,10 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 #: Bump when the graph layout changes: cached .onnx files of another version are rebuilt.
-GRAPH_FORMAT = 1
+GRAPH_FORMAT = 2
 OPSET = 17
+#: onnxruntime's contrib operators (Attention, SkipLayerNormalization, BiasGelu).
+MS = "com.microsoft"
 
 
 class _Graph:
@@ -38,16 +47,20 @@ class _Graph:
         return out
 
 
-def _linear(g: _Graph, x: str, w: np.ndarray, b: np.ndarray, name: str) -> str:
-    wt = g.const(f"{name}.wT", w.T.astype(np.float32))
-    bias = g.const(f"{name}.b", b.astype(np.float32))
-    return g.op("Add", [g.op("MatMul", [x, wt]), bias])
-
-
 def _layer_norm(g: _Graph, x: str, w: np.ndarray, b: np.ndarray, eps: float, name: str) -> str:
     scale = g.const(f"{name}.w", w.astype(np.float32))
     bias = g.const(f"{name}.b", b.astype(np.float32))
     return g.op("LayerNormalization", [x, scale, bias], axis=-1, epsilon=eps)
+
+
+def _skip_layer_norm(g: _Graph, x: str, skip: str, bias: np.ndarray, w: np.ndarray, b: np.ndarray,
+                     eps: float, name: str) -> str:
+    """LayerNorm(x + bias + skip): the dense layer's bias, the residual and the norm in one op."""
+    return g.op("SkipLayerNormalization",
+                [x, skip, g.const(f"{name}.w", w.astype(np.float32)),
+                 g.const(f"{name}.b", b.astype(np.float32)),
+                 g.const(f"{name}.dense_b", bias.astype(np.float32))],
+                domain=MS, epsilon=eps)
 
 
 def build_bert_encoder(
@@ -66,10 +79,8 @@ def build_bert_encoder(
     act = config.get("hidden_act", "gelu")
     if act not in ("gelu", "gelu_new", "gelu_python"):
         raise ValueError(f"unsupported activation {act!r} (only BERT with GELU)")
-    head_dim = hidden // heads
 
     g = _Graph()
-    one_f = g.const("c.onef", np.array(1.0, dtype=np.float32))
 
     # Embeddings: word + position + token type 0, then LayerNorm.
     word = g.op("Gather", [g.const("emb.word", w("embeddings.word_embeddings.weight")), "input_ids"])
@@ -81,40 +92,30 @@ def build_bert_encoder(
     x = g.op("Add", [g.op("Add", [word, pos]), tok])
     x = _layer_norm(g, x, w("embeddings.LayerNorm.weight"), w("embeddings.LayerNorm.bias"), eps, "emb.ln")
 
-    # Additive attention mask [batch, 1, 1, seq]: 0 for tokens, a large negative for padding.
-    mask_f = g.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
-    neg = g.op("Mul", [g.op("Sub", [one_f, mask_f]),
-                       g.const("c.neg", np.array(np.finfo(np.float32).min, dtype=np.float32))])
-    ext = g.op("Unsqueeze", [neg, g.const("c.axes12", np.array([1, 2], dtype=np.int64))])
-
-    split_shape = g.const("c.split", np.array([0, 0, heads, head_dim], dtype=np.int64))
-    merge_shape = g.const("c.merge", np.array([0, 0, hidden], dtype=np.int64))
-    scale = g.const("c.scale", np.array(1.0 / math.sqrt(head_dim), dtype=np.float32))
-    sqrt2 = g.const("c.sqrt2", np.array(math.sqrt(2.0), dtype=np.float32))
-    half = g.const("c.half", np.array(0.5, dtype=np.float32))
+    mask_f = g.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)  # for the mean pooling
+    # The raw [batch, seq] 0/1 mask as int32: Attention adds a large negative to padded keys.
+    mask_index = g.op("Cast", ["attention_mask"], to=TensorProto.INT32)
 
     for i in range(layers):
         p = f"encoder.layer.{i}."
-        q = _linear(g, x, w(p + "attention.self.query.weight"), w(p + "attention.self.query.bias"), f"l{i}.q")
-        k = _linear(g, x, w(p + "attention.self.key.weight"), w(p + "attention.self.key.bias"), f"l{i}.k")
-        v = _linear(g, x, w(p + "attention.self.value.weight"), w(p + "attention.self.value.bias"), f"l{i}.v")
-        q = g.op("Transpose", [g.op("Reshape", [q, split_shape])], perm=[0, 2, 1, 3])
-        k = g.op("Transpose", [g.op("Reshape", [k, split_shape])], perm=[0, 2, 3, 1])
-        v = g.op("Transpose", [g.op("Reshape", [v, split_shape])], perm=[0, 2, 1, 3])
-        scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [q, k]), scale]), ext])
-        probs = g.op("Softmax", [scores], axis=-1)
-        ctx = g.op("MatMul", [probs, v])
-        ctx = g.op("Reshape", [g.op("Transpose", [ctx], perm=[0, 2, 1, 3]), merge_shape])
-        attn = _linear(g, ctx, w(p + "attention.output.dense.weight"), w(p + "attention.output.dense.bias"), f"l{i}.o")
-        x = _layer_norm(g, g.op("Add", [attn, x]), w(p + "attention.output.LayerNorm.weight"),
-                        w(p + "attention.output.LayerNorm.bias"), eps, f"l{i}.ln1")
-        h = _linear(g, x, w(p + "intermediate.dense.weight"), w(p + "intermediate.dense.bias"), f"l{i}.ff1")
-        # Exact GELU: 0.5 * h * (1 + erf(h / sqrt(2)))
-        h = g.op("Mul", [g.op("Mul", [h, half]),
-                         g.op("Add", [g.op("Erf", [g.op("Div", [h, sqrt2])]), one_f])])
-        o = _linear(g, h, w(p + "output.dense.weight"), w(p + "output.dense.bias"), f"l{i}.ff2")
-        x = _layer_norm(g, g.op("Add", [o, x]), w(p + "output.LayerNorm.weight"),
-                        w(p + "output.LayerNorm.bias"), eps, f"l{i}.ln2")
+        a = p + "attention."
+        # One packed [hidden, 3*hidden] projection for Q, K and V; com.microsoft.Attention does
+        # scores, scaling by 1/sqrt(head_dim), the padding mask, Softmax and the weighted sum.
+        qkv_w = np.concatenate([w(a + f"self.{n}.weight").T for n in ("query", "key", "value")], axis=1)
+        qkv_b = np.concatenate([w(a + f"self.{n}.bias") for n in ("query", "key", "value")])
+        ctx = g.op("Attention", [x, g.const(f"l{i}.qkv.wT", qkv_w.astype(np.float32)),
+                                 g.const(f"l{i}.qkv.b", qkv_b.astype(np.float32)), mask_index],
+                   domain=MS, num_heads=heads)
+        attn = g.op("MatMul", [ctx, g.const(f"l{i}.o.wT", w(a + "output.dense.weight").T.astype(np.float32))])
+        x = _skip_layer_norm(g, attn, x, w(a + "output.dense.bias"), w(a + "output.LayerNorm.weight"),
+                             w(a + "output.LayerNorm.bias"), eps, f"l{i}.ln1")
+        h = g.op("MatMul", [x, g.const(f"l{i}.ff1.wT", w(p + "intermediate.dense.weight").T.astype(np.float32))])
+        # Exact (erf) GELU with the dense bias folded in.
+        h = g.op("BiasGelu", [h, g.const(f"l{i}.ff1.b", w(p + "intermediate.dense.bias").astype(np.float32))],
+                 domain=MS)
+        o = g.op("MatMul", [h, g.const(f"l{i}.ff2.wT", w(p + "output.dense.weight").T.astype(np.float32))])
+        x = _skip_layer_norm(g, o, x, w(p + "output.dense.bias"), w(p + "output.LayerNorm.weight"),
+                             w(p + "output.LayerNorm.bias"), eps, f"l{i}.ln2")
 
     if pooling == "cls":
         pooled = g.op("Squeeze", [g.op("Slice", [x, g.const("c.s0", np.array([0], dtype=np.int64)),
@@ -145,7 +146,7 @@ def build_bert_encoder(
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])],
         g.inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)],
                               producer_name="paperboy")
     model.ir_version = 8
     return model
