@@ -11,8 +11,8 @@ runs on onnxruntime only: ``Attention`` (packed Q/K/V projection, scaled scores,
 Softmax, weighted sum in one kernel), ``SkipLayerNormalization`` (dense bias + residual +
 LayerNorm) and ``BiasGelu`` (bias + exact erf GELU). Written as plain ONNX ops, onnxruntime's
 own optimizer does not recognise this attention, and the broadcast Add of the mask onto the
-[batch, heads, seq, seq] scores alone took a fifth of the kernel time in a profile; the fused graph computes the
-same function in fp32 (vectors equal to cosine > 0.99999).
+[batch, heads, seq, seq] scores alone took a fifth of the kernel time in a profile; the fused
+graph computes the same function in fp32 (vectors equal to cosine > 0.99999).
 """
 
 from __future__ import annotations
