@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 INDEX_FORMAT = 1
 ANALYZER = "paperboy_en"
 #: Weight of a title match on top of the body (title + abstract) match; tuned on SciFact train.
-TITLE_BOOST = 0.15
+TITLE_BOOST = 0.1
 #: Papers indexed per writer commit while catching up.
 SYNC_CHUNK = 5000
 #: A search indexes at most this many pending papers itself (ingest normally did it already).
