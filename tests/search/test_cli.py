@@ -67,6 +67,20 @@ def test_index_rebuild(data_dir):
     assert f"keyword index: {len(CORPUS)} papers; vectors (all-MiniLM-L6-v2): {len(CORPUS)}" in result.output
 
 
+def test_index_rebuild_while_another_process_writes_is_one_line(data_dir):
+    from paperboy.search.keywords import KeywordIndex
+
+    holder = KeywordIndex(data_dir / "index").writer()  # as an import in another process would
+    try:
+        result = run(data_dir, "index", "rebuild")
+    finally:
+        holder.close()
+    assert result.exit_code == 2
+    assert result.output.startswith("error: the keyword index is being written by another process")
+    assert result.output.count("\n") == 1
+    assert run(data_dir, "index", "rebuild").exit_code == 0
+
+
 @pytest.mark.parametrize("args,code,needle", [
     (["search", ""], 0, "empty query"),
     (["search", "the", "of", "--mode", "lexical"], 0, "common words"),

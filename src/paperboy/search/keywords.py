@@ -31,7 +31,17 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from paperboy.errors import PaperboyError
+
 log = logging.getLogger(__name__)
+
+
+class IndexBusy(PaperboyError):
+    """Another process holds the keyword index's writer."""
+
+    def __init__(self) -> None:
+        super().__init__("the keyword index is being written by another process (an import or "
+                         "the server's scheduler); try again when it has finished")
 
 #: Bump when the schema or the analyzer changes: the index is rebuilt from the database.
 INDEX_FORMAT = 1
@@ -246,8 +256,7 @@ class KeywordIndex:
                 self._open()
             writer = self._writer(1, 32)
             if writer is None:
-                raise RuntimeError("the keyword index is being written by another process; "
-                                   "try again when it has finished")
+                raise IndexBusy()
             writer.delete_all_documents()
             writer.commit()
             writer.wait_merging_threads()

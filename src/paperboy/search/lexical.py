@@ -19,7 +19,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 from paperboy.search.api import SearchFilters
-from paperboy.search.keywords import INLINE_SYNC, KeywordDoc, KeywordIndex, KeywordQuery
+from paperboy.search.keywords import (
+    INLINE_SYNC,
+    IndexBusy,
+    KeywordDoc,
+    KeywordIndex,
+    KeywordQuery,
+)
 from paperboy.storage.search_index import SearchIndexRepository
 
 
@@ -68,8 +74,7 @@ class TantivyLexical:
         self.index.clear()
         done = self.sync(progress, threads=2, heap_mb=256)
         if done is None:
-            raise RuntimeError("the keyword index is being written by another process; "
-                               "try again when it has finished")
+            raise IndexBusy()
         return self.index.size
 
     def check(self) -> bool:
