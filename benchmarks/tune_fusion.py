@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/tune_fusion.py [--data-dir DIR]
 
-Grid: fusion method (rrf, score), alpha for score fusion, the keyword index's title boost
-and candidate depth. Query vectors are computed once and reused across the grid. Prints the
+Grid: the keyword index's title weight (TITLE_REPEAT), fusion method (rrf, score) and alpha for
+score fusion. Query vectors are computed once and reused across the grid. Prints the
 train nDCG@10 of every setting, the best one, and that setting's test nDCG@10 / recall@100.
 """
 
@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from paperboy.search.beir import BeirDataset, build_scratch, run_queries  # noqa: E402
 from paperboy.search.embedder import Embedder  # noqa: E402
+from paperboy.search import keywords  # noqa: E402
 from paperboy.settings import load_settings  # noqa: E402
 
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
@@ -41,9 +42,7 @@ class MemoEmbedder:
         return self.cache[text]
 
 
-def set_title_boost(svc, boost: float) -> None:
-    """Query-time weight of title matches in the keyword index (tantivy, SQLite)."""
-    svc.lexical.index.title_boost = boost
+DEFAULT_REPEAT = keywords.TITLE_REPEAT
 
 
 def main() -> None:
@@ -57,32 +56,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         svc = build_scratch(train, settings, Path(tmp), embedder, progress=True)
         results = []
-        for boost in [0.0, 0.1, 0.15, 0.2, 0.3, 0.5]:
-            set_title_boost(svc, boost)
-            lex = run_queries(svc, train, "lexical")["ndcg@10"]
-            print(f"lexical title_boost={boost}: train nDCG@10 {lex:.4f}", flush=True)
-            results.append((lex, "lexical", boost, None))
-        best_w = max((r for r in results if r[1] == "lexical"), key=lambda r: r[0])[2]
-        set_title_boost(svc, best_w)
+        by_repeat = {}
+        for repeat in (1, 2, 3, 4):  # the title's weight in the keyword index
+            keywords.TITLE_REPEAT = repeat
+            svc.lexical.rebuild()
+            by_repeat[repeat] = run_queries(svc, train, "lexical")["ndcg@10"]
+            print(f"lexical, title x{repeat}: train nDCG@10 {by_repeat[repeat]:.4f}", flush=True)
+        keywords.TITLE_REPEAT = max(by_repeat, key=by_repeat.get)
+        svc.lexical.rebuild()
+        print(f"title x{keywords.TITLE_REPEAT} kept (the default is x{DEFAULT_REPEAT})")
         dense = run_queries(svc, train, "dense")["ndcg@10"]
         print(f"dense: train nDCG@10 {dense:.4f}")
         svc.fusion = "rrf"
         rrf = run_queries(svc, train, "hybrid")["ndcg@10"]
-        print(f"rrf title_boost={best_w}: train nDCG@10 {rrf:.4f}", flush=True)
-        results.append((rrf, "rrf", best_w, None))
+        print(f"rrf: train nDCG@10 {rrf:.4f}", flush=True)
+        results.append((rrf, "rrf", None, None))
         svc.fusion = "score"
         for alpha, depth in itertools.product([0.25, 0.35, 0.45, 0.55, 0.65], [100]):
             svc.alpha, svc.depth = alpha, depth
             nd = run_queries(svc, train, "hybrid")["ndcg@10"]
-            print(f"score alpha={alpha} depth={depth} title_boost={best_w}: train nDCG@10 {nd:.4f}",
+            print(f"score alpha={alpha} depth={depth}: train nDCG@10 {nd:.4f}",
                   flush=True)
-            results.append((nd, "score", best_w, alpha))
+            results.append((nd, "score", None, alpha))
         best = max((r for r in results if r[1] != "lexical"), key=lambda r: r[0])
         print(f"best on train: {best}")
         svc.store.close()
     with tempfile.TemporaryDirectory() as tmp:
         svc = build_scratch(test, settings, Path(tmp), embedder, progress=True)
-        set_title_boost(svc, best[2])
         if best[1] == "score":
             svc.fusion, svc.alpha = "score", best[3]
         else:

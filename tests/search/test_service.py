@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from paperboy.errors import NotFound
 from paperboy.search.api import QueryError, SearchFilters
+from paperboy.search.keywords import KeywordIndex
 from paperboy.search.service import SearchService, index_listener
 from paperboy.storage.schema import papers
 from tests.builders import make_paper
@@ -135,7 +136,7 @@ def test_rebuild_repairs(loaded, store, settings, embedder):
                     "missing_vectors": 0}
     assert loaded.lexical.check()
     if store.dialect == "sqlite":  # lose the keyword index files: a rebuild restores them
-        shutil.rmtree(settings.data_dir / "index" / "keywords-f1")
+        shutil.rmtree(KeywordIndex(settings.data_dir / "index").path)
         fresh = SearchService(store, settings, embedder=embedder)
         assert not fresh.lexical.check()
         assert fresh.rebuild()["documents"] == len(CORPUS)
