@@ -7,7 +7,7 @@ benchmarks/RESULTS.md):
 * ``score`` (default) — weighted fusion of normalized scores over the union of both candidate
   lists, where *both* scores are known for every candidate: the dense similarity is computed
   for lexical-only candidates from their stored vectors and the BM25 score for dense-only
-  candidates with one restricted FTS query. Lexical scores are divided by the best lexical
+  candidates from a 1,000-deep keyword list. Lexical scores are divided by the best lexical
   score of the query (BM25 has no fixed scale), dense similarities are min-max normalized over
   the candidates; fused = alpha * lexical + (1 - alpha) * dense.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Tuned on SciFact qrels/train.tsv (see benchmarks/RESULTS.md "Search quality").
-DEFAULT_ALPHA = 0.55
+DEFAULT_ALPHA = 0.45
 RRF_K = 60
 
 
