@@ -181,7 +181,10 @@ class Embedder:
         """Vectors for ``texts`` (in order), shape (len(texts), dim), float32."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        encodings = self.tokenizer.encode_batch([t if t else " " for t in texts])
+        texts = [t if t else " " for t in texts]
+        # One text (a query): plain encode; encode_batch's thread pool costs ~3 ms per call.
+        encodings = ([self.tokenizer.encode(texts[0])] if len(texts) == 1
+                     else self.tokenizer.encode_batch(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids), reverse=True)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         bar = None
