@@ -83,10 +83,14 @@ class FacetColumns:
         if until:
             keep &= self.days <= _day(until)
         if categories:
-            any_cat = np.zeros(len(self.days), dtype=bool)
+            # One AND per 64-bit word of wanted categories (not one pass per category).
+            words: dict[int, int] = {}
             for wanted in categories:
                 for cat, code in self.codes.items():
                     if cat == wanted or ("." not in wanted and cat.startswith(wanted + ".")):
-                        any_cat |= (self.bits[:, code // 64] & np.uint64(1 << (code % 64))) != 0
+                        words[code // 64] = words.get(code // 64, 0) | (1 << (code % 64))
+            any_cat = np.zeros(len(self.days), dtype=bool)
+            for word, bits in words.items():
+                any_cat |= (self.bits[:, word] & np.uint64(bits)) != 0
             keep &= any_cat
-        return np.flatnonzero(keep).astype(np.int64)
+        return np.flatnonzero(keep).astype(np.int64, copy=False)
