@@ -35,6 +35,13 @@ def test_batching_and_length_sorting_keep_order(embedder):
     assert embedder.embed([]).shape == (0, 384)
 
 
+def test_single_thread_query_vector_is_the_same(embedder):
+    text = "which attention heads fetch facts from a long prompt"
+    assert np.allclose(embedder.embed_one(text, single_thread=True), embedder.embed_one(text),
+                       atol=1e-5)
+    assert np.allclose(embedder.embed_one("", single_thread=True), embedder.embed([""])[0], atol=1e-5)
+
+
 def test_token_budget_splits_batches_without_changing_vectors(embedder, monkeypatch):
     texts = [f"text number {i} " + "about sparse attention " * (i % 7) for i in range(20)]
     whole = embedder.embed(texts)

@@ -216,7 +216,7 @@ def test_filter_columns_count_and_mask(loaded, store):
     columns = FacetColumns(store.search)
     assert columns.refresh() == len(CORPUS)
     cv = columns.mask(None, None, ["cs.CV"])
-    assert sorted(store.search.visible_paper_ids(cv.tolist()).values()) == ["1409.4842", "1512.03385"]
+    assert sorted(p.id for p in store.search.visible_papers(cv.tolist()).values()) == ["1409.4842", "1512.03385"]
     recent = columns.mask(date(2021, 1, 1), None, ["cs"])
-    assert sorted(store.search.visible_paper_ids(recent.tolist()).values()) == \
+    assert sorted(p.id for p in store.search.visible_papers(recent.tolist()).values()) == \
         ["2106.09685", "2201.11903", "2404.15574"]

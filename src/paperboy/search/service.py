@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from paperboy.errors import NotFound
+from paperboy.records import Paper
 from paperboy.search.facets import FacetColumns
 from paperboy.search.api import Hit, Mode, QueryError, SearchFilters, SearchResults
 from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse
@@ -163,7 +164,8 @@ class SearchService:
                 self._add_lexical(candidates, search_keywords(), depth)
         qvec = None
         if use_dense:
-            qvec = self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms))
+            qvec = self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms),
+                                           single_thread=lex_job is not None)
             allowed = self._mask(flt) if flt is not None else None
             if parsed.phrases:
                 must = self.lexical.phrase_doc_ids(parsed.phrases)
@@ -194,7 +196,7 @@ class SearchService:
 
         page, total = self._visible_page(ranked, offset, limit)
         hits = []
-        for c, paper_id in page:
+        for c, paper in page:
             explanation = {
                 "method": method,
                 "lexical_rank": c.lexical_rank,
@@ -204,8 +206,7 @@ class SearchService:
                 "matched_terms": [],
                 "phrases": [" ".join(p) for p in parsed.phrases],
             }
-            hits.append(Hit(paper_id, round(float(c.fused), 6), explanation))
-        hits = self._hydrate(hits)
+            hits.append(Hit(paper.id, round(float(c.fused), 6), explanation, paper=paper))
         if parsed.terms:
             found = matched_terms({h.id: f"{h.paper.title}\n{h.paper.abstract}" for h in hits},
                                   parsed.terms)
@@ -216,18 +217,19 @@ class SearchService:
                              message="; ".join(notes) or None)
 
     def _visible_page(self, ranked: list[Candidate], offset: int, limit: int
-                      ) -> tuple[list[tuple[Candidate, str]], int]:
-        """The requested page of (candidate, paper id), hidden papers skipped, and the total.
+                      ) -> tuple[list[tuple[Candidate, Paper]], int]:
+        """The requested page of (candidate, paper), hidden papers skipped, and the total.
 
         Only as many candidates as the page needs are looked up (hidden papers are rare), so
         the cost does not grow with the candidate depth; the total counts the candidates
-        beyond the page as visible."""
+        beyond the page as visible. (Papers of an earlier page are read too: deep pages are
+        rare, and one query is cheaper than two.)"""
         need = offset + limit
-        visible: list[tuple[Candidate, str]] = []
+        visible: list[tuple[Candidate, Paper]] = []
         pos = hidden = 0
         while len(visible) < need and pos < len(ranked):
             chunk = ranked[pos:pos + need - len(visible) + 8]
-            found = self.repo.visible_paper_ids([c.doc_id for c in chunk])
+            found = self.repo.visible_papers([c.doc_id for c in chunk])
             for c in chunk:
                 if c.doc_id in found:
                     visible.append((c, found[c.doc_id]))
@@ -241,13 +243,19 @@ class SearchService:
                      depth: int) -> None:
         """The top ``depth`` become candidates; the rest only score candidates found by meaning
         (a paper outside the keyword list scores 0 there)."""
-        for rank, (doc_id, score) in enumerate(ranked, 1):
+        found_by_meaning = list(candidates)
+        for rank, (doc_id, score) in enumerate(ranked[:depth], 1):
             c = candidates.get(doc_id)
             if c is None:
-                if rank > depth:
-                    continue
                 c = candidates[doc_id] = Candidate(doc_id)
             c.lexical, c.lexical_rank = score, rank
+        if len(ranked) > depth and found_by_meaning:
+            rank_of = dict(zip([d for d, _ in ranked], range(1, len(ranked) + 1)))
+            for doc_id in found_by_meaning:
+                c = candidates[doc_id]
+                rank = rank_of.get(doc_id)
+                if rank is not None and c.lexical is None:
+                    c.lexical, c.lexical_rank = ranked[rank - 1][1], rank
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -300,11 +308,11 @@ class SearchService:
         window = SearchFilters(since=since, until=until)
         allowed = None if window.is_empty() else self._mask(window)
         ids, sims = self.vectors.search(vec, k + 10, allowed=allowed, exclude=doc_id)
-        visible = self.repo.visible_paper_ids(ids.tolist())
-        hits = [Hit(visible[d], round(float(s), 6), {"dense_similarity": round(float(s), 4),
-                                                     "dense_rank": rank})
+        visible = self.repo.visible_papers(ids.tolist())
+        hits = [Hit(visible[d].id, round(float(s), 6), {"dense_similarity": round(float(s), 4),
+                                                        "dense_rank": rank}, paper=visible[d])
                 for rank, (d, s) in enumerate(zip(ids.tolist(), sims.tolist()), 1) if d in visible]
-        return self._hydrate(hits[:k])
+        return hits[:k]
 
     # -- index maintenance ------------------------------------------------------------------
 
