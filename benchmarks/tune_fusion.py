@@ -36,9 +36,9 @@ class MemoEmbedder:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def embed_one(self, text):
+    def embed_one(self, text, single_thread=False):
         if text not in self.cache:
-            self.cache[text] = self.inner.embed_one(text)
+            self.cache[text] = self.inner.embed_one(text, single_thread=single_thread)
         return self.cache[text]
 
 

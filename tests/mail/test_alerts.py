@@ -24,9 +24,9 @@ class CountingSearcher:
         self.inner = inner
         self.queries: list[str] = []
 
-    def search(self, query, filters=None, limit=20, offset=0, mode="hybrid"):
+    def search(self, query, filters=None, limit=20, offset=0, mode="hybrid", explain=True):
         self.queries.append(query)
-        return self.inner.search(query, filters, limit, offset, mode)
+        return self.inner.search(query, filters, limit, offset, mode, explain)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import numpy as np
 import pytest
 
 from paperboy.search.api import SearchFilters
@@ -95,6 +96,49 @@ def test_filters_are_fields_of_the_index(lexical, store):
         [p for p in everything if int(p[-5:]) % 2 == 0]
     dated = _found(lexical, "shared", SearchFilters(since=date(2023, 1, 1), until=date(2023, 12, 31)))
     assert dated == [p for p in everything if int(p[-5:]) % 5 == 3]
+
+
+def _ranked(hits):
+    return sorted((-round(score, 4), doc) for doc, score in hits)
+
+
+@pytest.mark.parametrize("flt", [
+    SearchFilters(categories=["cs.CL"]),
+    SearchFilters(since=date(2022, 1, 1), until=date(2023, 12, 31)),
+    SearchFilters(categories=["math"], since=date(2024, 1, 1)),
+])
+def test_postfiltered_ranking_is_the_filtered_ranking(lexical, store, monkeypatch, flt):
+    from paperboy.search.facets import FacetColumns
+
+    store.papers.upsert(_papers(200), source="t")
+    lexical.sync()
+    columns = FacetColumns(store.search)
+    columns.refresh()
+    allowed = columns.mask(flt.since, flt.until, list(flt.categories))
+    words = ["shared", "topic3", "w17", "w4"]
+    native = lexical.search(words, [], flt, 30)
+    asked = []
+    real = lexical.index.search
+    monkeypatch.setattr(lexical.index, "search", lambda q, k: asked.append(q) or real(q, k))
+    post = lexical.search(words, [], flt, 30, allowed=allowed, required=10)
+    assert len(native) >= 20 and _ranked(post) == _ranked(native)
+    assert asked[0].since is None and not asked[0].categories  # read unfiltered, then masked
+    # A filter too narrow for the depth it would need: the index filters itself.
+    asked.clear()
+    monkeypatch.setattr("paperboy.search.lexical.POSTFILTER_MAX", 20)
+    again = lexical.search(words, [], flt, 30, allowed=allowed, required=10)
+    assert _ranked(again) == _ranked(native) and asked[-1].since == flt.since
+
+
+def test_postfilter_falls_back_when_too_few_survive(lexical, store, monkeypatch):
+    store.papers.upsert(_papers(200), source="t")
+    lexical.sync()
+    flt = SearchFilters(categories=["cs.CL"])
+    allowed = np.array(sorted(store.search.doc_ids([f"2401.{i:05d}" for i in (1, 3, 5)]).values()))
+    monkeypatch.setattr("paperboy.search.lexical.POSTFILTER_MAX", 10**6)
+    # "shared" matches all 200, so reading 200 / (3 / 200) is beyond the corpus: all seen.
+    got = lexical.search(["shared"], [], flt, 30, allowed=allowed, required=10)
+    assert sorted(d for d, _ in got) == allowed.tolist()
 
 
 def test_phrases_are_required(lexical, store):

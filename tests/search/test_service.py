@@ -45,6 +45,9 @@ def test_hybrid_finds_by_meaning(loaded):
     assert ex["method"] == "score" and ex["dense_rank"] == 1 and ex["dense_similarity"] > 0.4
     assert "attention" in ex["matched_terms"] and "heads" in ex["matched_terms"]
     assert res.highlight_terms[:2] == ["attention", "heads"]
+    quick = loaded.search("which attention heads fetch facts from a long prompt", explain=False)
+    assert ids(quick) == ids(res) and quick.hits[0].explanation["matched_terms"] == []
+    assert quick.hits[0].explanation["dense_rank"] == 1
 
 
 def test_dense_mode_without_shared_words(loaded):

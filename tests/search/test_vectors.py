@@ -70,6 +70,48 @@ def test_hnsw_past_threshold_saved_atomically_and_reloaded(filled, tmp_path):
     assert again.refresh() == 1 and again.size == 301
 
 
+def _brute(ids, vecs, query, allowed, k):
+    mask = np.isin(ids, allowed)
+    sims = vecs[mask] @ query
+    return ids[mask][np.argsort(-sims)[:k]]
+
+
+def test_filtered_graph_search_narrow_from_rows_wide_from_graph(filled, tmp_path, monkeypatch):
+    store, ids, vecs = filled
+    index = VectorIndex(store.search, "m", tmp_path, hnsw_threshold=100)
+    index.refresh()
+    allowed = np.sort(ids[::3])
+    graph = index.hnsw.search
+    calls = []
+    monkeypatch.setattr(index.hnsw, "search", lambda *a, **k: calls.append(a) or graph(*a, **k))
+    # narrow (100 of 300 with k 5: scoring 100 rows is cheaper than fetching from the graph)
+    got, sims = index.search(vecs[3], 5, allowed=allowed, exclude=int(ids[6]))
+    assert not calls
+    assert got[0] == ids[3] and sims[0] == pytest.approx(1.0, abs=1e-3)
+    assert set(got.tolist()) <= set(allowed.tolist()) and int(ids[6]) not in got.tolist()
+    want = _brute(ids, vecs, vecs[3], allowed[allowed != ids[6]], 5)
+    assert len(set(got.tolist()) & set(want.tolist())) >= 4 and np.all(np.diff(sims) <= 0)
+    # wide, or rows made expensive: the graph, over-fetching until k pass the filter
+    monkeypatch.setattr("paperboy.search.vectors.EXACT_ROW_US", 1e9)
+    got, sims = index.search(vecs[3], 5, allowed=allowed)
+    assert calls and len(got) == 5 and set(got.tolist()) <= set(allowed.tolist())
+    assert index.search(vecs[3], 5, allowed=np.zeros(0, dtype=np.int64))[0].size == 0
+
+
+def test_filter_rows_saved_and_rebuilt_when_missing(filled, tmp_path):
+    store, ids, vecs = filled
+    index = VectorIndex(store.search, "m", tmp_path, hnsw_threshold=100)
+    index.refresh()
+    assert index.rows_path.is_file() and len(index.rows) == 300
+    loaded = VectorIndex(store.search, "m", tmp_path, hnsw_threshold=100)
+    assert loaded.refresh() == 0 and np.array_equal(loaded.rows.ids, np.sort(ids))
+    index.rows_path.unlink()
+    rebuilt = VectorIndex(store.search, "m", tmp_path, hnsw_threshold=100)
+    assert rebuilt.refresh() == 0 and np.array_equal(rebuilt.rows.ids, np.sort(ids))
+    assert index.rows_path.is_file()  # saved again for the next start
+    assert float(rebuilt.vector(int(ids[7])) @ vecs[7]) > 0.999
+
+
 def test_other_model_file_is_ignored(filled, tmp_path):
     store, ids, vecs = filled
     index = VectorIndex(store.search, "m", tmp_path, hnsw_threshold=100)

@@ -178,7 +178,7 @@ class DigestComposer:
         try:
             results = self.searcher.search(search_text(query), SearchFilters(since=since),
                                            limit=ALERT_POOL,
-                                           mode=self.alert_mode)
+                                           mode=self.alert_mode, explain=False)
         except QueryError as exc:
             self.stats.search_errors += 1
             log.info("saved search %r skipped: %s", query, exc)

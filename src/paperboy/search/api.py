@@ -63,6 +63,7 @@ class Searcher(Protocol):
         limit: int = 20,
         offset: int = 0,
         mode: Mode = "hybrid",
+        explain: bool = True,
     ) -> SearchResults: ...
 
     def similar(

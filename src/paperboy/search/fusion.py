@@ -7,9 +7,9 @@ benchmarks/RESULTS.md):
 * ``score`` (default) — weighted fusion of normalized scores over the union of both candidate
   lists, where *both* scores are known for every candidate: the dense similarity is computed
   for lexical-only candidates from their stored vectors and the BM25 score for dense-only
-  candidates from a 1,000-deep keyword list. Lexical scores are divided by the best lexical
-  score of the query (BM25 has no fixed scale), dense similarities are min-max normalized over
-  the candidates; fused = alpha * lexical + (1 - alpha) * dense.
+  candidates from a deeper keyword list (service.LEXICAL_POOL). Lexical scores are divided by
+  the best lexical score of the query (BM25 has no fixed scale), dense similarities are min-max
+  normalized over the candidates; fused = alpha * lexical + (1 - alpha) * dense.
 """
 
 from __future__ import annotations

@@ -28,13 +28,24 @@ from paperboy.search.keywords import (
 )
 from paperboy.storage.search_index import SearchIndexRepository
 
+#: A filtered keyword search reads at most this deep into the unfiltered ranking (top-8,000 costs
+#: ~16 ms at 1M papers, tantivy's filtered search ~30 ms with a date range and two categories)...
+POSTFILTER_MAX = 8000
+#: ... aiming at this many times the required matches, so that enough survive the filter.
+POSTFILTER_MARGIN = 1.5
+
 
 class TantivyLexical:
     """BM25 from the tantivy index next to the database, caught up from the store by rev."""
 
+    #: takes the filter's doc-id mask (see ``search``)
+    postfilters = True
+
     def __init__(self, repo: SearchIndexRepository, directory: Path):
         self.repo = repo
         self.index = KeywordIndex(directory)
+        #: the store's newest rev when last looked at (``refresh``)
+        self.head: int | None = None
 
     def _fetch(self, after_rev: int, n: int) -> list[KeywordDoc]:
         return [KeywordDoc(*row) for row in self.repo.keyword_docs(after_rev, n)]
@@ -50,7 +61,8 @@ class TantivyLexical:
     def refresh(self, limit: int | None = INLINE_SYNC) -> str | None:
         """Before a query: take in what changed (at most ``limit`` papers here); a note for the
         user when papers remain unsearchable by keyword."""
-        if self.repo.keyword_rev() <= self.index.cursor:
+        self.head = self.repo.keyword_rev()
+        if self.head <= self.index.cursor:
             return None
         self.index.sync(self._fetch, limit=limit)
         left = self.pending()
@@ -91,9 +103,43 @@ class TantivyLexical:
         return KeywordQuery.from_words(terms, phrases, **kw)
 
     def search(self, terms: Sequence[str], phrases: Sequence[Sequence[str]],
-               flt: SearchFilters | None, limit: int) -> list[tuple[int, float]]:
+               flt: SearchFilters | None, limit: int, allowed: np.ndarray | None = None,
+               required: int | None = None) -> list[tuple[int, float]]:
+        """The best ``limit`` (doc id, BM25) under the filters, best first.
+
+        With ``allowed`` (the sorted doc ids passing ``flt``, which the caller has for the
+        vector side anyway) the unfiltered ranking is read deep enough for the filter's share
+        of the papers and what the filter rejects is dropped. That is the same ranking: what
+        survives is exactly the filtered top-n. tantivy's own filtering costs more on wide
+        filters (it evaluates the whole date range and category sets: ~30 ms at 1M papers
+        against ~12 ms). When fewer than ``required`` survive, the index filters itself."""
+        if allowed is not None and flt is not None:
+            got = self._postfiltered(terms, phrases, limit, allowed, required or limit)
+            if got is not None:
+                return got
         q = self._query(terms, phrases, flt)
         ids, scores = self.index.search(q, limit)
+        return list(zip(ids.tolist(), scores.tolist()))
+
+    def _postfiltered(self, terms, phrases, limit: int, allowed: np.ndarray, required: int
+                      ) -> list[tuple[int, float]] | None:
+        size = self.index.size
+        if len(allowed) == 0 or size == 0:
+            return None
+        share = min(1.0, len(allowed) / size)
+        if required * POSTFILTER_MARGIN / share > POSTFILTER_MAX:
+            return None  # a narrow filter: cheaper for the index to intersect
+        deep = int(min(POSTFILTER_MAX, max(limit, required * POSTFILTER_MARGIN) / share)) + 1
+        ids, scores = self.index.search(KeywordQuery.from_words(terms, phrases), deep)
+        if len(ids):
+            pos = np.minimum(np.searchsorted(allowed, ids), len(allowed) - 1)
+            keep = allowed[pos] == ids
+            ids, scores = ids[keep][:limit], scores[keep][:limit]
+            complete = len(keep) < deep  # every match was read
+        else:
+            complete = True
+        if len(ids) < required and not complete:
+            return None
         return list(zip(ids.tolist(), scores.tolist()))
 
     def phrase_doc_ids(self, phrases: Sequence[Sequence[str]], cap: int = 200_000) -> np.ndarray:
@@ -134,6 +180,8 @@ class KeywordFollower:
 class DatabaseLexical:
     """PostgreSQL full-text search (tsvector + GIN), always current: triggers maintain it."""
 
+    postfilters = False  # the database filters in the same query
+
     def __init__(self, repo: SearchIndexRepository, weights: tuple[float, float] = (4.0, 1.0)):
         self.repo = repo
         self.weights = weights
@@ -156,7 +204,8 @@ class DatabaseLexical:
     def check(self) -> bool:
         return True
 
-    def search(self, terms, phrases, flt, limit) -> list[tuple[int, float]]:
+    def search(self, terms, phrases, flt, limit, allowed=None, required=None
+               ) -> list[tuple[int, float]]:
         return [(h.doc_id, h.score) for h in self.repo.lexical(terms, phrases, flt, limit)]
 
     def phrase_doc_ids(self, phrases, cap: int = 200_000) -> np.ndarray:

@@ -13,32 +13,31 @@ distinct piece is analyzed once per process (a bounded cache).
 from __future__ import annotations
 
 import re
+from itertools import chain
 from typing import Mapping, Sequence
 
 from paperboy.search.keywords import analyze
 
-#: Token boundaries for tantivy's simple tokenizer as well (it splits at every character that
-#: is not a letter or digit).
-_BOUNDARIES = re.compile(r"[\s!-/:-@\[-`{-~]+")
+#: ASCII punctuation: token boundaries for tantivy's simple tokenizer as well (it splits at
+#: every character that is not a letter or digit), as is whitespace (``str.split``).
+_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
 _CACHE_MAX = 200_000
 _pieces: dict[str, tuple[str, ...]] = {}
 
 
 def stems(text: str) -> set[str]:
     """The set of tokens the index stores for ``text`` (same as ``set(analyze(text))``)."""
-    out: set[str] = set()
     cache = _pieces
-    for piece in set(_BOUNDARIES.split(text)):
-        if not piece:
-            continue
-        toks = cache.get(piece)
-        if toks is None:
-            toks = tuple(analyze(piece))
-            if len(cache) >= _CACHE_MAX:
-                cache.clear()
-            cache[piece] = toks
-        out.update(toks)
-    return out
+    pieces = set(_PUNCTUATION.sub(" ", text).split())
+    found = list(map(cache.get, pieces))
+    if None in found:
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        for piece in pieces:
+            if piece not in cache:
+                cache[piece] = tuple(analyze(piece))
+        found = list(map(cache.__getitem__, pieces))
+    return set(chain.from_iterable(found))
 
 
 def matched_terms(texts: Mapping[str, str], terms: Sequence[str]) -> dict[str, list[str]]:

@@ -3,7 +3,10 @@
 Small collections are searched exactly (one float32 matrix product, ids kept sorted so filter
 masks are a ``searchsorted`` away). Past ``HNSW_THRESHOLD`` vectors the index switches to a
 usearch HNSW graph with int8 (or f16) scalars, a quarter (half) of the memory, saved next to the
-database so a restart loads it instead of re-reading every vector.
+database so a restart loads it instead of re-reading every vector. Beside the graph the same
+vectors are kept as int8 rows sorted by doc id (paperboy.search.int8rows): a filter narrow
+enough is scored exactly from them, a wide one over-fetches from the graph, whichever the
+measured costs say is cheaper.
 
 The saved index carries the model name, the dimension, a format version and the last embedding
 ``seq`` it holds; on load anything newer is read from the database and added, and a different
@@ -15,21 +18,32 @@ leaves half an index.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 
+from paperboy.search.int8rows import Int8Rows
 from paperboy.storage.search_index import SearchIndexRepository
+
+log = logging.getLogger(__name__)
 
 INDEX_FORMAT = 1
 #: Above this many vectors, serve from HNSW (usearch) instead of an exact scan (at 100k the
 #: exact scan is ~8 ms of a query's time, HNSW ~1 ms: see RESULTS.md "Search speed").
 HNSW_THRESHOLD = 50_000
-#: A filter allowing at most this many papers is scored exactly (reading their vectors back
-#: from the graph costs ~10 us each); a wider one over-fetches from the graph and filters.
-EXACT_FILTER_MAX = 2_000
+#: Costs behind the choice between scoring a filter's papers directly (int8 rows, ~0.45 us
+#: each) and over-fetching from the graph (~4 us per fetched neighbour, fetching
+#: FILTER_OVERFETCH x what the filter's share of the papers predicts), measured at 1M papers.
+EXACT_ROW_US = 0.45
+GRAPH_FETCH_US = 4.0
+FILTER_OVERFETCH = 1.3
+#: Seconds between rewrites of the saved graph while vectors keep arriving (a restart reads the
+#: newer vectors from the database anyway); ``save()`` itself always writes.
+SAVE_EVERY = 600.0
 
 
 def _usearch_index():
@@ -59,6 +73,8 @@ class VectorIndex:
         self.ids = np.zeros(0, dtype=np.int64)           # exact mode: sorted doc ids
         self.matrix = np.zeros((0, 0), dtype=np.float32)  # exact mode: rows match ids
         self.hnsw = None                                  # usearch.index.Index when large
+        self.rows: Int8Rows | None = None                 # with the graph: for filters
+        self._saved_at: float | None = None  # monotonic time of the last save
         self.dim = 0
         self._lock = threading.Lock()
 
@@ -99,7 +115,8 @@ class VectorIndex:
                 added += len(doc_ids)
             if id_parts:
                 self._add_exact(np.concatenate(id_parts), np.vstack(mat_parts))
-            if added and self.hnsw is not None:
+            if added and self.hnsw is not None and (
+                    self._saved_at is None or time.monotonic() - self._saved_at > SAVE_EVERY):
                 self.save()
             return added
 
@@ -110,6 +127,7 @@ class VectorIndex:
             self.hnsw.remove(keys[present])
         self.hnsw.add(keys, np.ascontiguousarray(mat, dtype=np.float32),
                       threads=os.cpu_count() or 1)
+        self.rows.upsert(doc_ids, mat)
 
     def _add_exact(self, doc_ids: np.ndarray, mat: np.ndarray) -> None:
         # The newest vector of a doc wins (batches come in seq order).
@@ -133,8 +151,10 @@ class VectorIndex:
 
     def _to_hnsw(self) -> None:
         index = self._new_hnsw()
+        self.rows = Int8Rows(self.dim)
         if len(self.ids):
             index.add(self.ids.astype(np.uint64), self.matrix, threads=os.cpu_count() or 1)
+            self.rows.upsert(self.ids, self.matrix)
         self.hnsw = index
         self.ids = np.zeros(0, dtype=np.int64)
         self.matrix = np.zeros((0, 0), dtype=np.float32)
@@ -143,11 +163,19 @@ class VectorIndex:
         return {"format": INDEX_FORMAT, "model": self.model, "dim": self.dim,
                 "dtype": self.dtype, "last_seq": self.last_seq, "count": self.size}
 
+    @property
+    def rows_path(self) -> Path:
+        return self.path.with_suffix(".rows.npz")
+
     def save(self) -> None:
-        """Write the HNSW index and its metadata atomically (exact mode needs no file)."""
+        """Write the HNSW index, its int8 rows and its metadata atomically (exact mode needs no
+        file). The metadata goes last: rows or a graph of another seq are rebuilt on load."""
         if self.hnsw is None or self.path is None:
             return
+        self._saved_at = time.monotonic()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.rows.last_seq = self.last_seq
+        self.rows.save(self.rows_path)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         self.hnsw.save(str(tmp))
         meta_tmp = tmp.with_suffix(".json.tmp")
@@ -169,25 +197,39 @@ class VectorIndex:
         index.load(str(self.path))
         self.hnsw = index
         self.last_seq = int(meta["last_seq"])
+        self._saved_at = time.monotonic()
+        rows = Int8Rows.load(self.rows_path, self.dim)
+        if rows is None or rows.last_seq != self.last_seq:
+            log.info("rebuilding the filter rows of %s from its graph", self.path.name)
+            rows = Int8Rows(self.dim)
+            keys = np.sort(np.asarray(index.keys, dtype=np.int64))
+            for start in range(0, len(keys), 50_000):
+                part = keys[start:start + 50_000]
+                rows.upsert(part, np.asarray(index.get(part.astype(np.uint64)), dtype=np.float32))
+            rows.last_seq = self.last_seq
+            try:
+                rows.save(self.rows_path)
+            except OSError as exc:
+                log.warning("could not save %s: %s", self.rows_path, exc)
+        self.rows = rows
 
     def clear(self) -> None:
         with self._lock:
             self.hnsw = None
+            self.rows = None
             self.ids = np.zeros(0, dtype=np.int64)
             self.matrix = np.zeros((0, 0), dtype=np.float32)
             self.last_seq = 0
             if self.path is not None:
-                for p in (self.path, self.path.with_suffix(".json")):
+                for p in (self.path, self.path.with_suffix(".json"), self.rows_path):
                     p.unlink(missing_ok=True)
 
     # -- search -----------------------------------------------------------------------------
 
     def vector(self, doc_id: int) -> np.ndarray | None:
         if self.hnsw is not None:
-            if doc_id not in self.hnsw:
-                return None
-            v = np.asarray(self.hnsw.get(doc_id), dtype=np.float32).reshape(-1)
-            return v / max(float(np.linalg.norm(v)), 1e-12)
+            pos = self.rows.positions(np.array([doc_id]))
+            return self.rows.rows(pos)[0] if len(pos) else None
         pos = np.searchsorted(self.ids, doc_id)
         if pos < len(self.ids) and self.ids[pos] == doc_id:
             return self.matrix[pos]
@@ -198,16 +240,8 @@ class VectorIndex:
         PostgreSQL index, which answers it in one query)."""
         out = {}
         if self.hnsw is not None:
-            keys = np.asarray(list(doc_ids), dtype=np.uint64)
-            if len(keys) == 0:
-                return out
-            present = self.hnsw.contains(keys)
-            keys = keys[np.asarray(present, dtype=bool)]
-            if len(keys) == 0:
-                return out
-            vecs = np.asarray(self.hnsw.get(keys), dtype=np.float32).reshape(len(keys), -1)
-            vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
-            return dict(zip(keys.astype(np.int64).tolist(), vecs))
+            pos = self.rows.positions(np.asarray(list(doc_ids), dtype=np.int64))
+            return dict(zip(self.rows.ids[pos].tolist(), self.rows.rows(pos)))
         for doc_id in doc_ids:
             v = self.vector(doc_id)
             if v is not None:
@@ -242,26 +276,17 @@ class VectorIndex:
         return ids[top], scores[top]
 
     def _search_hnsw(self, query, k, allowed, exclude):
-        if allowed is not None and len(allowed) <= EXACT_FILTER_MAX:
-            # A selective filter: score the allowed vectors exactly.
-            present = [int(a) for a in allowed if int(a) in self.hnsw] if len(allowed) < 2000 else None
-            keys = np.asarray(present if present is not None else allowed, dtype=np.uint64)
-            vecs = np.asarray(self.hnsw.get(keys), dtype=np.float32)
-            ok = ~np.isnan(vecs).any(axis=1) if vecs.ndim == 2 else np.zeros(0, bool)
-            keys, vecs = keys[ok].astype(np.int64), vecs[ok]
-            if exclude is not None:
-                keep = keys != exclude
-                keys, vecs = keys[keep], vecs[keep]
-            if len(keys) == 0:
-                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-            vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
-            scores = vecs @ query
-            kk = min(k, len(keys))
-            top = np.argpartition(-scores, kk - 1)[:kk]
-            top = top[np.argsort(-scores[top], kind="stable")]
-            return keys[top], scores[top]
         want = k + (1 if exclude is not None else 0)
-        fetch = want if allowed is None else min(self.size, want * 8)
+        if allowed is not None:
+            if len(allowed) == 0:
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            # Over-fetch in proportion to the share of papers the filter lets through.
+            fetch = int(FILTER_OVERFETCH * want * self.size / len(allowed)) + want
+            if EXACT_ROW_US * len(allowed) <= GRAPH_FETCH_US * min(fetch, self.size):
+                return self._search_rows(query, k, allowed, exclude)
+        else:
+            fetch = want
+        fetch = min(self.size, fetch)
         while True:
             matches = self.hnsw.search(query, fetch)
             keys = np.asarray(matches.keys, dtype=np.int64)
@@ -275,3 +300,16 @@ class VectorIndex:
             if keep.sum() >= k or fetch >= self.size:
                 return keys[keep][:k], sims[keep][:k]
             fetch = min(self.size, fetch * 4)
+
+    def _search_rows(self, query, k, allowed, exclude):
+        """Exact top ``k`` among the allowed papers, from the int8 rows."""
+        pos = self.rows.positions(allowed)
+        if exclude is not None:
+            pos = pos[self.rows.ids[pos] != exclude]
+        if len(pos) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores = self.rows.scores(pos, query)
+        kk = min(k, len(pos))
+        top = np.argpartition(-scores, kk - 1)[:kk]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return self.rows.ids[pos[top]], scores[top]

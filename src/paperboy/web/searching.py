@@ -70,12 +70,14 @@ class SearchFacade:
         limit: int = 20,
         offset: int = 0,
         mode: str = "hybrid",
+        explain: bool = True,
     ) -> WebResults:
         """Raises QueryError for a query the user must fix; otherwise always answers."""
         if self.searcher is not None:
             try:
                 res: SearchResults = self.searcher.search(
-                    query, filters=filters, limit=limit, offset=offset, mode=mode
+                    query, filters=filters, limit=limit, offset=offset, mode=mode,
+                    explain=explain,
                 )
             except QueryError:
                 raise

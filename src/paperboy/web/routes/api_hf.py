@@ -149,7 +149,7 @@ def papers_search(
     if not query:
         return []
     try:
-        results = search.search(query, None, limit=limit)
+        results = search.search(query, None, limit=limit, explain=False)
     except QueryError as exc:
         raise BadInput(f"q: {exc}") from None
     base = settings.base_url.rstrip("/")

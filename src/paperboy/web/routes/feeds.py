@@ -137,7 +137,7 @@ def search_feed(fmt: Fmt, request: Request, settings: SettingsDep, search: Searc
     if not query and filters.is_empty():
         raise BadInput("q: give a search query")
     try:
-        res = search.search(query, filters, limit=50)
+        res = search.search(query, filters, limit=50, explain=False)
     except QueryError as exc:
         raise BadInput(f"q: {exc}") from None
     from urllib.parse import urlencode

@@ -143,7 +143,8 @@ def search_page(
     results, error = None, None
     if query or not filters.is_empty():
         try:
-            results = search.search(query, filters, limit=20, offset=(page - 1) * 20)
+            results = search.search(query, filters, limit=20, offset=(page - 1) * 20,
+                                    explain=False)  # the page highlights words itself
         except QueryError as exc:
             error = str(exc)
     context = {
