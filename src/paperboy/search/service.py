@@ -41,8 +41,30 @@ MAX_DEPTH = 1000
 #: Keyword matches read for hybrid queries, so candidates found by meaning get their score
 #: (SciFact train nDCG@10 with 100 / 300 / 1,000: 0.7424 / 0.7430 / 0.7430).
 LEXICAL_POOL = 300
+#: Keyword searches slower than this (moving average, ms) get the query embedded on one thread
+#: beside them: about a two-thread embedding's time here (6 ms; one thread: 9 ms), measured
+#: with 100k papers (keyword search 2-4 ms: two threads win) and 1M (10-15 ms: one wins).
+ONE_THREAD_ABOVE_MS = 6.0
 #: Seconds between checks for vectors written by other processes.
 REFRESH_EVERY = 5.0
+
+
+_blas_limited = False
+
+
+def one_blas_thread() -> None:
+    """Let numpy's BLAS (OpenBLAS) use one thread in this process, once.
+
+    A query's matrix products are small (a few thousand rows by 384), and OpenBLAS's helper
+    threads keep spinning after each one, taking the core that the query embedding and the
+    keyword search run on next: a dense search with a narrow filter at 1M papers took 36 ms
+    with two BLAS threads and 21 ms with one."""
+    global _blas_limited
+    if not _blas_limited:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
+        _blas_limited = True
 
 
 class SearchService:
@@ -50,6 +72,7 @@ class SearchService:
 
     def __init__(self, store: Store, settings: Settings, embedder=None, *,
                  fusion: str = "score", alpha: float = DEFAULT_ALPHA, depth: int = DEPTH):
+        one_blas_thread()
         self.store = store
         self.settings = settings
         self._embedder = embedder
@@ -63,6 +86,7 @@ class SearchService:
         self._facets: FacetColumns | None = None
         self._facets_at = 0.0
         self._facets_head: int | None = None
+        self._keyword_ms = 0.0  # moving average of the keyword search's time
 
     # -- components -------------------------------------------------------------------------
 
@@ -152,16 +176,24 @@ class SearchService:
                                  message="; ".join(notes) or "nothing to match")
 
         candidates: dict[int, Candidate] = {}
-        # The filter's doc-id mask (date/category columns in memory, authors from the
-        # database) serves the vector search and, on tantivy, the keyword one: computed on the
-        # second core while this one starts embedding the query.
         if use_lexical:
             behind = self.lexical.refresh()
             if behind:
                 notes.append(behind)
+        concurrent = use_lexical and use_dense
+        # The filter's doc-id mask (date/category columns in memory, authors from the
+        # database) serves the vector search and, on tantivy, the keyword one. In hybrid
+        # searches the keyword thread computes it first; otherwise it is computed here.
         mask_job = None
-        if flt is not None and (use_dense or (use_lexical and self.lexical.postfilters)):
+        if flt is not None and concurrent:
             mask_job = self._pool().submit(self._mask, flt)
+        inline_mask = None
+        if flt is not None and not concurrent and (use_dense or self.lexical.postfilters):
+            inline_mask = self._mask(flt)
+
+        def mask():
+            return mask_job.result() if mask_job is not None else inline_mask
+
         lex_job = None
         if use_lexical:
             # Hybrid reads a deeper keyword list (about as cheap: the index ranks the same
@@ -169,20 +201,26 @@ class SearchService:
             lex_depth = max(depth, LEXICAL_POOL) if use_dense else depth
 
             def search_keywords():
-                allowed = mask_job.result() if mask_job is not None else None
-                return self.lexical.search(parsed.terms, parsed.phrases, flt, lex_depth,
-                                           allowed=allowed, required=depth)
+                started = time.perf_counter()
+                found = self.lexical.search(parsed.terms, parsed.phrases, flt, lex_depth,
+                                            allowed=mask(), required=depth)
+                ms = 1000 * (time.perf_counter() - started)
+                self._keyword_ms = 0.8 * self._keyword_ms + 0.2 * ms
+                return found
 
             # The keyword index releases the GIL: it ranks on one core while the query is
             # embedded on the other (hybrid), instead of one after the other.
-            lex_job = self._pool().submit(search_keywords) if use_dense else None
+            lex_job = self._pool().submit(search_keywords) if concurrent else None
             if lex_job is None:
                 self._add_lexical(candidates, search_keywords(), depth)
         qvec = None
         if use_dense:
+            # A keyword search that outlasts the embedding keeps the other core busy all
+            # along, and a two-thread embedding then stalls on it: one thread is faster.
+            one_core = lex_job is not None and self._keyword_ms > ONE_THREAD_ABOVE_MS
             qvec = self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms),
-                                           single_thread=lex_job is not None)
-            allowed = mask_job.result() if mask_job is not None else None
+                                           single_thread=one_core)
+            allowed = mask()
             if parsed.phrases:
                 must = self.lexical.phrase_doc_ids(parsed.phrases)
                 allowed = must if allowed is None else np.intersect1d(allowed, must)

@@ -30,10 +30,6 @@ def _normalize_url(url: str) -> str:
 
 
 _WRITE_OPTION = "paperboy_write"
-#: Reads through a memory map instead of one read() per page: random lookups in a large store
-#: (a search page's 20-30 papers out of 1M) cost ~3x less. Address space only; the pages are the
-#: OS page cache, shared by every connection and worker process.
-_MMAP_BYTES = 1 << 34
 
 
 def _write_transaction(engine: Engine):
@@ -79,7 +75,6 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=60000")
             cur.execute("PRAGMA cache_size=-65536")
-            cur.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
             cur.close()
 
         @event.listens_for(engine, "begin")
