@@ -184,11 +184,14 @@ class KeywordIndex:
 
     def _read_cursor(self) -> int:
         """The highest rev in the index (0 when empty): where the next sync starts."""
+        return self._highest("rev")
+
+    def _highest(self, field: str) -> int:
         searcher = self._index.searcher()
         if searcher.num_docs == 0:
             return 0
         tv = _tantivy()
-        hits = searcher.search(tv.Query.all_query(), 1, count=False, order_by_field="rev").hits
+        hits = searcher.search(tv.Query.all_query(), 1, count=False, order_by_field=field).hits
         return int(hits[0][0]) if hits else 0
 
     def reload(self) -> None:
@@ -333,11 +336,18 @@ class KeywordWriter:
         self._writer = writer
         self.cursor = owner._cursor
         self.uncommitted = 0
+        # Doc ids only grow (AUTOINCREMENT, never reused): one above every id the index has
+        # seen is a new paper, with no older document to delete. (Each delete is looked up in
+        # every segment at commit: ~7 % of an import's CPU when done for every paper.)
+        self.max_doc_id = owner._highest("doc_id")
 
     def add(self, docs: Sequence[KeywordDoc]) -> None:
         w = self._writer
         for doc in docs:
-            w.delete_documents_by_term("doc_id", doc.doc_id)
+            if doc.doc_id <= self.max_doc_id:
+                w.delete_documents_by_term("doc_id", doc.doc_id)
+            else:
+                self.max_doc_id = doc.doc_id
             w.add_document(self.owner._document(doc))
         if docs:
             self.cursor = docs[-1].rev

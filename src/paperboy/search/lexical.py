@@ -152,9 +152,12 @@ class KeywordFollower:
     """Keeps the keyword index up with an import: one writer for the whole run, fed after each
     stored batch and committed every few seconds and at the end (``close``), so tantivy's
     indexing thread works beside the import instead of after it. If another process holds the
-    writer, the batches are left to it (it catches up by rev)."""
+    writer, the batches are left to it (it catches up by rev). (A follower in a thread of its
+    own measured no faster: its Python work then competes with the import's for the GIL.)"""
 
     COMMIT_EVERY = 5.0  # seconds
+    #: writer memory: larger segments mean fewer merges (64 -> 128 MB: ~6 % less CPU a paper)
+    HEAP_MB = 128
 
     def __init__(self, lexical: TantivyLexical):
         self.lexical = lexical
@@ -163,7 +166,7 @@ class KeywordFollower:
 
     def __call__(self, ids: list[str]) -> None:
         if self.writer is None:
-            self.writer = self.lexical.index.writer()
+            self.writer = self.lexical.index.writer(heap_mb=self.HEAP_MB)
             if self.writer is None:
                 return
         self.writer.catch_up(self.lexical._fetch)

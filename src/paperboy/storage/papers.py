@@ -8,13 +8,15 @@ leaves whole batches behind and a re-run continues where it stopped.
 from __future__ import annotations
 
 import unicodedata
+from operator import attrgetter, itemgetter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, bindparam, delete, func, select
+from sqlalchemy import Connection, DateTime, bindparam, delete, func, select
 
 from paperboy.records import CONTENT_FIELDS, Listing, Paper, content_hash
+from paperboy.storage.keyword_revs import revs_in_bulk
 from paperboy.storage.schema import (
     daily_listings,
     paper_authors,
@@ -95,8 +97,11 @@ def merge_paper(existing: Mapping, incoming: Mapping) -> dict:
 _STORED_FIELDS = ("id", *CONTENT_FIELDS)
 
 
+_stored_values = attrgetter(*_STORED_FIELDS)
+
+
 def _normalized(paper: Paper) -> dict:
-    values = {name: getattr(paper, name) for name in _STORED_FIELDS}
+    values = dict(zip(_STORED_FIELDS, _stored_values(paper)))
     values["published"] = _naive_utc(values["published"])
     values["updated"] = _naive_utc(values["updated"])
     for name in _LIST_FIELDS:
@@ -120,8 +125,10 @@ def _dedupe(batch: Sequence[Paper]) -> list[tuple[dict, list[Listing]]]:
     return list(by_id.values())
 
 
-def _insert_many(conn: Connection, table, rows: list[dict]) -> None:
-    """INSERT many rows that all have the same keys.
+def _insert_many(conn: Connection, table, rows: list[dict], conflict: Sequence[str] = (),
+                 update: Sequence[str] = ()) -> None:
+    """INSERT many rows that all have the same keys (with ``conflict``: upsert on those
+    columns, setting ``update`` from the new row).
 
     On SQLite the values go through the columns' own bind processors once and straight to the
     driver's executemany, which skips SQLAlchemy's per-row parameter handling (a third of the
@@ -130,19 +137,61 @@ def _insert_many(conn: Connection, table, rows: list[dict]) -> None:
     if not rows:
         return
     if conn.dialect.name != "sqlite":
-        conn.execute(table.insert(), rows)
+        if not conflict:
+            conn.execute(table.insert(), rows)
+            return
+        stmt = _insert(conn, table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(conflict), set_={n: getattr(stmt.excluded, n) for n in update})
+        conn.execute(stmt, rows)
         return
     names = list(rows[0])
     quote = conn.dialect.identifier_preparer.quote
-    procs = [table.c[name].type.bind_processor(conn.dialect) for name in names]
+    procs = []
+    for name in names:
+        proc = table.c[name].type.bind_processor(conn.dialect)
+        if isinstance(table.c[name].type, DateTime):
+            # sqlite3 would adapt it with isoformat(" ") itself, once per value
+            proc = _same_value_memo(proc or _sqlite_datetime)
+        procs.append(proc)
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
            f"VALUES ({', '.join('?' * len(names))})")
-    if not any(procs):
-        data = [tuple(row[n] for n in names) for row in rows]
+    if conflict:
+        sql += (f" ON CONFLICT ({', '.join(quote(n) for n in conflict)}) DO UPDATE SET "
+                + ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in update))
+    get = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    converted = [(i, proc) for i, proc in enumerate(procs) if proc]
+    if not converted:
+        data = [get(row) for row in rows]
     else:
-        pairs = list(zip(names, procs))
-        data = [tuple(proc(row[n]) if proc else row[n] for n, proc in pairs) for row in rows]
+        data = []
+        for row in rows:
+            values = list(get(row))
+            for i, proc in converted:
+                values[i] = proc(values[i])
+            data.append(tuple(values))
     conn.exec_driver_sql(sql, data)
+
+
+def _sqlite_datetime(value):
+    """What sqlite3's default adapters store for a datetime or a date."""
+    if isinstance(value, datetime):
+        return value.isoformat(" ")
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _same_value_memo(proc):
+    """``proc`` remembering its last input: a batch stamps every row with the same ``now``
+    object (created, modified, first and last seen), formatted once instead of per row."""
+    last_in, last_out = object(), None
+
+    def memo(value):
+        nonlocal last_in, last_out
+        if value is not last_in:
+            last_in, last_out = value, proc(value)
+        return last_out
+
+    return memo
 
 
 def _insert(conn: Connection, table):
@@ -204,7 +253,8 @@ class PaperRepository:
                 changed_ids.append(values["id"])
                 counts.changed_ids.append(values["id"])
                 counts.updated += 1
-            _insert_many(conn, papers, inserts)
+            with revs_in_bulk(conn, [row["id"] for row in inserts]):
+                _insert_many(conn, papers, inserts)
             if updates:
                 stmt = (
                     papers.update()
@@ -242,12 +292,8 @@ class PaperRepository:
             {"paper_id": values["id"], "source": source, "first_seen_at": now, "last_seen_at": now}
             for values, _ in items
         ]
-        stmt = _insert(conn, paper_sources)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["paper_id", "source"],
-            set_={"last_seen_at": stmt.excluded.last_seen_at},
-        )
-        conn.execute(stmt, src_rows)
+        _insert_many(conn, paper_sources, src_rows, conflict=("paper_id", "source"),
+                     update=("last_seen_at",))
         listing_rows = []
         for values, listings in items:
             for listing in listings:
@@ -270,16 +316,10 @@ class PaperRepository:
         if listing_rows:
             # Several listings of one paper on one day in a batch: the last one wins.
             unique = {(r["paper_id"], r["source"], r["listed_on"]): r for r in listing_rows}
-            stmt = _insert(conn, daily_listings)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["paper_id", "source", "listed_on"],
-                set_={
-                    name: getattr(stmt.excluded, name)
-                    for name in ("upvotes", "comments", "submitter", "organization",
-                                 "announce_type", "last_seen_at")
-                },
-            )
-            conn.execute(stmt, list(unique.values()))
+            _insert_many(conn, daily_listings, list(unique.values()),
+                         conflict=("paper_id", "source", "listed_on"),
+                         update=("upvotes", "comments", "submitter", "organization",
+                                 "announce_type", "last_seen_at"))
 
     # -- sync state (harvest cursors) -----------------------------------------------------
 

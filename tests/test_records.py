@@ -1,0 +1,40 @@
+"""content_hash: the digest stored with every paper must never change for the same content."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from paperboy.records import CONTENT_FIELDS, Paper, _json_compact_stdlib, content_hash
+
+
+def _reference(values: dict) -> str:
+    """The first version's definition: isoformat() datetimes, stdlib compact JSON."""
+    parts = [v.isoformat() if isinstance(v, datetime) else v
+             for v in (values.get(name) for name in CONTENT_FIELDS)]
+    raw = json.dumps(parts, ensure_ascii=False, separators=(",", ":")).encode()
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def test_digest_is_the_same_as_the_first_versions():
+    papers = [
+        Paper(id="2401.00001", title="Ünïcode ☃ title", abstract="x\n\"quoted\" \\ back",
+              authors=["Zoë Ä", "B C"], categories=["cs.CL", "cs.LG"],
+              published=datetime(2024, 1, 2, 3, 4, 5), updated=datetime(2024, 2, 1, 0, 0, 0, 123456),
+              version=3),
+        Paper(id="2401.00002", title="T", abstract=""),
+    ]
+    for p in papers:
+        values = {name: getattr(p, name) for name in CONTENT_FIELDS}
+        assert content_hash(values) == _reference(values)
+        parts = [values.get(name) for name in CONTENT_FIELDS]
+        assert _json_compact_stdlib(parts) == json.dumps(
+            [v.isoformat() if isinstance(v, datetime) else v for v in parts],
+            ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def test_digest_changes_with_content():
+    a = {name: None for name in CONTENT_FIELDS} | {"title": "A"}
+    assert content_hash(a) != content_hash(a | {"title": "B"})
+    assert content_hash(a) == content_hash(dict(a))
