@@ -67,3 +67,20 @@ def test_records_before_a_failure_are_stored_and_the_cursor_stays_at_its_checkpo
     assert {p.id for p in sqlite_store.papers.get_many([p.id for p in papers])} == {
         p.id for p in papers}
     assert failed.value.report.new == 3
+
+
+def test_fewer_collections_during_an_import_and_restored_after():
+    import gc
+
+    from paperboy.ingest.pipeline import IMPORT_GC_THRESHOLD, fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold() == IMPORT_GC_THRESHOLD
+    assert gc.get_threshold() == before
+    try:
+        with fewer_collections():
+            raise KeyError("x")
+    except KeyError:
+        pass
+    assert gc.get_threshold() == before

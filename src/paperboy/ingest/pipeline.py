@@ -9,10 +9,12 @@ committed together with the records before it, so an interrupted harvest resumes
 
 from __future__ import annotations
 
+import gc
 import queue
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, TextIO
 
@@ -78,6 +80,25 @@ _KEPT_REJECTS = 1000
 
 
 _DONE = object()
+
+#: Collector thresholds while an import runs (Python's default: 700, 10, 10).
+IMPORT_GC_THRESHOLD = (50_000, 20, 100)
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often for the duration of an import.
+
+    An import allocates millions of short-lived, acyclic objects (records, row dicts, tuples)
+    that reference counting frees at once; at the default thresholds the collector still ran
+    a pass every 700 allocations, re-scanning everything alive: measured at 1.3x the import's
+    time (100,000 snapshot lines: ~3,800 -> ~4,500-5,000 records/s). Restored afterwards."""
+    before = gc.get_threshold()
+    gc.set_threshold(*IMPORT_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def prefetched(items: Iterable, chunk: int = 256, depth: int = 8) -> Iterator:
@@ -171,42 +192,43 @@ def run_ingest(
         batch = []
         pending_state = {}
 
-    try:
-        for item in (prefetched(items) if prefetch else items):
-            if isinstance(item, Paper):
-                batch.append(item)
-                if len(batch) >= batch_size:
+    with fewer_collections():
+        try:
+            for item in (prefetched(items) if prefetch else items):
+                if isinstance(item, Paper):
+                    batch.append(item)
+                    if len(batch) >= batch_size:
+                        flush()
+                elif isinstance(item, Reject):
+                    report.rejected += 1
+                    line = f"rejected {item}"
+                    if len(report.rejects) < _KEPT_REJECTS:
+                        report.rejects.append(str(item))
+                    if disable:
+                        print(line, file=errors)
+                    else:
+                        bar.write(line, file=errors)
+                    bar.update(1)
+                elif isinstance(item, Checkpoint):
+                    pending_state[item.key] = item.value
+                    # The checkpoint covers the records before it: store them together now.
                     flush()
-            elif isinstance(item, Reject):
-                report.rejected += 1
-                line = f"rejected {item}"
-                if len(report.rejects) < _KEPT_REJECTS:
-                    report.rejects.append(str(item))
-                if disable:
-                    print(line, file=errors)
-                else:
-                    bar.write(line, file=errors)
-                bar.update(1)
-            elif isinstance(item, Checkpoint):
-                pending_state[item.key] = item.value
-                # The checkpoint covers the records before it: store them together now.
-                flush()
-            else:  # pragma: no cover - a programming error in a source
-                raise TypeError(f"source {source} yielded {type(item).__name__}")
-        flush()
-    except SourceUnavailable as exc:
-        # The records received before the failure are good: store them (their harvest cursor
-        # only advances at the source's own checkpoints, so a re-run continues from there),
-        # and tell the caller what went in.
-        flush()
-        report.seconds = time.monotonic() - started
-        exc.report = report
-        raise
-    finally:
-        bar.close()
-        for listener in listeners:  # e.g. an index writer that commits at the end of the run
-            close = getattr(listener, "close", None)
-            if close is not None:
-                close()
-        report.seconds = time.monotonic() - started
+                else:  # pragma: no cover - a programming error in a source
+                    raise TypeError(f"source {source} yielded {type(item).__name__}")
+            flush()
+        except SourceUnavailable as exc:
+            # The records received before the failure are good: store them (their harvest cursor
+            # only advances at the source's own checkpoints, so a re-run continues from there),
+            # and tell the caller what went in.
+            flush()
+            report.seconds = time.monotonic() - started
+            exc.report = report
+            raise
+        finally:
+            bar.close()
+            for listener in listeners:  # e.g. an index writer that commits at the end of the run
+                close = getattr(listener, "close", None)
+                if close is not None:
+                    close()
+            report.seconds = time.monotonic() - started
     return report
