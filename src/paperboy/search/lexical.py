@@ -184,6 +184,7 @@ class DatabaseLexical:
     """PostgreSQL full-text search (tsvector + GIN), always current: triggers maintain it."""
 
     postfilters = False  # the database filters in the same query
+    head = None  # no revs: triggers keep the index current in each transaction
 
     def __init__(self, repo: SearchIndexRepository, weights: tuple[float, float] = (4.0, 1.0)):
         self.repo = repo

@@ -326,7 +326,7 @@ class SearchService:
                 self._facets = FacetColumns(self.repo)
             # Also as soon as the keyword index has seen the store change (tantivy): the
             # keyword side filters with this mask too, and must not miss what it can find.
-            head = getattr(self.lexical, "head", None) if self._lexical is not None else None
+            head = self._lexical.head if self._lexical is not None else None
             if now - self._facets_at > REFRESH_EVERY or head != self._facets_head:
                 self._facets.refresh()
                 self._facets_at, self._facets_head = now, head

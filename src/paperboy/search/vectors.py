@@ -267,13 +267,7 @@ class VectorIndex:
         if exclude is not None:
             keep = ids != exclude
             ids, mat = ids[keep], mat[keep]
-        if len(ids) == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores = mat @ query
-        k = min(k, len(ids))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return ids[top], scores[top]
+        return _best(ids, mat @ query, k)
 
     def _search_hnsw(self, query, k, allowed, exclude):
         want = k + (1 if exclude is not None else 0)
@@ -306,10 +300,14 @@ class VectorIndex:
         pos = self.rows.positions(allowed)
         if exclude is not None:
             pos = pos[self.rows.ids[pos] != exclude]
-        if len(pos) == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores = self.rows.scores(pos, query)
-        kk = min(k, len(pos))
-        top = np.argpartition(-scores, kk - 1)[:kk]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return self.rows.ids[pos[top]], scores[top]
+        return _best(self.rows.ids[pos], self.rows.scores(pos, query), k)
+
+
+def _best(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` highest-scoring (ids, scores), best first (ties in input order)."""
+    if len(ids) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    k = min(k, len(ids))
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return ids[top], scores[top]

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from paperboy.errors import NotFound, PaperboyError
 from paperboy.records import Paper
-from paperboy.storage.papers import PaperRepository, _insert, utcnow
+from paperboy.storage.papers import _insert, paper_from_row, utcnow
 from paperboy.storage.schema import (
     collection_items,
     collections,
@@ -375,7 +375,7 @@ class CommunityRepository:
             q = q.where(papers.c.hidden.is_(False))
         with self.engine.connect() as conn:
             rows = conn.execute(q).mappings().all()
-        return [CollectionItem(PaperRepository._to_paper(r), r["note"], r["added_at"]) for r in rows]
+        return [CollectionItem(paper_from_row(r), r["note"], r["added_at"]) for r in rows]
 
     def collections_with(self, user_id: int, paper_id: str) -> set[int]:
         with self.engine.connect() as conn:

@@ -203,6 +203,11 @@ def _insert(conn: Connection, table):
     return insert(table)
 
 
+def paper_from_row(row: Mapping) -> Paper:
+    """A Paper from a row (mapping) of the papers table."""
+    return Paper(**{name: row[name] for name in _STORED_FIELDS})
+
+
 class PaperRepository:
     """All reads and writes of papers and their provenance."""
 
@@ -343,10 +348,6 @@ class PaperRepository:
 
     # -- reads ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _to_paper(row: Mapping) -> Paper:
-        return Paper(**{name: row[name] for name in ("id", *CONTENT_FIELDS)})
-
     def get(self, paper_id: str) -> Paper | None:
         found = self.get_many([paper_id])
         return found[0] if found else None
@@ -360,7 +361,7 @@ class PaperRepository:
             for start in range(0, len(ids), 900):
                 chunk = list(ids[start : start + 900])
                 for row in conn.execute(select(papers).where(papers.c.id.in_(chunk))).mappings():
-                    by_id[row["id"]] = self._to_paper(row)
+                    by_id[row["id"]] = paper_from_row(row)
         return [by_id[i] for i in ids if i in by_id]
 
     def listings(self, paper_id: str) -> list[dict]:
