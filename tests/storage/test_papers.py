@@ -116,3 +116,34 @@ def test_merge_keeps_earliest_published():
     merged = merge_paper(old, new)
     assert merged["published"] == datetime(2024, 1, 1)
     assert merged["updated"] == datetime(2024, 3, 1)
+
+
+def test_hydration_returns_every_stored_field_as_written(store):
+    """get_many and a search page's visible_papers read SQLite at driver level: each field must
+    come back exactly as the ORM path returns it (dates with and without microseconds, missing
+    dates, lists, unicode, the optional links)."""
+    from sqlalchemy import select
+
+    from paperboy.storage.papers import paper_from_row
+    from paperboy.storage.schema import papers as papers_table
+
+    full = make_paper(title="Über «quotes» — 'and' \"more\"", authors=["Zoë Ä", "李 雷"],
+                      categories=["math.AG", "cs.LG"], primary_category="math.AG", version=3,
+                      published=datetime(2024, 1, 2, 3, 4, 5, 678901), updated=datetime(2024, 5, 6),
+                      comments="12 pages", journal_ref="J. X 1 (2024)", doi="10.1000/x",
+                      license="http://creativecommons.org/licenses/by/4.0/",
+                      abs_url="https://arxiv.org/abs/x", pdf_url="https://arxiv.org/pdf/x",
+                      code_url="https://github.com/o/r", project_url="https://p.example",
+                      thumbnail_url="https://t.example/x.png", organization="Lab",
+                      ai_keywords=["retrieval", "heads"], ai_summary="Short.")
+    bare = make_paper(published=None, updated=None, authors=[], categories=[], primary_category=None,
+                      version=None)
+    store.papers.upsert([full, bare], source="arxiv")
+    with store.engine.connect() as conn:
+        orm = {row["id"]: paper_from_row(row) for row in conn.execute(select(papers_table)).mappings()}
+    got = {p.id: p for p in store.papers.get_many([full.id, bare.id])}
+    assert got == orm
+    assert got[full.id] == full and got[bare.id] == bare
+    doc_ids = store.search.doc_ids([full.id, bare.id])
+    page = store.search.visible_papers(list(doc_ids.values()))
+    assert {p.id: p for p in page.values()} == orm

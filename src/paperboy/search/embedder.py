@@ -130,6 +130,10 @@ class Embedder:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.enable_cpu_mem_arena = True
         opts.log_severity_level = 3
+        # The pool's threads stop spinning when a run returns, instead of holding a core for
+        # a while: a query's embedding is followed at once by keyword and vector searches that
+        # need both cores (100k papers with a filter: hybrid p50 16.6 against 19.5 ms).
+        opts.add_session_config_entry("session.force_spinning_stop", "1")
         return ort.InferenceSession(str(self.onnx_path), opts, providers=["CPUExecutionProvider"])
 
     @property

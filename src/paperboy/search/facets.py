@@ -6,11 +6,16 @@ Instead the service keeps two columns indexed by doc id: the publication day (in
 categories as bits (uint64 words, one bit per category seen). Both are refreshed incrementally
 from ``papers.modified_at`` (indexed), so new and changed papers are picked up on the next query.
 Author and listing filters stay in SQL: they are selective, and their id sets are small.
+
+The masks of recent filters are kept until the columns change: a service sees the same few
+filters again and again (a category page, "this week"), and a wide one over 1M papers costs a
+few milliseconds to recompute (a filter cache, as search engines keep for their bitsets).
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from datetime import date, datetime
 
 import numpy as np
@@ -35,6 +40,11 @@ class FacetColumns:
         self.codes: dict[str, int] = {}
         self.last_modified: datetime | None = None
         self._lock = threading.Lock()
+        self._masks: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._generation = 0  # bumped by every refresh that changed the columns
+
+    #: how many recent filters' masks are kept (each is at most 8 bytes a paper)
+    CACHED_MASKS = 16
 
     def _grow(self, max_doc: int) -> None:
         if max_doc < len(self.days):
@@ -55,42 +65,79 @@ class FacetColumns:
         return code
 
     def refresh(self) -> int:
-        """Read papers changed since the last refresh; returns how many."""
+        """Read papers changed since the last refresh; returns how many changed the columns.
+
+        The papers of the newest modification time are read again each time (others may
+        commit with the same time), so only rows that differ are written, and only then are the
+        cached masks dropped. Rows are written with their final values, never cleared first: a
+        mask computed meanwhile is not cached (the generation moved)."""
         with self._lock:
             rows, cats, newest = self.repo.facet_rows(self.last_modified)
+            self.last_modified = newest
             if not rows:
                 return 0
+            for category in dict.fromkeys(c for _, c in cats):
+                self._code(category)  # may add a word of bits
             doc_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
             self._grow(int(doc_ids.max()))
-            self.days[doc_ids] = np.fromiter((_day(r[1]) for r in rows), dtype=np.int32,
-                                             count=len(rows))
-            self.bits[doc_ids] = 0
+            order = np.argsort(doc_ids)
+            doc_ids = doc_ids[order]
+            days = np.fromiter((_day(r[1]) for r in rows), dtype=np.int32, count=len(rows))[order]
+            bits = np.zeros((len(doc_ids), self.bits.shape[1]), dtype=np.uint64)
             if cats:
-                cat_docs = np.fromiter((d for d, _ in cats), dtype=np.int64, count=len(cats))
-                codes = np.fromiter((self._code(c) for _, c in cats), dtype=np.int64, count=len(cats))
+                at = np.searchsorted(doc_ids, np.fromiter((d for d, _ in cats), dtype=np.int64,
+                                                          count=len(cats)))
+                codes = np.fromiter((self.codes[c] for _, c in cats), dtype=np.int64, count=len(cats))
                 for code in np.unique(codes):
                     # A paper lists a category once, so the fancy-indexed |= has no duplicates.
-                    members = cat_docs[codes == code]
-                    self.bits[members, code // 64] |= np.uint64(1 << int(code % 64))
-            self.last_modified = newest
-            return len(rows)
+                    bits[at[codes == code], code // 64] |= np.uint64(1 << int(code % 64))
+            differs = (self.days[doc_ids] != days) | (self.bits[doc_ids] != bits).any(axis=1)
+            changed = int(differs.sum())
+            if changed:
+                self.days[doc_ids[differs]] = days[differs]
+                self.bits[doc_ids[differs]] = bits[differs]
+                self._masks.clear()
+                self._generation += 1
+            return changed
 
     def mask(self, since: date | None, until: date | None, categories: list[str]) -> np.ndarray:
-        """Sorted doc ids passing the date range and any of the categories."""
-        keep = self.days != NO_DATE if (since or until) else np.ones(len(self.days), dtype=bool)
+        """Sorted doc ids passing the date range and any of the categories (read-only: the
+        array may be shared with later calls)."""
+        key = (since, until, tuple(sorted(set(categories or ()))))
+        with self._lock:
+            found = self._masks.get(key)
+            if found is not None:
+                self._masks.move_to_end(key)
+                return found
+            generation = self._generation
+            columns = self.days, self.bits, dict(self.codes)  # one consistent version
+        found = self._compute(*columns, since, until, categories)
+        found.setflags(write=False)
+        with self._lock:
+            if generation != self._generation:
+                return found  # the columns changed meanwhile: not for later calls
+            self._masks[key] = found
+            while len(self._masks) > self.CACHED_MASKS:
+                self._masks.popitem(last=False)
+        return found
+
+    @staticmethod
+    def _compute(days: np.ndarray, bits: np.ndarray, codes: dict[str, int], since: date | None,
+                 until: date | None, categories: list[str]) -> np.ndarray:
+        keep = days != NO_DATE if (since or until) else np.ones(len(days), dtype=bool)
         if since:
-            keep &= self.days >= _day(since)
+            keep &= days >= _day(since)
         if until:
-            keep &= self.days <= _day(until)
+            keep &= days <= _day(until)
         if categories:
             # One AND per 64-bit word of wanted categories (not one pass per category).
             words: dict[int, int] = {}
             for wanted in categories:
-                for cat, code in self.codes.items():
+                for cat, code in codes.items():
                     if cat == wanted or ("." not in wanted and cat.startswith(wanted + ".")):
                         words[code // 64] = words.get(code // 64, 0) | (1 << (code % 64))
-            any_cat = np.zeros(len(self.days), dtype=bool)
-            for word, bits in words.items():
-                any_cat |= (self.bits[:, word] & np.uint64(bits)) != 0
+            any_cat = np.zeros(len(days), dtype=bool)
+            for word, wanted_bits in words.items():
+                any_cat |= (bits[:, word] & np.uint64(wanted_bits)) != 0
             keep &= any_cat
         return np.flatnonzero(keep).astype(np.int64, copy=False)

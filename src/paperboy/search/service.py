@@ -12,6 +12,7 @@ fuse (fusion.py) -> page -> hydrate papers from the store -> explain each hit.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -22,6 +23,7 @@ import numpy as np
 from paperboy.errors import NotFound
 from paperboy.records import Paper
 from paperboy.search.facets import FacetColumns
+from paperboy.search.schedule import HybridSchedule
 from paperboy.search.api import Hit, Mode, QueryError, SearchFilters, SearchResults
 from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse
 from paperboy.search.lexical import lexical_backend
@@ -41,10 +43,6 @@ MAX_DEPTH = 1000
 #: Keyword matches read for hybrid queries, so candidates found by meaning get their score
 #: (SciFact train nDCG@10 with 100 / 300 / 1,000: 0.7424 / 0.7430 / 0.7430).
 LEXICAL_POOL = 300
-#: Keyword searches slower than this (moving average, ms) get the query embedded on one thread
-#: beside them: about a two-thread embedding's time here (6 ms; one thread: 9 ms), measured
-#: with 100k papers (keyword search 2-4 ms: two threads win) and 1M (10-15 ms: one wins).
-ONE_THREAD_ABOVE_MS = 6.0
 #: Seconds between checks for vectors written by other processes.
 REFRESH_EVERY = 5.0
 
@@ -86,7 +84,7 @@ class SearchService:
         self._facets: FacetColumns | None = None
         self._facets_at = 0.0
         self._facets_head: int | None = None
-        self._keyword_ms = 0.0  # moving average of the keyword search's time
+        self.schedule = HybridSchedule()  # which hybrid work runs beside which
 
     # -- components -------------------------------------------------------------------------
 
@@ -194,37 +192,51 @@ class SearchService:
         def mask():
             return mask_job.result() if mask_job is not None else inline_mask
 
+        filtered = mask_job is not None or inline_mask is not None
         lex_job = None
+        search_keywords = None
         if use_lexical:
             # Hybrid reads a deeper keyword list (about as cheap: the index ranks the same
             # postings): candidates found by meaning take their keyword score from it.
             lex_depth = max(depth, LEXICAL_POOL) if use_dense else depth
 
+            started_keywords = threading.Event()
+
             def search_keywords():
+                started_keywords.set()
+                allowed = mask()
                 started = time.perf_counter()
                 found = self.lexical.search(parsed.terms, parsed.phrases, flt, lex_depth,
-                                            allowed=mask(), required=depth)
-                ms = 1000 * (time.perf_counter() - started)
-                self._keyword_ms = 0.8 * self._keyword_ms + 0.2 * ms
+                                            allowed=allowed, required=depth)
+                self.schedule.saw_keywords(1000 * (time.perf_counter() - started), filtered)
                 return found
 
-            # The keyword index releases the GIL: it ranks on one core while the query is
-            # embedded on the other (hybrid), instead of one after the other.
-            lex_job = self._pool().submit(search_keywords) if concurrent else None
-            if lex_job is None:
+            if not concurrent:
                 self._add_lexical(candidates, search_keywords(), depth)
         qvec = None
         if use_dense:
-            # A keyword search that outlasts the embedding keeps the other core busy all
-            # along, and a two-thread embedding then stalls on it: one thread is faster.
-            one_core = lex_job is not None and self._keyword_ms > ONE_THREAD_ABOVE_MS
+            # The keyword index releases the GIL: in hybrid searches it ranks on one core
+            # beside the query's embedding or beside the vector search, whichever the
+            # schedule (paperboy.search.schedule) expects to finish first.
+            together = concurrent and self.schedule.keywords_beside_embedding(filtered)
+            if together:
+                lex_job = self._pool().submit(search_keywords)
+            started = time.perf_counter()
             qvec = self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms),
-                                           single_thread=one_core)
+                                           single_thread=together)
+            self.schedule.saw_embedding(1000 * (time.perf_counter() - started), together)
+            if concurrent and not together:
+                lex_job = self._pool().submit(search_keywords)
+                # usearch holds the GIL while it searches: let the keyword thread reach
+                # tantivy (which releases it) first, or it would wait for the vector search.
+                started_keywords.wait(0.005)
             allowed = mask()
             if parsed.phrases:
                 must = self.lexical.phrase_doc_ids(parsed.phrases)
                 allowed = must if allowed is None else np.intersect1d(allowed, must)
+            started = time.perf_counter()
             ids, sims = self.vectors.search(qvec, depth, allowed=allowed)
+            self.schedule.saw_vectors(1000 * (time.perf_counter() - started), filtered)
             for rank, (doc_id, sim) in enumerate(zip(ids.tolist(), sims.tolist()), 1):
                 c = candidates.setdefault(doc_id, Candidate(doc_id))
                 c.dense, c.dense_rank = float(sim), rank

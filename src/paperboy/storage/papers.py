@@ -11,9 +11,11 @@ import unicodedata
 from operator import attrgetter, itemgetter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import Connection, DateTime, bindparam, delete, func, select
+import orjson
+
+from sqlalchemy import JSON, Connection, DateTime, bindparam, delete, func, select
 
 from paperboy.records import CONTENT_FIELDS, Listing, Paper, content_hash
 from paperboy.storage.keyword_revs import revs_in_bulk
@@ -208,6 +210,38 @@ def paper_from_row(row: Mapping) -> Paper:
     return Paper(**{name: row[name] for name in _STORED_FIELDS})
 
 
+#: The stored fields as columns of ``papers`` aliased ``p``, for :func:`sqlite_papers`.
+SQLITE_PAPER_COLUMNS = ", ".join(f"p.{name}" for name in _STORED_FIELDS)
+
+
+def _sqlite_column_reader(name: str):
+    column_type = papers.c[name].type
+    if isinstance(column_type, JSON):
+        return orjson.loads
+    if isinstance(column_type, DateTime):
+        # both stored forms: SQLAlchemy's "...:SS.ffffff" and sqlite3's "...:SS"
+        return lambda value: None if value is None else datetime.fromisoformat(value)
+    return None
+
+
+_SQLITE_READERS = [(i, reader) for i, reader in
+                   ((i, _sqlite_column_reader(n)) for i, n in enumerate(_STORED_FIELDS)) if reader]
+
+
+def sqlite_papers(conn: Connection, sql: str, params: Sequence) -> Iterator[tuple[object, Paper]]:
+    """(key, Paper) for rows of ``sql``, which selects a key then :data:`SQLITE_PAPER_COLUMNS`.
+
+    Hydration at driver level on SQLite: a search page's 20-30 papers cost ~0.5 ms this way
+    against ~2 ms through SQLAlchemy's result processing, on every query."""
+    make = Paper
+    names = _STORED_FIELDS
+    for row in conn.exec_driver_sql(sql, tuple(params)).cursor:
+        values = list(row)
+        for i, reader in _SQLITE_READERS:
+            values[i + 1] = reader(values[i + 1])
+        yield values[0], make(**dict(zip(names, values[1:])))
+
+
 class PaperRepository:
     """All reads and writes of papers and their provenance."""
 
@@ -360,6 +394,11 @@ class PaperRepository:
             by_id = {}
             for start in range(0, len(ids), 900):
                 chunk = list(ids[start : start + 900])
+                if conn.dialect.name == "sqlite":
+                    by_id.update(sqlite_papers(
+                        conn, f"SELECT p.id, {SQLITE_PAPER_COLUMNS} FROM papers p "
+                        f"WHERE p.id IN ({', '.join('?' * len(chunk))})", chunk))
+                    continue
                 for row in conn.execute(select(papers).where(papers.c.id.in_(chunk))).mappings():
                     by_id[row["id"]] = paper_from_row(row)
         return [by_id[i] for i in ids if i in by_id]

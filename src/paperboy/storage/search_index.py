@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, delete, func, select, text
 
 from paperboy.records import Paper
 from paperboy.search.api import SearchFilters
-from paperboy.storage.papers import name_key, paper_from_row
+from paperboy.storage.papers import SQLITE_PAPER_COLUMNS, name_key, paper_from_row, sqlite_papers
 from paperboy.storage.schema import embeddings, paper_categories, papers, search_docs
 
 
@@ -290,6 +290,13 @@ class SearchIndexRepository:
         ids = [int(d) for d in doc_ids]
         with self.engine.connect() as conn:
             for start in range(0, len(ids), 900):
+                chunk = ids[start:start + 900]
+                if conn.dialect.name == "sqlite":
+                    out.update(sqlite_papers(
+                        conn, f"SELECT s.doc_id, {SQLITE_PAPER_COLUMNS} FROM search_docs s "
+                        "JOIN papers p ON p.id = s.paper_id "
+                        f"WHERE s.doc_id IN ({', '.join('?' * len(chunk))}) AND p.hidden = 0", chunk))
+                    continue
                 rows = conn.execute(
                     select(search_docs.c.doc_id, papers)
                     .join(papers, papers.c.id == search_docs.c.paper_id)
