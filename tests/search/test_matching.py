@@ -42,3 +42,20 @@ def test_matched_terms_in_query_order():
 @pytest.mark.parametrize("terms", [[], ["!!"]])
 def test_matched_terms_without_usable_terms(terms):
     assert matched_terms({"a": "the text"}, terms) == {"a": []}
+
+
+def test_matched_terms_equal_whole_text_analysis_of_each_text():
+    texts = list(TRICKY)
+    if SCIFACT.is_file():
+        with open(SCIFACT, encoding="utf-8") as fh:
+            for _, line in zip(range(200), fh):
+                doc = json.loads(line)
+                texts.append(f"{doc['title']}\n{doc['text']}")
+    words = sorted({w for t in texts[:60] for w in t.split() if w.isalpha()})
+    queries = [words[i::37][:12] for i in range(37)] + [["naïve", "re-ranking", "façade", "x^2"]]
+    for start in range(0, len(texts), 20):
+        page = {str(i): t for i, t in enumerate(texts[start:start + 20], start)}
+        for terms in queries:
+            want = {key: [t for t in terms if analyze(t) and set(analyze(t)) <= set(analyze(body))]
+                    for key, body in page.items()}
+            assert matched_terms(page, terms) == want, terms

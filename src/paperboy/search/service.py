@@ -23,7 +23,7 @@ import numpy as np
 from paperboy.errors import NotFound
 from paperboy.records import Paper
 from paperboy.search.facets import FacetColumns
-from paperboy.search.schedule import HybridSchedule
+from paperboy.search.schedule import HybridSchedule, work_kind
 from paperboy.search.api import Hit, Mode, QueryError, SearchFilters, SearchResults
 from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse
 from paperboy.search.lexical import lexical_backend
@@ -179,20 +179,14 @@ class SearchService:
             if behind:
                 notes.append(behind)
         concurrent = use_lexical and use_dense
-        # The filter's doc-id mask (date/category columns in memory, authors from the
-        # database) serves the vector search and, on tantivy, the keyword one. In hybrid
-        # searches the keyword thread computes it first; otherwise it is computed here.
-        mask_job = None
-        if flt is not None and concurrent:
-            mask_job = self._pool().submit(self._mask, flt)
-        inline_mask = None
-        if flt is not None and not concurrent and (use_dense or self.lexical.postfilters):
-            inline_mask = self._mask(flt)
-
-        def mask():
-            return mask_job.result() if mask_job is not None else inline_mask
-
-        filtered = mask_job is not None or inline_mask is not None
+        # The filter's doc-id mask (date/category columns in memory, recent filters' masks
+        # cached; authors from the database) serves the vector search and, on tantivy, the
+        # keyword one.
+        filter_mask = None
+        if flt is not None and (use_dense or self.lexical.postfilters):
+            filter_mask = self._mask(flt)
+        kind = work_kind(None if filter_mask is None else len(filter_mask),
+                         max(self.vectors.size, 1) if use_dense else 1)
         lex_job = None
         search_keywords = None
         if use_lexical:
@@ -204,11 +198,10 @@ class SearchService:
 
             def search_keywords():
                 started_keywords.set()
-                allowed = mask()
                 started = time.perf_counter()
                 found = self.lexical.search(parsed.terms, parsed.phrases, flt, lex_depth,
-                                            allowed=allowed, required=depth)
-                self.schedule.saw_keywords(1000 * (time.perf_counter() - started), filtered)
+                                            allowed=filter_mask, required=depth)
+                self.schedule.saw_keywords(1000 * (time.perf_counter() - started), kind)
                 return found
 
             if not concurrent:
@@ -218,7 +211,7 @@ class SearchService:
             # The keyword index releases the GIL: in hybrid searches it ranks on one core
             # beside the query's embedding or beside the vector search, whichever the
             # schedule (paperboy.search.schedule) expects to finish first.
-            together = concurrent and self.schedule.keywords_beside_embedding(filtered)
+            together = concurrent and self.schedule.keywords_beside_embedding(kind)
             if together:
                 lex_job = self._pool().submit(search_keywords)
             started = time.perf_counter()
@@ -230,13 +223,13 @@ class SearchService:
                 # usearch holds the GIL while it searches: let the keyword thread reach
                 # tantivy (which releases it) first, or it would wait for the vector search.
                 started_keywords.wait(0.005)
-            allowed = mask()
+            allowed = filter_mask
             if parsed.phrases:
                 must = self.lexical.phrase_doc_ids(parsed.phrases)
                 allowed = must if allowed is None else np.intersect1d(allowed, must)
             started = time.perf_counter()
             ids, sims = self.vectors.search(qvec, depth, allowed=allowed)
-            self.schedule.saw_vectors(1000 * (time.perf_counter() - started), filtered)
+            self.schedule.saw_vectors(1000 * (time.perf_counter() - started), kind)
             for rank, (doc_id, sim) in enumerate(zip(ids.tolist(), sims.tolist()), 1):
                 c = candidates.setdefault(doc_id, Candidate(doc_id))
                 c.dense, c.dense_rank = float(sim), rank
