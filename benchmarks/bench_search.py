@@ -324,6 +324,8 @@ def bench_latency(args) -> None:
         ("hybrid + narrow filter (one year, one category)", lambda q: svc.search(q, narrow, limit=20)),
         ("hybrid, explain=False (no matched terms)", lambda q: svc.search(q, limit=20, explain=False)),
         ("hybrid + filter, explain=False", lambda q: svc.search(q, filt, limit=20, explain=False)),
+        ("hybrid + narrow filter, explain=False",
+         lambda q: svc.search(q, narrow, limit=20, explain=False)),
         ("lexical only", lambda q: svc.search(q, limit=20, mode="lexical")),
         ("lexical + filter", lambda q: svc.search(q, filt, limit=20, mode="lexical")),
         ("dense only", lambda q: svc.search(q, limit=20, mode="dense")),
