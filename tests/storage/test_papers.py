@@ -147,3 +147,29 @@ def test_hydration_returns_every_stored_field_as_written(store):
     doc_ids = store.search.doc_ids([full.id, bare.id])
     page = store.search.visible_papers(list(doc_ids.values()))
     assert {p.id: p for p in page.values()} == orm
+
+
+def test_batches_keep_every_character_and_type(store):
+    """What a batch stores comes back equal: quotes, escapes, control characters, non-ASCII;
+    NUL is dropped on both databases (PostgreSQL text cannot hold it: the batch would fail); a
+    repeated batch is unchanged and refreshes its provenance through the ON CONFLICT path."""
+    tricky = [
+        'quotes " and \\ backslash \\n not a newline',
+        "tab\tnewline\ncontrol\x01\x1f del\x7f",
+        "ünïcödé — «» 日本語 emoji 🧪 \u2028 line separator",
+        "nul \x00 inside",
+        "",
+    ]
+    papers = [make_paper(title=t or "untitled", abstract=t, authors=[t or "A B", "C D"],
+                         comments=t or None, ai_keywords=[t], version=i, published=datetime(2024, 1, i + 1))
+              for i, t in enumerate(tricky)]
+    store.papers.upsert(papers, source="arxiv")
+    got = {p.id: p for p in store.papers.get_many([p.id for p in papers])}
+    assert [got[p.id] for p in papers[:3]] == papers[:3]
+    nul = got[papers[3].id]
+    assert (nul.title, nul.abstract, nul.authors[0], nul.comments, nul.ai_keywords) == (
+        "nul  inside", "nul  inside", "nul  inside", "nul  inside", ["nul  inside"])
+    again = store.papers.upsert(papers[:3], source="arxiv")
+    assert again.unchanged == 3
+    for p in papers[:3]:
+        assert [s["source"] for s in store.papers.sources(p.id)] == ["arxiv"]

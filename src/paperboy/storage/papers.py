@@ -108,6 +108,14 @@ def _normalized(paper: Paper) -> dict:
     values["updated"] = _naive_utc(values["updated"])
     for name in _LIST_FIELDS:
         values[name] = list(values[name] or [])
+    for name, value in values.items():
+        # NUL never reaches the store: PostgreSQL text cannot hold it (the whole batch would
+        # fail), and no source means anything by it.
+        if value.__class__ is str:
+            if "\x00" in value:
+                values[name] = value.replace("\x00", "")
+        elif value.__class__ is list and any("\x00" in v for v in value if v.__class__ is str):
+            values[name] = [v.replace("\x00", "") if v.__class__ is str else v for v in value]
     return values
 
 
