@@ -21,13 +21,19 @@ TRICKY = [
 ]
 
 
-def test_stems_equal_whole_text_analysis():
-    texts = list(TRICKY)
+@pytest.fixture(scope="module")
+def texts():
+    """The tricky texts, then 300 real abstracts when shared/ is there."""
+    out = list(TRICKY)
     if SCIFACT.is_file():
         with open(SCIFACT, encoding="utf-8") as fh:
             for _, line in zip(range(300), fh):
                 doc = json.loads(line)
-                texts.append(f"{doc['title']}\n{doc['text']}")
+                out.append(f"{doc['title']}\n{doc['text']}")
+    return out
+
+
+def test_stems_equal_whole_text_analysis(texts):
     for text in texts:
         assert stems(text) == set(analyze(text)), text[:80]
         assert stems(text) == set(analyze(text))  # second time from the cache
@@ -44,18 +50,13 @@ def test_matched_terms_without_usable_terms(terms):
     assert matched_terms({"a": "the text"}, terms) == {"a": []}
 
 
-def test_matched_terms_equal_whole_text_analysis_of_each_text():
-    texts = list(TRICKY)
-    if SCIFACT.is_file():
-        with open(SCIFACT, encoding="utf-8") as fh:
-            for _, line in zip(range(200), fh):
-                doc = json.loads(line)
-                texts.append(f"{doc['title']}\n{doc['text']}")
+def test_matched_terms_equal_whole_text_analysis_of_each_text(texts):
+    whole = {text: set(analyze(text)) for text in texts}
     words = sorted({w for t in texts[:60] for w in t.split() if w.isalpha()})
     queries = [words[i::37][:12] for i in range(37)] + [["naïve", "re-ranking", "façade", "x^2"]]
     for start in range(0, len(texts), 20):
         page = {str(i): t for i, t in enumerate(texts[start:start + 20], start)}
         for terms in queries:
-            want = {key: [t for t in terms if analyze(t) and set(analyze(t)) <= set(analyze(body))]
+            want = {key: [t for t in terms if analyze(t) and set(analyze(t)) <= whole[body]]
                     for key, body in page.items()}
             assert matched_terms(page, terms) == want, terms

@@ -185,10 +185,10 @@ class SearchService:
         filter_mask = None
         if flt is not None and (use_dense or self.lexical.postfilters):
             filter_mask = self._mask(flt)
-        kind = work_kind(None if filter_mask is None else len(filter_mask),
-                         max(self.vectors.size, 1) if use_dense else 1)
+        # Hybrid searches time their parts per kind of search, to choose their order.
+        kind = (work_kind(None if filter_mask is None else len(filter_mask), self.vectors.size)
+                if concurrent else None)
         lex_job = None
-        search_keywords = None
         if use_lexical:
             # Hybrid reads a deeper keyword list (about as cheap: the index ranks the same
             # postings): candidates found by meaning take their keyword score from it.
@@ -201,7 +201,8 @@ class SearchService:
                 started = time.perf_counter()
                 found = self.lexical.search(parsed.terms, parsed.phrases, flt, lex_depth,
                                             allowed=filter_mask, required=depth)
-                self.schedule.saw_keywords(1000 * (time.perf_counter() - started), kind)
+                if kind is not None:
+                    self.schedule.saw_keywords(1000 * (time.perf_counter() - started), kind)
                 return found
 
             if not concurrent:
@@ -229,7 +230,8 @@ class SearchService:
                 allowed = must if allowed is None else np.intersect1d(allowed, must)
             started = time.perf_counter()
             ids, sims = self.vectors.search(qvec, depth, allowed=allowed)
-            self.schedule.saw_vectors(1000 * (time.perf_counter() - started), kind)
+            if kind is not None:
+                self.schedule.saw_vectors(1000 * (time.perf_counter() - started), kind)
             for rank, (doc_id, sim) in enumerate(zip(ids.tolist(), sims.tolist()), 1):
                 c = candidates.setdefault(doc_id, Candidate(doc_id))
                 c.dense, c.dense_rank = float(sim), rank

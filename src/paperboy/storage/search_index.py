@@ -300,7 +300,7 @@ class SearchIndexRepository:
                 rows = conn.execute(
                     select(search_docs.c.doc_id, papers)
                     .join(papers, papers.c.id == search_docs.c.paper_id)
-                    .where(search_docs.c.doc_id.in_(ids[start:start + 900]),
+                    .where(search_docs.c.doc_id.in_(chunk),
                            papers.c.hidden.is_(False))).mappings()
                 out.update({row["doc_id"]: paper_from_row(row) for row in rows})
         return out
