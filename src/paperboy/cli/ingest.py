@@ -50,6 +50,7 @@ def run_import(state: CliContext, items: Iterable, source: str, *, batch_size: i
             batch_size=batch_size,
             progress=state.progress(),
             listeners=index_listeners(state, embed=embed),
+            bulk_index_after=state.settings.bulk_index_after,
         )
     except SourceUnavailable as exc:
         partial = getattr(exc, "report", None)

@@ -149,6 +149,30 @@ def prefetched(items: Iterable, chunk: int = 256, depth: int = 8) -> Iterator:
         stop.set()
 
 
+class _IndexRebuild:
+    """Rebuild the indexes a run set aside, in a thread: SQLite sorts them while the listeners
+    finish (the keyword index's last commit), both outside the GIL."""
+
+    def __init__(self, store: Store, notes: TextIO | None):
+        self.error: BaseException | None = None
+        if notes is not None:
+            print("rebuilding the indexes set aside for this import ...", file=notes)
+
+        def work() -> None:
+            try:
+                store.papers.restore_indexes(owner=True)
+            except BaseException as exc:  # re-raised in the run's thread by wait()
+                self.error = exc
+
+        self.thread = threading.Thread(target=work, name="ingest-indexes", daemon=True)
+        self.thread.start()
+
+    def wait(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def run_ingest(
     store: Store,
     items: Iterable[Paper | Reject | Checkpoint],
@@ -161,10 +185,14 @@ def run_ingest(
     listeners: Iterable[BatchListener] = (),
     unit: str = "rec",
     prefetch: bool = True,
+    bulk_index_after: int = 0,
 ) -> IngestReport:
     """Drain ``items`` into ``store``; ``progress=None`` shows a bar only on a terminal.
 
     With ``prefetch`` the source is read in a background thread (see :func:`prefetched`).
+    ``bulk_index_after`` (0: never): once this run has added that many papers, and at least as
+    many as the store held before it, the store's secondary indexes are set aside and rebuilt
+    when the run ends (:mod:`paperboy.storage.bulk_indexes`).
     """
     report = IngestReport(source=source)
     errors = error_stream if error_stream is not None else sys.stderr
@@ -176,8 +204,11 @@ def run_ingest(
     bar = tqdm(total=total, unit=unit, unit_scale=True, disable=disable, file=errors,
                desc=source, dynamic_ncols=True)
 
+    aside = False
+    check_bulk = bulk_index_after > 0
+
     def flush() -> None:
-        nonlocal batch, pending_state
+        nonlocal batch, pending_state, aside, check_bulk
         if not batch and not pending_state:
             return
         counts = store.papers.upsert(batch, source, state=pending_state or None)
@@ -191,6 +222,10 @@ def run_ingest(
         bar.set_postfix(new=report.new, upd=report.updated, rej=report.rejected, refresh=False)
         batch = []
         pending_state = {}
+        if check_bulk and report.new >= bulk_index_after:
+            check_bulk = False
+            if report.new >= store.papers.count() - report.new:
+                aside = store.papers.set_indexes_aside()
 
     with fewer_collections():
         try:
@@ -226,9 +261,12 @@ def run_ingest(
             raise
         finally:
             bar.close()
+            rebuild = _IndexRebuild(store, None if disable else errors) if aside else None
             for listener in listeners:  # e.g. an index writer that commits at the end of the run
                 close = getattr(listener, "close", None)
                 if close is not None:
                     close()
+            if rebuild is not None:
+                rebuild.wait()
             report.seconds = time.monotonic() - started
     return report

@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import JSON, Connection, DateTime, bindparam, delete, func, select
 
 from paperboy.records import CONTENT_FIELDS, Listing, Paper, content_hash
+from paperboy.storage import bulk_indexes
 from paperboy.storage.keyword_revs import revs_in_bulk
 from paperboy.storage.schema import (
     daily_listings,
@@ -397,6 +398,16 @@ class PaperRepository:
                          conflict=("paper_id", "source", "listed_on"),
                          update=("upvotes", "comments", "submitter", "organization",
                                  "announce_type", "last_seen_at"))
+
+    # -- bulk loads (see paperboy.storage.bulk_indexes) -----------------------------------
+
+    def set_indexes_aside(self) -> bool:
+        """For a large import: drop the secondary indexes until :meth:`restore_indexes`."""
+        return bulk_indexes.set_aside(self.engine)
+
+    def restore_indexes(self, owner: bool = False) -> list[str]:
+        """Rebuild what :meth:`set_indexes_aside` dropped (``owner``: the import that did)."""
+        return bulk_indexes.restore(self.engine, owner=owner)
 
     # -- sync state (harvest cursors) -----------------------------------------------------
 

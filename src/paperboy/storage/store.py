@@ -55,4 +55,6 @@ def open_store(settings: Settings, migrate: bool = True) -> Store:
     store = Store(database.make_engine(settings.resolved_database_url))
     if migrate:
         store.migrate()
+        # an import killed while its indexes were set aside leaves them missing: put them back
+        store.papers.restore_indexes()
     return store
