@@ -149,22 +149,41 @@ class TantivyLexical:
 
 
 class KeywordFollower:
-    """Keeps the keyword index up with an import: one writer for the whole run, fed after each
-    stored batch and committed every few seconds and at the end (``close``), so tantivy's
-    indexing thread works beside the import instead of after it. If another process holds the
-    writer, the batches are left to it (it catches up by rev). (A follower in a thread of its
-    own measured no faster: its Python work then competes with the import's for the GIL.)"""
+    """Keeps the keyword index up with an import: fed after each stored batch and committed
+    every few seconds and at the end (``close``), so tantivy's indexing works beside the import
+    instead of after it. The first batches go in through a writer in this process; a longer
+    import hands the rest to a helper process (:mod:`paperboy.search.follow_process`), whose
+    Python work then no longer shares the import's GIL. (A follower *thread* measured no
+    faster: its Python work competed with the import's.) If another process holds the writer,
+    the batches are left to it (it catches up by rev)."""
 
     COMMIT_EVERY = 5.0  # seconds
     #: writer memory: larger segments mean fewer merges (64 -> 128 MB: ~6 % less CPU a paper)
     HEAP_MB = 128
+    #: batches indexed in this process before a helper process takes over (small imports,
+    #: e.g. a day of listings, never pay for starting one)
+    HELPER_AFTER = 2
+    #: at the end, seconds to wait for another process's writer to take in what is still pending
+    CLOSE_WAIT = 30.0
 
-    def __init__(self, lexical: TantivyLexical):
+    def __init__(self, lexical: TantivyLexical, helper: bool = True):
         self.lexical = lexical
         self.writer = None
         self.committed_at = time.monotonic()
+        self.batches = 0
+        self.use_helper = helper
+        self.helper = None
 
     def __call__(self, ids: list[str]) -> None:
+        self.batches += 1
+        if self.helper is not None:
+            if self.helper.poke():
+                return
+            self._helper_done()  # it died: go on in this process
+        elif self.use_helper and self.batches > self.HELPER_AFTER:
+            self._start_helper()
+            if self.helper is not None:
+                return
         if self.writer is None:
             self.writer = self.lexical.index.writer(heap_mb=self.HEAP_MB)
             if self.writer is None:
@@ -174,10 +193,41 @@ class KeywordFollower:
             self.writer.commit()
             self.committed_at = time.monotonic()
 
+    def _start_helper(self) -> None:
+        from paperboy.search.follow_process import Helper
+
+        self.use_helper = False  # one try per run
+        if self.writer is not None:
+            self.writer.close()  # frees tantivy's lock for the helper
+            self.writer = None
+        engine = self.lexical.repo.engine
+        try:
+            self.helper = Helper(engine.url.render_as_string(hide_password=False),
+                                 self.lexical.index.root, self.HEAP_MB)
+        except OSError:  # could not start a process: stay in this one
+            self.helper = None
+            return
+        self.helper.poke()
+
+    def _helper_done(self) -> None:
+        helper, self.helper = self.helper, None
+        if not helper.finish():
+            self.lexical.sync(heap_mb=self.HEAP_MB)  # what the helper left undone
+        self.lexical.index.reload()
+
     def close(self) -> None:
+        if self.helper is not None:
+            self._helper_done()
         if self.writer is not None:
             self.writer.close()
             self.writer = None
+        # Batches left to another process's writer (a helper of a killed import finishing its
+        # part, the server's sync) are taken in here once it lets go, so the run ends indexed.
+        deadline = time.monotonic() + self.CLOSE_WAIT
+        while self.lexical.pending():
+            if self.lexical.sync(heap_mb=self.HEAP_MB) is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
 
 
 class DatabaseLexical:
