@@ -49,7 +49,9 @@ def test_set_aside_then_restore_gives_back_working_indexes(sqlite_store):
         found = conn.execute(text(
             "SELECT count(*) FROM paper_authors WHERE name_key = 'ada lovelace'")).scalar_one()
         integrity = conn.execute(text("PRAGMA integrity_check")).scalar_one()
+        cache = conn.execute(text("PRAGMA cache_size")).scalar_one()
     assert (found, integrity) == (20, "ok")
+    assert cache == -64 * 1024  # the rebuild's smaller sort cache is not left behind
     assert sqlite_store.papers.get_state(bulk_indexes.OWNER_KEY) is None
     assert sqlite_store.papers.restore_indexes() == []  # nothing left to do
 

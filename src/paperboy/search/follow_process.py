@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 #: Exit status when another process holds the keyword index's writer.
 BUSY = 17
+#: SQLite page cache of the helper: it reads each paper once, in rev order.
+HELPER_CACHE_MB = 8
 #: Seconds between commits of the helper's writer (what searches see meanwhile).
 COMMIT_EVERY = 5.0
 
@@ -39,7 +41,7 @@ def follow(database_url: str, index_dir: Path, heap_mb: int, wake_fd: int = 0) -
     from paperboy.storage.database import make_engine
     from paperboy.storage.search_index import SearchIndexRepository
 
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, cache_mb=HELPER_CACHE_MB)
     try:
         lexical = TantivyLexical(SearchIndexRepository(engine), index_dir)
         writer = lexical.index.writer(heap_mb=heap_mb)

@@ -49,7 +49,9 @@ def _json_dumps(value) -> str:
     return orjson.dumps(value).decode()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, cache_mb: int = 64) -> Engine:
+    """``cache_mb``: SQLite's page cache per connection (a process that only streams through
+    the papers once, like the keyword index's helper, needs little)."""
     url = _normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -74,7 +76,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=60000")
-            cur.execute("PRAGMA cache_size=-65536")
+            cur.execute(f"PRAGMA cache_size={-1024 * cache_mb}")
             cur.close()
 
         @event.listens_for(engine, "begin")
