@@ -490,8 +490,9 @@ def index_listener(store: Store, settings: Settings, embed: bool = True,
 class IndexListener:
     """Told the ids of every stored batch of an import; ``close`` ends the run.
 
-    The keyword index takes in each batch (tantivy on SQLite, through one writer for the run;
-    on PostgreSQL triggers did it in the same transaction). With ``embed`` the changed papers
+    The keyword index takes in each batch (tantivy on SQLite: one writer for the run, in a
+    helper process past the first batches; on PostgreSQL triggers did it in the same
+    transaction). With ``embed`` the changed papers
     are embedded right away (daily ingests); bulk imports pass ``embed=False`` and leave it to
     `paperboy embed`.
     """
