@@ -14,6 +14,7 @@ import queue
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, TextIO
@@ -149,30 +150,6 @@ def prefetched(items: Iterable, chunk: int = 256, depth: int = 8) -> Iterator:
         stop.set()
 
 
-class _IndexRebuild:
-    """Rebuild the indexes a run set aside, in a thread: SQLite sorts them while the listeners
-    finish (the keyword index's last commit), both outside the GIL."""
-
-    def __init__(self, store: Store, notes: TextIO | None):
-        self.error: BaseException | None = None
-        if notes is not None:
-            print("rebuilding the indexes set aside for this import ...", file=notes)
-
-        def work() -> None:
-            try:
-                store.papers.restore_indexes(owner=True)
-            except BaseException as exc:  # re-raised in the run's thread by wait()
-                self.error = exc
-
-        self.thread = threading.Thread(target=work, name="ingest-indexes", daemon=True)
-        self.thread.start()
-
-    def wait(self) -> None:
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-
-
 def run_ingest(
     store: Store,
     items: Iterable[Paper | Reject | Checkpoint],
@@ -261,12 +238,20 @@ def run_ingest(
             raise
         finally:
             bar.close()
-            rebuild = _IndexRebuild(store, None if disable else errors) if aside else None
+            rebuild = None
+            if aside:
+                # SQLite sorts the set-aside indexes in a thread while the listeners finish
+                # (the keyword index's last commit), both outside the GIL.
+                if not disable:
+                    print("rebuilding the indexes set aside for this import ...", file=errors)
+                pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-indexes")
+                rebuild = pool.submit(store.papers.restore_indexes, owner=True)
+                pool.shutdown(wait=False)  # the rebuild runs; the thread ends after it
             for listener in listeners:  # e.g. an index writer that commits at the end of the run
                 close = getattr(listener, "close", None)
                 if close is not None:
                     close()
             if rebuild is not None:
-                rebuild.wait()
+                rebuild.result()  # its exception, if any, is raised here
             report.seconds = time.monotonic() - started
     return report

@@ -7,6 +7,7 @@ leaves whole batches behind and a re-run continues where it stopped.
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from operator import attrgetter, itemgetter
 from dataclasses import dataclass, field
@@ -181,8 +182,7 @@ def _insert_many(conn: Connection, table, rows: list[dict], conflict: Sequence[s
             # sqlite3 would adapt it with isoformat(" ") itself, once per value
             proc = _same_value_memo(proc or _sqlite_datetime)
         procs.append(proc)
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-           f"VALUES ({', '.join('?' * len(names))})")
+    sql = _insert_sql(conn, table, names)
     if conflict:
         sql += (f" ON CONFLICT ({', '.join(quote(n) for n in conflict)}) DO UPDATE SET "
                 + ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in update))
@@ -208,10 +208,14 @@ def _insert_plain(conn: Connection, table, names: Sequence[str], data: list[tupl
     if conn.dialect.name != "sqlite":
         conn.execute(table.insert(), [dict(zip(names, values)) for values in data])
         return
+    conn.exec_driver_sql(_insert_sql(conn, table, names), data)
+
+
+def _insert_sql(conn: Connection, table, names: Sequence[str]) -> str:
+    """``INSERT INTO table (names) VALUES (?, ...)`` for the SQLite driver."""
     quote = conn.dialect.identifier_preparer.quote
-    conn.exec_driver_sql(
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-        f"VALUES ({', '.join('?' * len(names))})", data)
+    return (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+            f"VALUES ({', '.join('?' * len(names))})")
 
 
 def _sqlite_datetime(value):
@@ -402,12 +406,29 @@ class PaperRepository:
     # -- bulk loads (see paperboy.storage.bulk_indexes) -----------------------------------
 
     def set_indexes_aside(self) -> bool:
-        """For a large import: drop the secondary indexes until :meth:`restore_indexes`."""
-        return bulk_indexes.set_aside(self.engine)
+        """For a large import: drop the secondary indexes until :meth:`restore_indexes`, noting
+        this process as their owner; False where nothing is set aside (PostgreSQL)."""
+        if self.engine.dialect.name != "sqlite":
+            return False
+        with self.engine.begin() as conn:
+            bulk_indexes.drop(conn)
+            self._set_state(conn, {bulk_indexes.OWNER_KEY: str(os.getpid())}, utcnow())
+        return True
 
     def restore_indexes(self, owner: bool = False) -> list[str]:
-        """Rebuild what :meth:`set_indexes_aside` dropped (``owner``: the import that did)."""
-        return bulk_indexes.restore(self.engine, owner=owner)
+        """Create the set-aside indexes that are missing; returns their names. ``owner``: called
+        by the import that set them aside; otherwise (opening the store) they are left to an
+        import that is still running, which rebuilds them when it ends."""
+        missing = bulk_indexes.missing(self.engine)  # one read on every open: nothing else
+        if not missing:
+            return []
+        marker = self.get_state(bulk_indexes.OWNER_KEY)
+        if not owner and bulk_indexes.import_running(marker):
+            return []
+        with self.engine.begin() as conn:
+            bulk_indexes.create(conn, missing)
+            conn.execute(delete(sync_state).where(sync_state.c.key == bulk_indexes.OWNER_KEY))
+        return missing
 
     # -- sync state (harvest cursors) -----------------------------------------------------
 
