@@ -103,10 +103,10 @@ def _alembic_config(connection) -> Config:
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migrations (safe on every start).
 
-    Feature areas (search, community, mail) each own a migration branch off 0001, so "heads".
+    The history is linear from 0008_one_history on (older feature branches merge there).
     """
     with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), "heads")
+        command.upgrade(_alembic_config(conn), "head")
 
 
 def pending_migrations(engine: Engine) -> bool:
