@@ -194,6 +194,44 @@ class ReaderSignalRepository:
             cond = and_(cond, reader_library.c.paper_id == paper_id)
         return write(self.engine, lambda conn: conn.execute(delete(reader_library).where(cond)).rowcount)
 
+    def visible_ids(self, paper_ids: Sequence[str]) -> set[str]:
+        """Those of ``paper_ids`` the store has and shows."""
+        ids = list(dict.fromkeys(paper_ids))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 900):
+                found.update(conn.execute(select(papers.c.id).where(
+                    papers.c.id.in_(ids[start:start + 900]), papers.c.hidden.is_(False))).scalars())
+        return found
+
+    def ids_by_doi(self, dois: Sequence[str]) -> dict[str, str]:
+        """Lower-cased DOI -> paper id, for the DOIs some stored paper carries."""
+        wanted = {d.lower() for d in dois if d}
+        if not wanted:
+            return {}
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for pid, doi in conn.execute(select(papers.c.id, papers.c.doi).where(
+                    papers.c.doi.is_not(None), func.lower(papers.c.doi).in_(sorted(wanted)),
+                    papers.c.hidden.is_(False))):
+                out.setdefault(doi.lower(), pid)
+        return out
+
+    def ids_by_title(self, title_keys: set[str], normalize) -> dict[str, str]:
+        """Normalized title -> paper id, by one streamed pass over the stored titles (only
+        for library entries that have neither an arXiv id nor a known DOI)."""
+        if not title_keys:
+            return {}
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            rows = conn.execution_options(stream_results=True, yield_per=5000).execute(
+                select(papers.c.id, papers.c.title).where(papers.c.hidden.is_(False)))
+            for pid, title in rows:
+                key = normalize(title or "")
+                if key in title_keys and key not in out:
+                    out[key] = pid
+        return out
+
     # -- follows --------------------------------------------------------------------------
 
     def follow(self, user_id: int, kind: str, value: str) -> Follow:
