@@ -14,17 +14,18 @@ import hashlib
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import and_, delete, func, select, union
+from sqlalchemy import Date, String, and_, delete, exists, func, literal, select, union, union_all
 
 from paperboy.errors import NotFound, PaperboyError
 from paperboy.storage.papers import _insert, name_key, utcnow
 from paperboy.storage.schema import (
     collection_items,
     collections,
+    daily_listings,
     embeddings,
     papers,
     reader_feed_tokens,
@@ -83,6 +84,18 @@ class Profile:
         for pid in sorted(self.negatives):
             h.update(b"-" + pid.encode())
         return h.hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    id: str
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    organization: str | None
+    day: date | str | None
+    published: datetime | None
 
 
 @dataclass(frozen=True)
@@ -412,6 +425,30 @@ class ReaderSignalRepository:
                         vecs[pid] = np.frombuffer(blob, dtype="<f4")
         return [PaperText(pid, found[pid][0] or "", found[pid][1] or "", found[pid][2],
                           vecs.get(pid)) for pid in ids if pid in found]
+
+    def period_papers(self, start: date, end: date, lo: datetime, hi: datetime,
+                      cap: int = 5000) -> list[CandidateRow]:
+        """The visible papers of a period (listed on a day in [start, end), or never listed and
+        first published in [lo, hi)), newest first, at most ``cap``: what "For you" ranks."""
+        dl = daily_listings
+        listed = (select(dl.c.paper_id.label("pid"), func.min(dl.c.listed_on).label("day"),
+                         func.max(dl.c.organization).label("org"))
+                  .where(dl.c.listed_on >= start, dl.c.listed_on < end)
+                  .group_by(dl.c.paper_id))
+        unlisted = (select(papers.c.id.label("pid"), literal(None, Date).label("day"),
+                           literal(None, String).label("org"))
+                    .where(papers.c.published >= lo, papers.c.published < hi,
+                           ~exists().where(dl.c.paper_id == papers.c.id)))
+        cand = union_all(listed, unlisted).subquery("cand")
+        q = (select(papers.c.id, papers.c.title, papers.c.abstract, papers.c.authors,
+                    papers.c.categories, func.coalesce(cand.c.org, papers.c.organization),
+                    cand.c.day, papers.c.published)
+             .join(cand, cand.c.pid == papers.c.id)
+             .where(papers.c.hidden.is_(False))
+             .order_by(papers.c.published.desc(), papers.c.id.desc())
+             .limit(cap))
+        with self.engine.connect() as conn:
+            return [CandidateRow(*r) for r in conn.execute(q)]
 
     # -- fitted models and the shared vocabulary ------------------------------------------
 
