@@ -343,6 +343,12 @@ class RecommendService:
             out[uid] = [explained[pid] for pid, _, _ in order]
         return out
 
+    def forget(self, user_id: int) -> None:
+        """Drop the reader's ranked lists from this process (after they deleted their data)."""
+        with self._lock:
+            for key in [k for k in self._lists if k[0] == user_id]:
+                del self._lists[key]
+
     # -- explanations -------------------------------------------------------------------------
 
     def _explain(self, model: ReaderModel | None, rows, by_id: dict[str, Candidate]
