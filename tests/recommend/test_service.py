@@ -9,6 +9,7 @@ from datetime import date, datetime
 import pytest
 
 from paperboy.recommend.service import RecommendService
+from paperboy.search.query import parse_query
 from paperboy.settings import load_settings
 from paperboy.storage.feeds import Period
 from tests.builders import make_paper
@@ -46,7 +47,7 @@ def world(store, tmp_path):
     settings = load_settings({"data_dir": tmp_path / "svc"}, environ={})
     uid = store.accounts.create_user("gina", "gina@example.org", "x").id
     other = store.accounts.create_user("otto", "otto@example.org", "x").id
-    return store, RecommendService(store, settings), uid, other, papers
+    return store, RecommendService(store, settings, parse_query), uid, other, papers
 
 
 def _graph(papers, day):

@@ -6,6 +6,9 @@ phrases, ``author:`` and ``cat:`` filters. An exclude removes a paper whatever i
 include, like a follow of an author / organization / category, makes sure the paper is shown.
 Matching works on a paper's title + abstract words, folded author names and categories, in
 memory (the candidates of a period are already loaded).
+
+The query parser is the search box's (``paperboy.search.query.parse_query``); search is a
+sibling layer, so whoever builds the service hands it in (:data:`QueryParser`).
 """
 
 from __future__ import annotations
@@ -13,15 +16,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from paperboy.errors import PaperboyError
-from paperboy.search.api import QueryError
-from paperboy.search.query import parse_query, words
+from paperboy.query import QueryError
 from paperboy.storage.papers import name_key
 from paperboy.storage.signals import RULE_ACTIONS, Follow, Rule
 
 MAX_RULE_CHARS = 200
+_WORD = re.compile(r"\w+", re.UNICODE)
+#: text -> parsed query with ``terms``, ``phrases`` (word lists) and ``filters.authors`` /
+#: ``filters.categories``; raises QueryError for a query the user must fix
+QueryParser = Callable[[str], Any]
 _RULE_LINE = re.compile(r"^\s*(include|exclude|\+|-)\s*:?\s*(.*)$", re.I | re.S)
 
 
@@ -29,7 +35,11 @@ class RuleError(PaperboyError):
     """A rule that cannot be used; the message says why, in one line."""
 
 
-def parse_rule(line: str, action: str | None = None) -> tuple[str, str]:
+def words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def parse_rule(line: str, parse_query: QueryParser, action: str | None = None) -> tuple[str, str]:
     """(action, query) from ``include: words`` / ``exclude: words`` (or ``action`` given apart).
     Empty, over-long, control-character or filter-only-by-date rules are refused."""
     line = (line or "").replace("\r", " ").replace("\n", " ")
@@ -110,7 +120,7 @@ class CompiledRule:
     categories: list[str] = field(default_factory=list)
 
     @classmethod
-    def of(cls, rule: Rule) -> "CompiledRule | None":
+    def of(cls, rule: Rule, parse_query: QueryParser) -> "CompiledRule | None":
         try:
             parsed = parse_query(rule.query)
         except QueryError:
@@ -155,8 +165,9 @@ class Overrides:
     excludes: list[CompiledRule]
 
     @classmethod
-    def of(cls, follows: Sequence[Follow], rules: Sequence[Rule]) -> "Overrides":
-        compiled = [c for c in (CompiledRule.of(r) for r in rules) if c is not None]
+    def of(cls, follows: Sequence[Follow], rules: Sequence[Rule],
+           parse_query: QueryParser) -> "Overrides":
+        compiled = [c for c in (CompiledRule.of(r, parse_query) for r in rules) if c is not None]
         return cls(list(follows), [c for c in compiled if c.rule.action == "include"],
                    [c for c in compiled if c.rule.action == "exclude"])
 

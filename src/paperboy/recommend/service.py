@@ -43,7 +43,7 @@ from paperboy.recommend import (
     fit_reader,
     rank_many,
 )
-from paperboy.recommend.rules import Overrides, Paperish
+from paperboy.recommend.rules import Overrides, Paperish, QueryParser
 from paperboy.settings import Settings
 from paperboy.storage import Store
 from paperboy.storage.feeds import Period
@@ -107,10 +107,13 @@ class _Ranked:
 
 
 class RecommendService:
-    """One per store (the web app keeps one; the CLI and digest job make their own)."""
+    """One per store (the web app keeps one; the CLI and digest job make their own).
+    ``parse_query``: the search box's parser, for keyword rules (see :mod:`.rules`)."""
 
-    def __init__(self, store: Store, settings: Settings, params: ModelParams = DEFAULT_PARAMS):
+    def __init__(self, store: Store, settings: Settings, parse_query: QueryParser,
+                 params: ModelParams = DEFAULT_PARAMS):
         self.store = store
+        self.parse_query = parse_query
         self.settings = settings
         self.params = params
         self.embedding_model = settings.embedding_model + ("+int8" if settings.embedding_int8 else "")
@@ -273,7 +276,7 @@ class RecommendService:
         model, version = self.model(user_id)
         follows = self.store.signals.follows(user_id)
         rules = self.store.signals.rules(user_id)
-        overrides = Overrides.of(follows, rules)
+        overrides = Overrides.of(follows, rules, self.parse_query)
         ident, cands = self.candidates(period)
         key = (user_id, version, ident, tuple((f.id for f in follows)),
                tuple((r.id for r in rules)))
@@ -333,7 +336,7 @@ class RecommendService:
         by_id = {c.id: c for c in cands}
         out: dict[int, list[Recommendation]] = {}
         for i, uid in enumerate(ids):
-            overrides = Overrides.of(follows[uid], rules[uid])
+            overrides = Overrides.of(follows[uid], rules[uid], self.parse_query)
             model = models[uid][0]
             if model is None and overrides.empty:
                 out[uid] = []

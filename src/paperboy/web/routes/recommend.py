@@ -19,6 +19,7 @@ from paperboy.errors import NotFound
 from paperboy.recommend.library_import import import_library
 from paperboy.recommend.rules import RuleError, parse_rule
 from paperboy.recommend.service import RecommendService
+from paperboy.search.query import parse_query
 from paperboy.sources.library import MAX_LIBRARY_BYTES, LibraryError
 from paperboy.storage.feeds import Period
 from paperboy.storage.signals import FOLLOW_KINDS, LimitReached
@@ -138,7 +139,7 @@ def add_rule(request: Request, store: StoreDep, templates: TemplatesDep, user: U
              _: CsrfDep, rule: FormStr = ""):
     auth.rate_limit(request, "write:user", str(user.id))
     try:
-        action, query = parse_rule(rule)
+        action, query = parse_rule(rule, parse_query)
         store.signals.add_rule(user.id, action, query)
     except (RuleError, LimitReached) as exc:
         return _settings_page(request, store, templates, user, status=422, errors=[str(exc)],
@@ -341,7 +342,7 @@ def install(app) -> None:
     """The app's ranking service, and the template helper the card partials use."""
     auth.install(app)
     if getattr(app.state, "recommend", None) is None:
-        app.state.recommend = RecommendService(app.state.store, app.state.settings)
+        app.state.recommend = RecommendService(app.state.store, app.state.settings, parse_query)
     store = app.state.store
 
     def paper_signal(request: Request, paper_id: str) -> str | None:
