@@ -18,6 +18,7 @@ import csv
 import json
 import sys
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,13 +96,219 @@ def cmd_embed(args) -> None:
     vectors_for("math", load_math(), embedder)
 
 
+# -- offline evaluation -------------------------------------------------------------------------
+#
+# Readers are simulated from the records' arXiv categories. A reader's interest is one category
+# (any of the paper's tags, cross-lists included) or the union of two; the papers of that
+# interest are relevant. The records are ordered by arXiv id (submission order): the first 60 %
+# are the history a reader liked papers from, the rest is cut into "days" of DAY papers, each
+# ranked for every reader (its relevant papers to find among the day's others). A reader likes
+# 1, 5 or 20 history papers of the interest; the app's sampled negatives are NEG random history
+# papers (unlabelled, as the app's same-day sample is). Interests are split into train and test
+# groups (alternately by frequency): hyper-parameters are chosen on train readers only; figures
+# are test readers'. The Kaggle sample (200 papers of 2007, all fields, interests = primary
+# archive) is a second, test-only check on another domain with a tiny vocabulary corpus.
+
+DAY = 300
+NEG = 200
+SIZES = (1, 5, 20)
+MIN_INTEREST = 30
+
+
+@dataclass
+class Reader:
+    name: str
+    cats: frozenset
+    liked: list
+    negatives: list
+
+
+@dataclass
+class Split:
+    name: str
+    vocab: object
+    readers: list          # Reader
+    days: list             # list of (items, records)
+
+
+def _relevant(records, cats) -> np.ndarray:
+    return np.array([bool(cats & set(r.categories)) for r in records])
+
+
+def build_split(name, records, vectors, interests, sizes, seeds, history_share=0.6, day=DAY,
+                pairs=0, neg=NEG, primary_only=False):
+    from paperboy.recommend import Item, Vocabulary
+
+    order = sorted(range(len(records)), key=lambda i: records[i].paper_id)
+    records = [records[i] for i in order]
+    vectors = vectors[order]
+    if primary_only:
+        records = [Record(r.paper_id, r.title, r.abstract, [r.categories[0].split(".")[0]],
+                          r.authors) for r in records]
+    items = [Item(r.paper_id, r.text, v) for r, v in zip(records, vectors)]
+    cut = int(len(items) * history_share)
+    hist, hist_rec = items[:cut], records[:cut]
+    vocab = Vocabulary.fit([it.text for it in hist], vectors[:cut])
+    days = [(items[s:s + day], records[s:s + day]) for s in range(cut, len(items), day)]
+    rng = np.random.default_rng(7)
+    groups = [frozenset([c]) for c in interests]
+    pool = list(interests)
+    for _ in range(pairs):
+        a, b = rng.choice(len(pool), 2, replace=False)
+        groups.append(frozenset([pool[a], pool[b]]))
+    readers = []
+    for cats in groups:
+        rel = np.flatnonzero(_relevant(hist_rec, cats))
+        for size in sizes:
+            if len(rel) < size + 1:
+                continue
+            for seed in seeds:
+                r = np.random.default_rng(zlib.crc32(f"{sorted(cats)}|{size}|{seed}".encode()))
+                liked = [hist[i] for i in r.choice(rel, size, replace=False)]
+                liked_ids = {it.paper_id for it in liked}
+                others = [i for i in r.choice(len(hist), min(len(hist), neg + size),
+                                              replace=False) if hist[i].paper_id not in liked_ids]
+                readers.append(Reader(f"{'+'.join(sorted(cats))}/{size}/{seed}", cats, liked,
+                                      [hist[i] for i in others[:neg]]))
+    return Split(name, vocab, readers, days)
+
+
+def _dcg(hits) -> float:
+    return float(np.sum(hits / np.log2(np.arange(2, len(hits) + 2))))
+
+
+def day_metrics(scores, relevant, k=10):
+    order = np.argsort(-scores, kind="stable")[:k]
+    hits = relevant[order].astype(float)
+    ideal = _dcg(np.ones(min(k, int(relevant.sum()))))
+    return hits.mean() if len(hits) else 0.0, _dcg(hits) / ideal if ideal else 0.0
+
+
+def evaluate(split: Split, params, models_out=None) -> np.ndarray:
+    """Per reader: mean over days with a relevant paper of (p@10, nDCG@10), shape (readers, 2).
+    ``params=None`` ranks at random (seeded)."""
+    from paperboy.recommend import fit_reader, rank_many
+
+    models = None
+    if params is not None:
+        models = [fit_reader(r.liked, r.negatives, split.vocab, params) for r in split.readers]
+    out = np.zeros((len(split.readers), 2))
+    counts = np.zeros(len(split.readers))
+    rng = np.random.default_rng(0)
+    for items, recs in split.days:
+        scores = (rank_many(models, items, split.vocab) if models is not None
+                  else rng.random((len(split.readers), len(items))))
+        for i, reader in enumerate(split.readers):
+            rel = _relevant(recs, reader.cats)
+            if not rel.any():
+                continue
+            out[i] += day_metrics(scores[i], rel)
+            counts[i] += 1
+    keep = counts > 0
+    out[keep] /= counts[keep, None]
+    return out[keep]
+
+
+def paired_ci(a, b, reps=2000, seed=0):
+    """95 % bootstrap interval (over readers) of mean(a - b)."""
+    d = a - b
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, len(d), (reps, len(d)))].mean(axis=1)
+    return float(d.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def math_interests():
+    from collections import Counter
+
+    counts = Counter(c for r in load_math() for c in r.categories)
+    common = [c for c, n in counts.most_common() if n >= MIN_INTEREST]
+    return common[0::2], common[1::2]  # alternately: both groups get big and small interests
+
+
+def cmd_quality(args) -> None:
+    from paperboy.recommend import BASELINE_PARAMS, DEFAULT_PARAMS, ModelParams
+
+    started = time.perf_counter()
+    math_rec = load_math()
+    math_vec = vectors_for("math", math_rec)
+    train_cats, test_cats = math_interests()
+    seeds = range(args.seeds)
+    train = build_split("train", math_rec, math_vec, train_cats, SIZES, seeds, pairs=8)
+    test = build_split("test", math_rec, math_vec, test_cats, SIZES, seeds, pairs=8)
+    kag_rec = load_kaggle()
+    kag_vec = vectors_for("kaggle", kag_rec)
+    kaggle = build_split("kaggle", kag_rec, kag_vec,
+                         ["math", "cond-mat", "physics", "astro-ph", "hep-ph", "hep-th"],
+                         (1, 3, 5), seeds, history_share=0.5, day=100, primary_only=True)
+    print(f"math: {len(train.readers)} train readers ({len(train_cats)} categories + 8 pairs), "
+          f"{len(test.readers)} test readers ({len(test_cats)} + 8), {len(test.days)} days of "
+          f"{DAY}, vocabulary {train.vocab.size} terms; kaggle: {len(kaggle.readers)} readers, "
+          f"vocabulary {kaggle.vocab.size} terms")
+
+    def mean(split, params):
+        return evaluate(split, params).mean(axis=0)
+
+    # tuning on train readers only
+    grid_C = (0.01, 0.03, 0.1, 0.3, 1.0)
+    chosen = {"svm_text (tuned)": None, "linear_vector": None, "combined": None,
+              "nearest_liked": ModelParams(kind="nearest_liked"), "hybrid": None}
+    best = {}
+    for kind in ("svm_text", "linear_vector"):
+        for C in grid_C:
+            p = ModelParams(kind=kind, C=C)
+            best.setdefault(kind, []).append((mean(train, p)[1], p))
+            print(f"  train {kind} C={C}: nDCG@10 {best[kind][-1][0]:.4f}", flush=True)
+    for C in grid_C:
+        for vs in (0.5, 1.0, 2.0):
+            p = ModelParams(kind="combined", C=C, vector_scale=vs)
+            best.setdefault("combined", []).append((mean(train, p)[1], p))
+            print(f"  train combined C={C} scale={vs}: nDCG@10 {best['combined'][-1][0]:.4f}",
+                  flush=True)
+    comb = max(best["combined"], key=lambda t: t[0])[1]
+    for kw in (0.25, 0.5, 1.0, 2.0, 4.0):
+        p = ModelParams(kind="hybrid", C=comb.C, vector_scale=comb.vector_scale, knn_weight=kw)
+        best.setdefault("hybrid", []).append((mean(train, p)[1], p))
+        print(f"  train hybrid C={p.C} scale={p.vector_scale} knn={kw}: nDCG@10 "
+              f"{best['hybrid'][-1][0]:.4f}", flush=True)
+    chosen["svm_text (tuned)"] = max(best["svm_text"], key=lambda t: t[0])[1]
+    for kind in ("linear_vector", "combined", "hybrid"):
+        chosen[kind] = max(best[kind], key=lambda t: t[0])[1]
+    rows = {"random": None, "svm_text (arxiv-sanity-lite, C=0.1) = baseline": BASELINE_PARAMS,
+            **chosen, "shipped (DEFAULT_PARAMS)": DEFAULT_PARAMS}
+    print(f"\ntest readers (p@10, nDCG@10; mean over readers of their days), "
+          f"{time.perf_counter() - started:.0f} s so far")
+    results = {}
+    for split in (train, test, kaggle):
+        for label, params in rows.items():
+            results[split.name, label] = evaluate(split, params)
+    base = "svm_text (arxiv-sanity-lite, C=0.1) = baseline"
+    print(f"| model | params | math train p@10 | nDCG@10 | math test p@10 | nDCG@10 | "
+          f"kaggle p@10 | nDCG@10 | test nDCG@10 - baseline (95 % CI) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for label, params in rows.items():
+        cells = []
+        for split in (train, test, kaggle):
+            m = results[split.name, label].mean(axis=0)
+            cells += [f"{m[0]:.3f}", f"{m[1]:.3f}"]
+        d, lo, hi = paired_ci(results["test", label][:, 1], results["test", base][:, 1])
+        desc = ("-" if params is None else
+                f"C={params.C}" + (f", scale={params.vector_scale}"
+                                   if params.kind in ("combined", "hybrid") else "")
+                + (f", knn={params.knn_weight}" if params.kind == "hybrid" else "")
+                if params.kind != "nearest_liked" else "-")
+        print(f"| {label} | {desc} | " + " | ".join(cells) + f" | {d:+.3f} ({lo:+.3f}..{hi:+.3f}) |")
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("embed", help="embed the records once (cached under benchmarks/out/)")
+    q = sub.add_parser("quality", help="p@10 / nDCG@10 of each model on simulated readers")
+    q.add_argument("--seeds", type=int, default=2, help="readers per interest and profile size")
     args = parser.parse_args(argv)
-    {"embed": cmd_embed}[args.cmd](args)
+    {"embed": cmd_embed, "quality": cmd_quality}[args.cmd](args)
 
 
 if __name__ == "__main__":
