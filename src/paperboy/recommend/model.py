@@ -14,7 +14,8 @@ neighbour). The kinds measured for issue 13 (figures in benchmarks/RESULTS.md):
 * ``linear_vector`` — a linear SVM on the centred MiniLM vectors;
 * ``combined`` — one linear SVM on both, the vector block scaled by ``vector_scale``;
 * ``nearest_liked`` — the similarity of the closest liked paper;
-* ``hybrid`` — ``combined`` plus ``knn_weight`` times the closest-liked similarity.
+* ``hybrid`` — ``combined`` plus ``knn_weight`` times the closest-liked similarity (shipped:
+  :data:`DEFAULT_PARAMS`).
 
 A reader with only one kind of signal (likes but no dislikes, or the reverse) cannot train an
 SVM; the model is then the difference of the class centroids (Rocchio), the missing class taken
@@ -62,7 +63,9 @@ class ModelParams:
 
 #: arxiv-sanity-lite's per-tag SVM, re-implemented: the baseline every figure is compared with
 BASELINE_PARAMS = ModelParams(kind="svm_text", C=0.1)
-DEFAULT_PARAMS = ModelParams()
+#: the shipped model: chosen on the train readers of benchmarks/bench_recommend.py (quality);
+#: the SVM solver with C=0.01 tied it there, the centroid is 3-4x cheaper to refit
+DEFAULT_PARAMS = ModelParams(kind="hybrid", solver="centroid", vector_scale=1.0, knn_weight=0.1)
 
 
 @dataclass(eq=False)
