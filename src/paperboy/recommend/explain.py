@@ -43,7 +43,7 @@ def _liked_similarities(model: ReaderModel, candidate: Item, text_row, vocab: Vo
 def explain(model: ReaderModel, candidate: Item, vocab: Vocabulary, *, top_liked: int = 3,
             top_words: int = 6) -> Explanation:
     """The reasons behind ``model``'s score of ``candidate`` (see the module docstring)."""
-    text_row = vocab.transform([candidate.text])
+    text_row = vocab.rows([candidate])
     score = float(rank(model, [candidate], vocab)[0])
     sims = _liked_similarities(model, candidate, text_row, vocab)
     order = np.argsort(-sims, kind="stable")[:max(0, top_liked)]

@@ -22,6 +22,9 @@ from paperboy.recommend.codec import pack, unpack
 #: the MiniLM vector size, used when no item or vocabulary says otherwise
 DEFAULT_DIM = 384
 _FORMAT = 1
+#: tf-idf rows kept per vocabulary (~0.5 kB each): the papers of the days being ranked and
+#: the readers' signals are transformed once, not at every refit
+CACHE_ROWS = 100_000
 #: words: a letter or underscore, then letters, digits or underscores (no bare numbers)
 TOKEN_PATTERN = r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b"
 
@@ -63,6 +66,9 @@ class Vocabulary:
         self.vector_mean = (None if vector_mean is None
                             else np.asarray(vector_mean, dtype=np.float32).ravel())
         self._vectorizer = None
+        #: paper id -> (hash of its text, packed tf-idf row): see :meth:`rows`
+        self._rows: dict[str, tuple[int, bytes]] = {}
+        self.cache_size = CACHE_ROWS
         digest = hashlib.sha256(json.dumps([self.ngrams, self.terms]).encode("utf-8"))
         digest.update(self.idf.tobytes())
         if self.vector_mean is not None:
@@ -119,6 +125,35 @@ class Vocabulary:
             vec.idf_ = self.idf
             self._vectorizer = vec
         return self._vectorizer.transform([t or "" for t in texts]).tocsr()
+
+    def rows(self, items: Sequence[Item]) -> sp.csr_matrix:
+        """:meth:`transform` of the items' texts, remembering each paper's row (a refit after
+        one new signal transforms one text, not the reader's thousand)."""
+        packed: list[bytes | None] = []
+        missing = []
+        for i, it in enumerate(items):
+            known = self._rows.get(it.paper_id)
+            packed.append(known[1] if known is not None and known[0] == hash(it.text) else None)
+            if packed[-1] is None:
+                missing.append(i)
+        if missing:
+            fresh = self.transform([items[i].text for i in missing])
+            if len(self._rows) + len(missing) > self.cache_size:  # forget the oldest half
+                for key in list(self._rows)[:len(self._rows) // 2 + len(missing)]:
+                    del self._rows[key]
+            for row_at, i in enumerate(missing):
+                lo, hi = fresh.indptr[row_at], fresh.indptr[row_at + 1]
+                packed[i] = (fresh.indices[lo:hi].astype(np.int32).tobytes()
+                             + fresh.data[lo:hi].astype(np.float32).tobytes())
+                self._rows[items[i].paper_id] = (hash(items[i].text), packed[i])
+        lengths = np.fromiter((len(b) // 8 for b in packed), dtype=np.int64, count=len(packed))
+        indptr = np.r_[0, np.cumsum(lengths)]
+        indices = np.empty(indptr[-1], dtype=np.int32)
+        data = np.empty(indptr[-1], dtype=np.float32)
+        for b, lo, n in zip(packed, indptr[:-1], lengths):
+            indices[lo:lo + n] = np.frombuffer(b, dtype=np.int32, count=n)
+            data[lo:lo + n] = np.frombuffer(b, dtype=np.float32, offset=4 * n, count=n)
+        return sp.csr_matrix((data, indices, indptr), shape=(len(items), self.size))
 
     def vector_dim(self, items: Sequence[Item] = ()) -> int:
         if self.vector_mean is not None:
