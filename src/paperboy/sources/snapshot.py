@@ -7,8 +7,8 @@ element), ``categories`` (space separated, primary first), ``versions`` (``[{"ve
 "created": "Mon, 2 Apr 2007 19:18:42 GMT"}, ...]``), ``comments``, ``journal-ref``, ``doi``,
 ``license``, ``update_date``. The v1 date becomes ``published``, the last version's ``updated``.
 
-This is the hot path of bulk imports, so the conversion avoids per-record overhead: orjson
-when installed, a fast path for arXiv's date format, and no regular expression for new-style ids.
+This is the hot path of bulk imports, so the conversion avoids per-record overhead: orjson,
+a fast path for arXiv's date format, and no regular expression for new-style ids.
 """
 
 from __future__ import annotations
@@ -16,18 +16,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator
 
+import orjson
+
 from paperboy.ids import parse_arxiv_id
 from paperboy.records import Paper, Reject
 from paperboy.sources.common import BadValue, parse_datetime
 from paperboy.sources.files import STREAM_ERRORS, damaged, open_binary
 from paperboy.sources.oai import split_author_string
-
-try:  # orjson parses these lines about 3x faster than json
-    from orjson import JSONDecodeError as _JSONError
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover - orjson is a dependency, but stay usable without it
-    from json import JSONDecodeError as _JSONError
-    from json import loads as _loads
 
 SOURCE = "snapshot"
 
@@ -122,8 +117,8 @@ def read_snapshot(path: Path) -> Iterator[Paper | Reject]:
             for line in fh:
                 lineno += 1
                 try:
-                    obj = _loads(line)
-                except _JSONError as exc:
+                    obj = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
                     if not line.strip():
                         continue
                     yield Reject(f"{path}:{lineno}", f"bad JSON: {exc}")
