@@ -26,6 +26,7 @@ from paperboy.sources.common import (
     squash,
 )
 from paperboy.sources.http import PoliteClient
+from paperboy.sources.validate import checked
 from paperboy.sources.xmlsafe import XMLProblem, parse_xml, text
 
 SOURCE = "oai"
@@ -141,6 +142,11 @@ def parse_record(record: Element) -> Paper | None:
     raise BadValue(f"unsupported metadata format {meta.tag}")
 
 
+def _ident(record: Element, n: int) -> str:
+    ident = text(record, f"{OAI}header/{OAI}identifier")
+    return ident if ident and len(ident) <= 200 else f"record {n}"
+
+
 def harvest(
     client: PoliteClient,
     base_url: str,
@@ -206,12 +212,7 @@ def harvest(
             yield Reject(location, "response has neither ListRecords nor error")
             return
         for n, record in enumerate(listing.findall(f"{OAI}record"), 1):
-            ident = text(record, f"{OAI}header/{OAI}identifier") or f"record {n}"
-            try:
-                paper = parse_record(record)
-            except BadValue as exc:
-                yield Reject(f"{location} {ident}", str(exc))
-                continue
+            paper = checked(lambda: parse_record(record), lambda: f"{location} {_ident(record, n)}")
             if paper is not None:
                 yield paper
         token_el = listing.find(f"{OAI}resumptionToken")
