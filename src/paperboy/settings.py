@@ -79,6 +79,14 @@ class Settings:
         "store held before, it drops the secondary indexes (dates, authors, categories, "
         "organization) and rebuilds them in one pass when it ends; several times cheaper for a "
         "first snapshot load. 0 disables.")
+    max_body_bytes: int = _setting(
+        1024 * 1024, "Largest request body (JSON or form) a signed-in client may send; larger: 413.")
+    max_anonymous_body_bytes: int = _setting(
+        64 * 1024, "Largest request body from a client that is not signed in; larger: 413, "
+        "answered before any of it is read.")
+    max_upload_bytes: int = _setting(
+        20 * 1024 * 1024, "Largest multipart upload (e.g. a library import file) a signed-in "
+        "client may send; larger: 413.")
     fetch_days: int = _setting(3, "Days of arXiv listings `paperboy up` fetches on first run.")
     smtp_host: str = _setting("", "SMTP server. Empty: e-mails are written to the outbox directory.")
     smtp_port: int = _setting(587, "SMTP server port (587 for STARTTLS, 465 for TLS).")
