@@ -55,6 +55,12 @@ class Settings:
         3.0, "Minimum seconds between two requests to the same arXiv service (arXiv asks for 3)."
     )
     http_timeout: float = _setting(30.0, "Seconds before an HTTP request to a source times out.")
+    http_deadline: float = _setting(
+        120.0, "Seconds a whole HTTP request to a source may take, all reads together (a server "
+        "trickling bytes is cut off there).")
+    http_max_bytes: int = _setting(
+        64 * 1024 * 1024, "Largest answer (decompressed) accepted from a source; more: the "
+        "request fails with a one-line error.")
     http_retries: int = _setting(4, "Retries (with exponential backoff) on 5xx answers and timeouts.")
     embedding_model: str = _setting(
         "all-MiniLM-L6-v2",

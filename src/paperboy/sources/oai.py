@@ -177,6 +177,7 @@ def harvest(
     harvest_from = state.get("from")
     next_from = state.get("next_from")
     retried_token = False
+    tokens_seen: set[str] = {token} if token else set()
 
     for _ in range(max_pages):
         if token:
@@ -217,6 +218,11 @@ def harvest(
                 yield paper
         token_el = listing.find(f"{OAI}resumptionToken")
         token = (token_el.text or "").strip() if token_el is not None else ""
+        if token and token in tokens_seen:
+            yield Reject(location, f"the server gave resumption token {token[:80]!r} a second "
+                                   "time; stopping here rather than loop")
+            return
+        tokens_seen.add(token)
         if token:
             yield Checkpoint(key, json.dumps(
                 {"token": token, "from": harvest_from, "next_from": next_from}))
