@@ -112,6 +112,12 @@ class Settings:
     mail_bounce_limit: int = _setting(
         3, "Permanent delivery failures (5xx) in a row after which an address is suspended."
     )
+    mail_requests_per_client: int = _setting(
+        10, "Requests that send mail (subscribe, password reset, preference links) one client "
+        "address may make per hour; more: 429.")
+    mail_requests_per_hour: int = _setting(
+        200, "Requests that send mail the whole server accepts per hour, from all clients "
+        "together; more: 429.")
     mail_confirm_hours: int = _setting(72, "Hours a subscription confirmation link stays valid.")
     digest_papers: int = _setting(10, "Trending papers in a digest unless the subscriber chose.")
     digest_hour: int = _setting(
