@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import click
@@ -21,9 +22,10 @@ def _run_server(state: CliContext, host: str | None, port: int | None, workers: 
                 scheduler: bool) -> None:
     import uvicorn
 
-    settings = state.settings
-    host = host or settings.host
-    port = port or settings.port
+    # the settings carry the address actually served: e-mails link to it when no base URL is set
+    settings = dataclasses.replace(state.settings, host=host or state.settings.host,
+                                   port=port or state.settings.port)
+    host, port = settings.host, settings.port
     _check_port(host, port)
     if not state.quiet:
         click.echo(f"serving http://{host}:{port} ({state.store.dialect}, "
@@ -33,6 +35,7 @@ def _run_server(state: CliContext, host: str | None, port: int | None, workers: 
         for key, value in state.overrides.items():
             if value is not None:
                 os.environ[f"PAPERBOY_{key.upper()}"] = str(value)
+        os.environ["PAPERBOY_HOST"], os.environ["PAPERBOY_PORT"] = host, str(port)
         if not scheduler:
             os.environ["PAPERBOY_INGEST_INTERVAL_MINUTES"] = "0"
         state.close()

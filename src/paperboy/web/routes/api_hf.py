@@ -15,8 +15,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from paperboy.search.api import QueryError
 from paperboy.storage.feeds import FeedItem, Period
-from paperboy.web.deps import SearchDep, SettingsDep, StoreDep
+from paperboy.web.deps import SearchDep, StoreDep
 from paperboy.web.errors import BadInput
+from paperboy.web.links import BaseUrlDep
 from paperboy.web.params import clean, parse_paper_id, parse_period, parse_sort
 
 router = APIRouter(tags=["Hugging Face compatible"])
@@ -111,7 +112,7 @@ def paper_info_json(item: FeedItem, base_url: str) -> dict:
 def daily_papers(
     request: Request,
     store: StoreDep,
-    settings: SettingsDep,
+    base: BaseUrlDep,
     p: Annotated[int, Query(ge=0, le=10_000, description="page number, from 0")] = 0,
     limit: Annotated[int, Query(ge=1, le=100, description="papers per page")] = 50,
     sort: Annotated[str | None, Query(description="publishedAt or trending")] = None,
@@ -133,14 +134,13 @@ def daily_papers(
                         "range")
     page = store.feeds.listed(period, sort=order, limit=limit, offset=p * limit,
                               submitter=clean(submitter, "submitter", 255) or None)
-    base = settings.base_url.rstrip("/")
     return [daily_json(item, base) for item in page.items]
 
 
 @router.get("/api/papers/search", summary="Search papers (Hugging Face format)")
 def papers_search(
     store: StoreDep,
-    settings: SettingsDep,
+    base: BaseUrlDep,
     search: SearchDep,
     q: Annotated[str, Query(max_length=2000)] = "",
     limit: Annotated[int, Query(ge=1, le=120)] = 50,
@@ -152,14 +152,13 @@ def papers_search(
         results = search.search(query, None, limit=limit, explain=False)
     except QueryError as exc:
         raise BadInput(f"q: {exc}") from None
-    base = settings.base_url.rstrip("/")
     return [daily_json(item, base) for item in results.items]
 
 
 @router.get("/api/papers/{paper_id:path}", summary="One paper (Hugging Face format)")
-def paper_info(paper_id: str, store: StoreDep, settings: SettingsDep) -> dict:
+def paper_info(paper_id: str, store: StoreDep, base: BaseUrlDep) -> dict:
     key = parse_paper_id(paper_id)
     items = store.feeds.items_for([key]) if key else []
     if not items:
         raise HTTPException(404, f"paper {paper_id[:80]!r} not found")
-    return paper_info_json(items[0], settings.base_url.rstrip("/"))
+    return paper_info_json(items[0], base)

@@ -12,8 +12,9 @@ from fastapi.responses import Response
 
 from paperboy.search.api import QueryError
 from paperboy.storage.feeds import FeedItem, Period
-from paperboy.web.deps import SearchDep, SettingsDep, StoreDep
+from paperboy.web.deps import SearchDep, StoreDep
 from paperboy.web.errors import BadInput
+from paperboy.web.links import request_base_url
 from paperboy.web.params import clean, parse_category, search_filters
 
 router = APIRouter(prefix="/feeds", tags=["Feeds"])
@@ -97,40 +98,40 @@ def render_feed(fmt: str, title: str, self_url: str, page_url: str, items: list[
                     headers={"cache-control": "public, max-age=300"})
 
 
-def _urls(request: Request, settings, page_path: str) -> tuple[str, str, str]:
-    base = settings.base_url.rstrip("/")
+def _urls(request: Request, page_path: str) -> tuple[str, str, str]:
+    base = request_base_url(request)
     self_url = base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return base, self_url, base + page_path
 
 
 @router.get("/daily.{fmt}", summary="The latest day's papers")
-def daily(fmt: Fmt, request: Request, store: StoreDep, settings: SettingsDep):
+def daily(fmt: Fmt, request: Request, store: StoreDep):
     latest = store.feeds.latest_day()
     items = []
     if latest is not None:
         items = store.feeds.listed(Period.day(latest), sort="trending", limit=100).items
-    base, self_url, page = _urls(request, settings, "/")
+    base, self_url, page = _urls(request, "/")
     day = f" — {latest.isoformat()}" if latest else ""
     return render_feed(fmt, f"Daily papers{day}", self_url, page, items, base)
 
 
 @router.get("/trending.{fmt}", summary="Trending papers")
-def trending(fmt: Fmt, request: Request, store: StoreDep, settings: SettingsDep):
+def trending(fmt: Fmt, request: Request, store: StoreDep):
     items = store.feeds.trending(days=7, limit=50).items
-    base, self_url, page = _urls(request, settings, "/trending")
+    base, self_url, page = _urls(request, "/trending")
     return render_feed(fmt, "Trending papers", self_url, page, items, base)
 
 
 @router.get("/category/{category}.{fmt}", summary="Newest papers of an arXiv category")
-def category(category: str, fmt: Fmt, request: Request, store: StoreDep, settings: SettingsDep):
+def category(category: str, fmt: Fmt, request: Request, store: StoreDep):
     cat = parse_category(category)
     items = store.feeds.by_category(cat, limit=50).items
-    base, self_url, page = _urls(request, settings, f"/categories/{cat}")
+    base, self_url, page = _urls(request, f"/categories/{cat}")
     return render_feed(fmt, f"Newest papers in {cat}", self_url, page, items, base)
 
 
 @router.get("/search.{fmt}", summary="Papers matching a search query")
-def search_feed(fmt: Fmt, request: Request, settings: SettingsDep, search: SearchDep,
+def search_feed(fmt: Fmt, request: Request, search: SearchDep,
                 q: str = "", category: str | None = None, author: str | None = None):
     query = clean(q)
     filters = search_filters(None, None, category, author)
@@ -142,6 +143,6 @@ def search_feed(fmt: Fmt, request: Request, settings: SettingsDep, search: Searc
         raise BadInput(f"q: {exc}") from None
     from urllib.parse import urlencode
 
-    base, self_url, _ = _urls(request, settings, "/search")
+    base, self_url, _ = _urls(request, "/search")
     page = f"{base}/search?{urlencode({'q': query})}"
     return render_feed(fmt, f"Search: {query}", self_url, page, res.items, base)
