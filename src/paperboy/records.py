@@ -50,6 +50,8 @@ class Paper:
     organization: str | None = None
     ai_keywords: list[str] = field(default_factory=list)
     ai_summary: str | None = None
+    #: ``published`` is only the month the arXiv id carries (the source gave no date)
+    published_approx: bool = False
     listing: Listing | None = None
 
     def stored_fields(self) -> dict:
@@ -58,7 +60,11 @@ class Paper:
 
 
 #: Fields compared to decide whether a stored paper changed; order matters for the hash.
-CONTENT_FIELDS = tuple(f.name for f in fields(Paper) if f.name not in ("id", "listing"))
+#: ``published_approx`` follows from ``published`` and the id, so it stays out of the hash.
+CONTENT_FIELDS = tuple(f.name for f in fields(Paper)
+                       if f.name not in ("id", "listing", "published_approx"))
+#: Every column of a paper the store keeps.
+STORED_FIELDS = ("id", *CONTENT_FIELDS, "published_approx")
 
 
 def content_hash(values: dict) -> str:

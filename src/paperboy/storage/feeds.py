@@ -40,7 +40,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from paperboy.records import CONTENT_FIELDS, Paper
+from paperboy.records import STORED_FIELDS, Paper
 from paperboy.storage.schema import (
     daily_listings,
     paper_authors,
@@ -150,7 +150,7 @@ def trending_score(upvotes: int, comments: int, age_hours: float) -> float:
 
 
 #: Paper columns a FeedItem needs (no provenance or bookkeeping), datetimes raw (see _hydrate).
-_PAPER_COLUMNS = ("id", *CONTENT_FIELDS)
+_PAPER_COLUMNS = STORED_FIELDS
 _RAW_TIMES = ("published", "updated")
 _PAPERS_WITH_STATS = (
     select(
@@ -406,7 +406,8 @@ class FeedRepository:
             items.append(
                 FeedItem(
                     paper=paper,
-                    day=day or f["day"] or self._local_day(paper.published),
+                    day=day or f["day"] or (None if paper.published_approx
+                                            else self._local_day(paper.published)),
                     # imported (Hugging Face) + local votes and comments; the parts in ``extra``
                     upvotes=f["upvotes"] + local_up,
                     comments=f["comments"] + local_nc,
@@ -607,7 +608,7 @@ class FeedRepository:
         q = (
             select(papers.c.id, literal(None, Date), literal(None, Integer), literal(None, Integer))
             .where(papers.c.id.in_(select(sub.c.id)), papers.c.hidden == false())
-            .order_by(papers.c.published.desc(), papers.c.id.desc())
+            .order_by(papers.c.published.desc().nulls_last(), papers.c.id.desc())
             .limit(limit)
             .offset(offset)
         )

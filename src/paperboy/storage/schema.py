@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -36,6 +37,8 @@ papers = Table(
     Column("primary_category", String(32)),
     Column("published", DateTime, doc="first version (v1) date, UTC"),
     Column("updated", DateTime, doc="latest version date, UTC"),
+    Column("published_approx", Boolean, nullable=False, default=False, server_default=false(),
+           doc="published is only the month read off the arXiv id"),
     Column("comments", Text),
     Column("journal_ref", Text),
     Column("doi", String(255)),

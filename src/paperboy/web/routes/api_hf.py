@@ -75,6 +75,8 @@ def paper_json(item: FeedItem, base_url: str) -> dict:
         "organization": _organization(item.organization),
     }
     out.update({k: v for k, v in optional.items() if v})
+    if p.published_approx:  # local: publishedAt is only the month in the arXiv id
+        out["publishedAtApproximate"] = True
     return out
 
 

@@ -38,6 +38,8 @@ def item_json(item: FeedItem, base_url: str, full: bool = False) -> dict:
         "categories": p.categories,
         "primary_category": p.primary_category,
         "published": p.published.isoformat() + "Z" if p.published else None,
+        # published is only the month of the arXiv id (the sources gave no date)
+        "published_approx": bool(p.published_approx),
         "day": item.day.isoformat() if item.day else None,
         "upvotes": item.upvotes,
         "comments": item.comments,

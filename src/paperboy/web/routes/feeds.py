@@ -29,8 +29,9 @@ def _text(value: str | None) -> str:
     return (value or "").translate(_CTRL)
 
 
-def _moment(item: FeedItem) -> datetime:
-    return (item.moment or datetime(1970, 1, 1)).replace(tzinfo=timezone.utc)
+def _moment(item: FeedItem) -> datetime | None:
+    """When the item entered the feed, or None for a paper with no date at all."""
+    return item.moment.replace(tzinfo=timezone.utc) if item.moment else None
 
 
 def _authors(item: FeedItem) -> str:
@@ -40,7 +41,7 @@ def _authors(item: FeedItem) -> str:
 
 def render_feed(fmt: str, title: str, self_url: str, page_url: str, items: list[FeedItem],
                 base: str) -> Response:
-    updated = max((_moment(i) for i in items), default=datetime.now(timezone.utc))
+    updated = max((m for m in map(_moment, items) if m), default=datetime.now(timezone.utc))
     if fmt == "atom":
         ET.register_namespace("", ATOM_NS)
         feed = ET.Element(f"{{{ATOM_NS}}}feed")
@@ -57,7 +58,9 @@ def render_feed(fmt: str, title: str, self_url: str, page_url: str, items: list[
             ET.SubElement(entry, f"{{{ATOM_NS}}}title").text = _text(" ".join(item.paper.title.split()))
             ET.SubElement(entry, f"{{{ATOM_NS}}}id").text = url
             ET.SubElement(entry, f"{{{ATOM_NS}}}link", href=url, rel="alternate")
-            ET.SubElement(entry, f"{{{ATOM_NS}}}updated").text = _moment(item).isoformat()
+            # Atom requires it: an undated paper takes the feed's own time, never 1970
+            ET.SubElement(entry, f"{{{ATOM_NS}}}updated").text = (
+                _moment(item) or updated).isoformat()
             if item.paper.published:
                 ET.SubElement(entry, f"{{{ATOM_NS}}}published").text = (
                     item.paper.published.replace(tzinfo=timezone.utc).isoformat())
@@ -86,7 +89,8 @@ def render_feed(fmt: str, title: str, self_url: str, page_url: str, items: list[
             ET.SubElement(el, "title").text = _text(" ".join(item.paper.title.split()))
             ET.SubElement(el, "link").text = url
             ET.SubElement(el, "guid", isPermaLink="true").text = url
-            ET.SubElement(el, "pubDate").text = format_datetime(_moment(item))
+            if _moment(item):  # optional in RSS: left out rather than invented
+                ET.SubElement(el, "pubDate").text = format_datetime(_moment(item))
             for cat in item.paper.categories:
                 ET.SubElement(el, "category").text = _text(cat)
             ET.SubElement(el, "description").text = _text(
