@@ -15,7 +15,19 @@ import os
 import click
 
 from paperboy.cli.context import CliContext, pass_ctx
-from paperboy.errors import PaperboyError
+from paperboy.errors import PaperboyError, SourceUnavailable
+
+
+class JobsFailed(PaperboyError):
+    """``worker --once`` had failures (each already printed): status 4 when a source could not
+    be reached, else the failure's own status (2 for an unexpected one)."""
+
+    def __init__(self, failures: dict[str, Exception], total: int):
+        codes = [getattr(exc, "exit_code", 2) for exc in failures.values()]
+        unreachable = any(isinstance(exc, SourceUnavailable) for exc in failures.values())
+        self.exit_code = 4 if unreachable else max(codes)
+        super().__init__(f"{len(failures)} of {total} jobs failed ({', '.join(failures)}); "
+                         "the next run tries again")
 
 
 def _run_server(state: CliContext, host: str | None, port: int | None, workers: int,
@@ -181,11 +193,11 @@ def worker(state: CliContext, once: bool) -> None:
     sched = Scheduler(state.settings, state.store, build_searcher(state.store, state.settings))
     if once:
         for job in sched.jobs:
-            sched.run_job(job)
+            sched.run_job(job, log_failure=False)  # reported here, once
             status = f"failed: {sched.errors[job.name]}" if job.name in sched.errors else "done"
             click.echo(f"{job.name}: {status}")
-        if sched.errors:
-            raise PaperboyError(f"{len(sched.errors)} job(s) failed")
+        if sched.failures:
+            raise JobsFailed(sched.failures, len(sched.jobs))
         return
     active = [j.name for j in sched.jobs if j.every(state.settings) > 0]
     if not active:
