@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from paperboy.web.scheduler import JOBS, Job, Scheduler
+from paperboy.jobs.scheduler import JOBS, Job, Scheduler
 
 
 def test_jobs_run_and_failures_are_contained(web_settings, web_store):
@@ -56,7 +56,7 @@ def test_a_failed_job_runs_again_soon_and_then_less_often(web_settings, web_stor
     """Issue 19.5: offline at start, the ingest job retries after 2 min, 4, 8 ... never later
     than its own interval, and its usual interval again once it succeeds."""
     from paperboy.errors import SourceUnreachable
-    from paperboy.web.scheduler import RETRY_AFTER_FAILURE
+    from paperboy.jobs.scheduler import RETRY_AFTER_FAILURE
 
     outcomes = [SourceUnreachable("offline"), SourceUnreachable("offline"), None]
 
