@@ -23,6 +23,9 @@ class Listing:
     submitter: str | None = None
     organization: str | None = None
     announce_type: str | None = None
+    #: when the source listed it (Hugging Face's item ``publishedAt``), UTC
+    listed_at: datetime | None = None
+    submitter_fullname: str | None = None
 
 
 @dataclass(slots=True)

@@ -407,6 +407,8 @@ class PaperRepository:
                         "submitter": listing.submitter,
                         "organization": listing.organization,
                         "announce_type": listing.announce_type,
+                        "listed_at": _naive_utc(listing.listed_at),
+                        "submitter_fullname": listing.submitter_fullname,
                         "first_seen_at": now,
                         "last_seen_at": now,
                     }
@@ -417,7 +419,7 @@ class PaperRepository:
             _insert_many(conn, daily_listings, list(unique.values()),
                          conflict=("paper_id", "source", "listed_on"),
                          update=("upvotes", "comments", "submitter", "organization",
-                                 "announce_type", "last_seen_at"))
+                                 "announce_type", "listed_at", "submitter_fullname", "last_seen_at"))
 
     # -- bulk loads (see paperboy.storage.bulk_indexes) -----------------------------------
 

@@ -98,6 +98,8 @@ daily_listings = Table(
     Column("submitter", String(255)),
     Column("organization", String(255)),
     Column("announce_type", String(32)),
+    Column("listed_at", DateTime, doc="when the source put it on its list (HF publishedAt), UTC"),
+    Column("submitter_fullname", String(255), doc="the submitter's display name at the source"),
     Column("first_seen_at", DateTime, nullable=False),
     Column("last_seen_at", DateTime, nullable=False),
     Index("ix_daily_listings_listed_on", "listed_on"),

@@ -36,11 +36,12 @@ def _listed_moment(item: FeedItem) -> datetime | None:
     return item.moment
 
 
-def _user(name: str | None) -> dict | None:
+def _user(name: str | None, fullname: str | None = None) -> dict | None:
+    """A Hugging Face user object; the avatar and flags are local (Paperboy keeps neither)."""
     if not name:
         return None
-    return {"avatarUrl": "", "fullname": name, "name": name, "user": name, "type": "user",
-            "isPro": False, "isHf": False, "isMod": False}
+    return {"avatarUrl": "", "fullname": fullname or name, "name": name, "user": name,
+            "type": "user", "isPro": False, "isHf": False, "isMod": False}
 
 
 def _organization(name: str | None) -> dict | None:
@@ -90,7 +91,7 @@ def daily_json(item: FeedItem, base_url: str) -> dict:
         "thumbnail": p.thumbnail_url or f"{base_url}/static/img/thumbnail.svg",
         "numComments": item.comments,
     }
-    submitter = _user(item.submitter)
+    submitter = _user(item.submitter, item.submitter_fullname)
     if submitter:
         out["submittedBy"] = submitter
     org = _organization(item.organization)
@@ -104,7 +105,7 @@ def paper_info_json(item: FeedItem, base_url: str) -> dict:
     out["numComments"] = item.comments
     if item.day is not None:
         out["submittedOnDailyAt"] = _iso(_listed_moment(item))
-    submitter = _user(item.submitter)
+    submitter = _user(item.submitter, item.submitter_fullname)
     if submitter:
         out["submittedOnDailyBy"] = submitter
     return out
@@ -126,7 +127,9 @@ def daily_papers(
     if sort not in (None, "publishedAt", "trending"):
         raise BadInput(f"sort: expected publishedAt or trending, got {sort[:40]!r}")
     period = parse_period(date, week, month)
-    order = parse_sort(sort, default="newest")
+    # Hugging Face's own default for a date, week or month: most upvoted first (ties: the later
+    # listing first); without one, the newest
+    order = parse_sort(sort, default="newest" if period is None else "upvotes")
     if period is None:
         latest = store.feeds.latest_day()
         if latest is None:
