@@ -24,6 +24,9 @@ class Listing:
     submitter: str | None = None
     organization: str | None = None
     announce_type: str | None = None
+    #: when the source listed it (Hugging Face's item ``publishedAt``), UTC
+    listed_at: datetime | None = None
+    submitter_fullname: str | None = None
 
 
 @dataclass(slots=True)
@@ -51,6 +54,8 @@ class Paper:
     organization: str | None = None
     ai_keywords: list[str] = field(default_factory=list)
     ai_summary: str | None = None
+    #: ``published`` is only the month the arXiv id carries (the source gave no date)
+    published_approx: bool = False
     listing: Listing | None = None
 
     def stored_fields(self) -> dict:
@@ -59,7 +64,11 @@ class Paper:
 
 
 #: Fields compared to decide whether a stored paper changed; order matters for the hash.
-CONTENT_FIELDS = tuple(f.name for f in fields(Paper) if f.name not in ("id", "listing"))
+#: ``published_approx`` follows from ``published`` and the id, so it stays out of the hash.
+CONTENT_FIELDS = tuple(f.name for f in fields(Paper)
+                       if f.name not in ("id", "listing", "published_approx"))
+#: Every column of a paper the store keeps.
+STORED_FIELDS = ("id", *CONTENT_FIELDS, "published_approx")
 
 
 def content_hash(values: dict) -> str:

@@ -165,7 +165,7 @@ class SearchIndexRepository:
         with self.engine.connect() as conn:
             ids = list(conn.execute(text(
                 f"SELECT p.id FROM papers p WHERE {where} "
-                "ORDER BY p.published DESC, p.id LIMIT :lim OFFSET :off"), params).scalars())
+                "ORDER BY p.published DESC NULLS LAST, p.id LIMIT :lim OFFSET :off"), params).scalars())
             params.pop("lim"), params.pop("off")
             total = conn.execute(text(f"SELECT count(*) FROM papers p WHERE {where}"),
                                  params).scalar_one()

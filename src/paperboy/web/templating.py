@@ -86,6 +86,10 @@ def fmt_date(value: date | datetime | None, style: str = "long") -> str:
         return ""
     if style == "iso":
         return value.strftime("%Y-%m-%d")
+    if style == "month":
+        return f"{value:%B %Y}"
+    if style == "month-iso":
+        return value.strftime("%Y-%m")
     return f"{value:%b} {value.day}, {value:%Y}"
 
 
