@@ -20,14 +20,12 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from paperboy.texmath import typeset
 from paperboy.web.security import csrf_field, csrf_token
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 ContextProcessor = Callable[[Request], dict[str, Any]]
-
-# $...$, $$...$$, \( \), \[ \]: shown verbatim in a <span class="tex"> (no MathJax offline).
-_TEX_RE = re.compile(r"(\$\$.+?\$\$|\$[^$\n]{1,300}?\$|\\\(.+?\\\)|\\\[.+?\\\])", re.S)
 
 
 def _highlight_plain(text: str, pattern: re.Pattern | None) -> Markup:
@@ -56,18 +54,12 @@ def terms_pattern(terms: Iterable[str] | None) -> re.Pattern | None:
 
 
 def rich_text(text: str | None, terms: Iterable[str] | None = None) -> Markup:
-    """Abstract/title text: escaped, TeX spans kept verbatim in <span class="tex">, search terms
-    highlighted, paragraphs from blank lines."""
+    """Abstract/title text: escaped, TeX typeset as MathML (or kept as written when it does not
+    parse), search terms highlighted outside the math."""
     if not text:
         return Markup("")
     pattern = terms_pattern(terms)
-    pieces = []
-    for i, part in enumerate(_TEX_RE.split(text)):
-        if i % 2:
-            pieces.append(Markup('<span class="tex">%s</span>') % part)
-        else:
-            pieces.append(_highlight_plain(part, pattern))
-    return Markup("").join(pieces)
+    return typeset(text, lambda part: _highlight_plain(part, pattern))
 
 
 def highlight(text: str | None, terms: Iterable[str] | None = None) -> Markup:
