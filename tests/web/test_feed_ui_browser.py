@@ -44,3 +44,32 @@ def test_math_is_typeset_without_script_and_hostile_tex_stays_inert(page, live_s
     assert page.evaluate("window.__pwned === undefined")
     assert violations == []
     screenshot(page, "math-paper")
+
+
+def test_code_links_and_the_with_code_filter(page, live_server, web_store):
+    from datetime import date, datetime
+
+    from tests.builders import make_listing, make_paper
+
+    web_store.papers.upsert([make_paper(
+        id="2410.31111", title="Retrieval heads with released code", abstract="Released code.",
+        code_url="https://github.com/acme/heads", code_stars=1234, published=datetime(2024, 10, 24, 9),
+        listing=make_listing(listed_on=date(2024, 10, 25), upvotes=50))], source="hf")
+    page.goto(live_server.url + "/papers?date=2024-10-25")
+    assert page.locator("article.card").count() == 14
+    page.click("#with-code")
+    page.wait_for_url("**code=1**")
+    cards = page.locator("article.card")
+    assert cards.count() == 2
+    link = page.locator('article.card[data-paper-id="2410.31111"] .code-link')
+    assert link.get_attribute("href") == "https://github.com/acme/heads"
+    assert "★ 1.2k" in link.inner_text()
+    assert page.locator("#with-code").get_attribute("aria-pressed") == "true"
+    screenshot(page, "code-feed-with-code")
+    page.goto(live_server.url + "/papers/2410.31111")
+    assert "★ 1.2k" in page.locator("#code-link").inner_text()
+    page.goto(live_server.url + "/trending")
+    page.click("#with-code")
+    page.wait_for_url("**code=1**")
+    assert page.locator("article.card .code-link").count() == page.locator("article.card").count() > 0
+    screenshot(page, "code-trending")

@@ -74,6 +74,16 @@ def excerpt(text: str | None, length: int = 280) -> str:
     return cut + "\u2026"
 
 
+def count_label(n: int | None) -> str:
+    """A count as people read it on a button: 950, 1.2k, 12k, 1.3M."""
+    n = int(n or 0)
+    if n < 1000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k".replace(".0k", "k") if n < 10_000 else f"{n // 1000}k"
+    return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
+
+
 def fmt_date(value: date | datetime | None, style: str = "long") -> str:
     if value is None:
         return ""
@@ -129,6 +139,7 @@ class Templates:
         self._exists: dict[str, bool] = {}
         self.env.filters.update(
             rich_text=rich_text, highlight=highlight, excerpt=excerpt, fmt_date=fmt_date,
+            count_label=count_label,
             urlquote=lambda s: quote(str(s), safe=""),
         )
 

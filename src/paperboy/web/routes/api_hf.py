@@ -74,6 +74,8 @@ def paper_json(item: FeedItem, base_url: str) -> dict:
         "organization": _organization(item.organization),
     }
     out.update({k: v for k, v in optional.items() if v})
+    if p.code_url and p.code_stars is not None:
+        out["githubStars"] = p.code_stars
     return out
 
 
