@@ -84,6 +84,7 @@ def parse_item(item: Any, listed_on: date | None) -> Paper:
         version=version,
         published=parse_datetime(published, "paper.publishedAt") if published else None,
         code_url=_str(paper.get("githubRepo")),
+        code_stars=_int(paper.get("githubStars")),
         project_url=_str(paper.get("projectPage")),
         thumbnail_url=_str(item.get("thumbnail")),
         organization=organization,

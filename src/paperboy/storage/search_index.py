@@ -106,6 +106,8 @@ class SearchIndexRepository:
             params[f"f_aus{i}"] = "% " + key.replace("%", "").replace("_", "")
         if filters.listed_only:
             conds.append("EXISTS (SELECT 1 FROM daily_listings l WHERE l.paper_id = p.id)")
+        if filters.with_code:
+            conds.append("p.code_url IS NOT NULL")
         return " AND ".join(conds)
 
     def filter_doc_ids(self, filters: SearchFilters | None) -> np.ndarray:
@@ -136,8 +138,8 @@ class SearchIndexRepository:
         return [(int(r[0]), r[1]) for r in rows], [(int(d), c) for d, c in cats], newest
 
     def people_doc_ids(self, filters: SearchFilters) -> np.ndarray | None:
-        """Sorted doc ids matching the author and listing filters (None when neither is set)."""
-        if not filters.authors and not filters.listed_only:
+        """Sorted doc ids matching the author, listing and code filters (None when none is set)."""
+        if not filters.authors and not filters.listed_only and not filters.with_code:
             return None
         result = None
         with self.engine.connect() as conn:
@@ -154,6 +156,12 @@ class SearchIndexRepository:
                 ids = [r[0] for r in conn.execute(text(
                     "SELECT DISTINCT d.doc_id FROM daily_listings l "
                     "JOIN search_docs d ON d.paper_id = l.paper_id"))]
+                found = np.unique(np.asarray(ids, dtype=np.int64))
+                result = found if result is None else np.intersect1d(result, found)
+            if filters.with_code:
+                ids = [r[0] for r in conn.execute(text(
+                    "SELECT d.doc_id FROM papers p JOIN search_docs d ON d.paper_id = p.id "
+                    "WHERE p.code_url IS NOT NULL"))]
                 found = np.unique(np.asarray(ids, dtype=np.int64))
                 result = found if result is None else np.intersect1d(result, found)
         return result
