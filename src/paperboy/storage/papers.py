@@ -179,8 +179,8 @@ def _insert_many(conn: Connection, table, rows: list[dict], conflict: Sequence[s
     for name in names:
         proc = table.c[name].type.bind_processor(conn.dialect)
         if isinstance(table.c[name].type, DateTime):
-            # sqlite3 would adapt it with isoformat(" ") itself, once per value
-            proc = _same_value_memo(proc or _sqlite_datetime)
+            # the one stored form every comparison's bound shares (see sqlite_datetime_text)
+            proc = _same_value_memo(sqlite_datetime_text)
         procs.append(proc)
     sql = _insert_sql(conn, table, names)
     if conflict:
@@ -218,11 +218,20 @@ def _insert_sql(conn: Connection, table, names: Sequence[str]) -> str:
             f"VALUES ({', '.join('?' * len(names))})")
 
 
-def _sqlite_datetime(value):
-    """What sqlite3's default adapters store for a datetime or a date."""
+def sqlite_datetime_text(value):
+    """The one text form of a datetime on SQLite: SQLAlchemy's ``YYYY-MM-DD HH:MM:SS.ffffff``.
+
+    SQLite compares datetimes as text, and every bound SQLAlchemy renders has the microseconds,
+    so a stored value must have them too: sqlite3's own adapter (``isoformat(" ")``) drops them
+    at a whole second, and ``2026-12-02 00:00:00`` sorts before the bound
+    ``2026-12-02 00:00:00.000000`` (a midnight paper fell on the previous day)."""
     if isinstance(value, datetime):
-        return value.isoformat(" ")
-    return value.isoformat() if isinstance(value, date) else value
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.isoformat(" ", "microseconds")
+    if isinstance(value, date):
+        return f"{value.isoformat()} 00:00:00.000000"
+    return value
 
 
 def _same_value_memo(proc):
