@@ -53,3 +53,29 @@ def test_trending_yesterday_is_yesterday_to_the_microsecond(mail_settings, smtp_
         assert digest["Subject"].endswith("Dec 2, 2026: 2 trending papers")
     finally:
         store.close()
+
+
+def test_a_category_choice_says_how_many_papers_it_could_not_match(mail_settings, smtp_server):
+    from tests.builders import make_listing
+
+    store = open_store(mail_settings)
+    try:
+        listing = dict(listed_on=YESTERDAY, upvotes=5)
+        store.papers.upsert([
+            make_paper(title="A cs.CL paper", categories=["cs.CL"],
+                       listing=make_listing(**listing)),
+            make_paper(title="A paper waiting for its categories", categories=[],
+                       primary_category=None, listing=make_listing(**listing)),
+        ], source="hf")
+        service = MailService(mail_settings, store)
+        confirmed(service, "reader@example.org", categories=["cs.CL"])
+        now = datetime.combine(YESTERDAY + timedelta(days=1), time(12), timezone.utc)
+        assert send_digests(mail_settings, store, None, "daily", now=now).sent == 1
+        digest = smtp_server.handler.to("reader@example.org")[-1].message
+        text = digest.get_body(("plain",)).get_content().replace("\r\n", "\n")
+        html = digest.get_body(("html",)).get_content()
+        assert "A cs.CL paper" in text and "waiting for its categories" not in text
+        assert "1 more trending paper of this period has no category yet" in text
+        assert "1 more trending paper of this period has no category yet" in html
+    finally:
+        store.close()

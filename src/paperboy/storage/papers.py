@@ -16,7 +16,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 import orjson
 
-from sqlalchemy import JSON, Connection, DateTime, bindparam, delete, func, select
+from sqlalchemy import JSON, Connection, DateTime, bindparam, delete, exists, func, select
 
 from paperboy.records import CONTENT_FIELDS, Listing, Paper, content_hash
 from paperboy.storage import bulk_indexes
@@ -294,6 +294,10 @@ def sqlite_papers(conn: Connection, sql: str, params: Sequence) -> Iterator[tupl
         yield values[0], make(**dict(zip(names, values[1:])))
 
 
+#: a listed paper without any category row
+_NO_CATEGORY = ~exists().where(paper_categories.c.paper_id == daily_listings.c.paper_id)
+
+
 class PaperRepository:
     """All reads and writes of papers and their provenance."""
 
@@ -502,6 +506,32 @@ class PaperRepository:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(papers)).scalar_one()
+
+    def uncategorized_listed(self, limit: int = 1000) -> list[str]:
+        """arXiv papers on a daily listing that have no category yet (Hugging Face's daily
+        papers come without), the most recently listed first: what an arXiv ``id_list`` fetch
+        fills in. Papers under another prefix (``s2:``, ``doi:``) are not arXiv's to fill."""
+        q = (
+            select(daily_listings.c.paper_id)
+            .where(~daily_listings.c.paper_id.contains(":"), _NO_CATEGORY)
+            .group_by(daily_listings.c.paper_id)
+            .order_by(func.max(daily_listings.c.listed_on).desc(), daily_listings.c.paper_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(q).scalars())
+
+    def count_uncategorized_listed(self) -> int:
+        """Visible papers on a daily listing that have no category yet: what a category page,
+        filter or digest preference cannot show until arXiv's categories arrive (pages say
+        how many, rather than lose them silently)."""
+        q = (
+            select(func.count(func.distinct(daily_listings.c.paper_id)))
+            .select_from(daily_listings.join(papers, papers.c.id == daily_listings.c.paper_id))
+            .where(_NO_CATEGORY, papers.c.hidden.is_(False))
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar_one()
 
     def iter_ids_since(self, modified_after: datetime | None, batch: int = 5000) -> Iterable[list[str]]:
         """Ids of papers modified after a moment, in batches (for index maintenance)."""
