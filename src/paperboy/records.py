@@ -95,3 +95,12 @@ class Reject:
 
     def __str__(self) -> str:
         return f"{self.location}: {self.problem}"
+
+
+@dataclass(slots=True)
+class Checkpoint:
+    """Source state (e.g. an OAI resumption cursor) to persist once every record yielded
+    before it is stored."""
+
+    key: str
+    value: str

@@ -10,7 +10,8 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from paperboy.community import passwords, trending
+from paperboy import trending
+from paperboy.community import passwords
 from paperboy.community.bibtex import bibtex, cite_key
 from paperboy.community.markdown import ALLOWED_TAGS, render_comment
 from paperboy.community.ratelimit import RateLimited, RateLimiter, Rule

@@ -292,7 +292,7 @@ def test_scheduler_sends_from_the_digest_hour_in_the_configured_timezone(mail_se
                                                                         smtp_server):
     from paperboy.mail.digest import scheduled_run
     from paperboy.settings import load_settings
-    from paperboy.web.scheduler import JOBS
+    from paperboy.jobs.scheduler import JOBS
 
     assert "digest" in [job.name for job in JOBS]
     values = {k: getattr(mail_settings, k) for k in ("data_dir", "database_url", "smtp_host",

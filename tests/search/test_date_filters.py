@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from paperboy.search.api import SearchFilters
+from paperboy.query import SearchFilters
 from paperboy.search.service import SearchService
 from paperboy.settings import load_settings
 from paperboy.storage import open_store

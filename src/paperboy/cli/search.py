@@ -87,7 +87,7 @@ def search(state: CliContext, query, limit, offset, since, until, categories, au
            mode, as_json) -> None:
     """Find papers by words and meaning. QUERY may hold "quoted phrases", author:NAME,
     cat:CATEGORY, since:DATE and until:DATE."""
-    from paperboy.search.api import QueryError, SearchFilters
+    from paperboy.query import QueryError, SearchFilters
 
     filters = SearchFilters(since=_date(since, "--since"), until=_date(until, "--until"),
                             categories=list(categories), authors=list(authors), listed_only=listed)

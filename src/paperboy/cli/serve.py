@@ -172,7 +172,7 @@ def _fetch(state: CliContext, days: int | None) -> None:
 @pass_ctx
 def worker(state: CliContext, once: bool) -> None:
     """Run the scheduled jobs (ingest, digests) without serving pages."""
-    from paperboy.web.scheduler import Scheduler
+    from paperboy.jobs.scheduler import Scheduler
     from paperboy.web.searching import build_searcher
 
     sched = Scheduler(state.settings, state.store, build_searcher(state.store, state.settings))

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from paperboy.search.api import QueryError, SearchFilters
+from paperboy.query import QueryError, SearchFilters
 
 #: Longest query text we embed / match (characters) and most distinct terms we rank.
 MAX_QUERY_CHARS = 2000

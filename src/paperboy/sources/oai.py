@@ -2,7 +2,7 @@
 
 A harvest asks for the records of a set (``cs``) changed since a datestamp and follows
 ``resumptionToken`` pages. After every page the source yields a
-:class:`~paperboy.ingest.pipeline.Checkpoint` holding the cursor (JSON: the token, or when the
+:class:`~paperboy.records.Checkpoint` holding the cursor (JSON: the token, or when the
 list is complete the datestamp the next harvest starts from). The pipeline commits it together
 with the page's records, so a harvest that is interrupted, or simply run again later, continues
 exactly where the stored cursor says.
@@ -16,8 +16,7 @@ from typing import Iterator
 from xml.etree.ElementTree import Element
 
 from paperboy.errors import PaperboyError
-from paperboy.ingest.pipeline import Checkpoint
-from paperboy.records import Paper, Reject
+from paperboy.records import Checkpoint, Paper, Reject
 from paperboy.sources.common import (
     BadValue,
     arxiv_paper,

@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from paperboy.community.tokens import digest, new_api_token, new_session_token
-from paperboy.community.validation import email_key, username_key
 from paperboy.errors import PaperboyError
 from paperboy.storage.papers import utcnow
 from paperboy.storage.schema import api_tokens, user_sessions, users
+from paperboy.storage.tokens import digest, new_api_token, new_session_token
 from paperboy.storage.writes import write
+from paperboy.validation import email_key, username_key
 
 SESSION_TTL = timedelta(days=30)
 #: last_used_at of an API token is refreshed at most this often (not a write per request)

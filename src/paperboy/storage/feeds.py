@@ -40,6 +40,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from paperboy import trending as formula
 from paperboy.records import CONTENT_FIELDS, Paper
 from paperboy.storage.schema import (
     daily_listings,
@@ -142,9 +143,7 @@ class FeedPage:
 
 def trending_score(upvotes: int, comments: int, age_hours: float) -> float:
     """Gravity-style score (Hacker News like): points over age; the formula and its constants
-    live in :mod:`paperboy.community.trending` (upvotes and comments: imported + local)."""
-    from paperboy.community import trending as formula
-
+    live in :mod:`paperboy.trending` (upvotes and comments: imported + local)."""
     pts = formula.points(max(upvotes, 0), 0, max(comments, 0), 0)
     return formula.score(pts, max(age_hours, 0.0))
 
@@ -483,11 +482,9 @@ class FeedRepository:
     def _rank_trending(self, rows: Sequence, now: datetime | None, period: Period | None = None,
                        k: int | None = None) -> list:
         """Rows (pid, day, up, nc, published, local_up, local_comments) by the trending score of
-        :mod:`paperboy.community.trending`, the best ``k`` of them (all if None); ages are
+        :mod:`paperboy.trending`, the best ``k`` of them (all if None); ages are
         measured at the end of the period shown (or now, if sooner), from the start of the
         listing day (or the v1 time if unlisted). Day and published may be ISO text (SQLite)."""
-        from paperboy.community import trending as formula
-
         now = now or datetime.now(timezone.utc).replace(tzinfo=None)
         reference = formula.reference_time(period.last if period else None, now)
         points, decay, age_hours = formula.points, formula.decay, formula.age_hours

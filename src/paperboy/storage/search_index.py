@@ -25,8 +25,8 @@ import numpy as np
 import orjson
 from sqlalchemy import bindparam, delete, func, select, text
 
+from paperboy.query import SearchFilters
 from paperboy.records import Paper
-from paperboy.search.api import SearchFilters
 from paperboy.storage.papers import (
     SQLITE_PAPER_COLUMNS,
     name_key,

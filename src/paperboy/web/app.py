@@ -15,11 +15,12 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from paperboy.secret_key import load_secret_key
 from paperboy.settings import Settings, load_settings
 from paperboy.storage import Store, open_store
 from paperboy.web.errors import install_error_handlers
 from paperboy.web.searching import SearchFacade, build_searcher
-from paperboy.web.security import CsrfSigner, SecurityMiddleware, load_secret_key
+from paperboy.web.security import CsrfSigner, SecurityMiddleware
 from paperboy.web.templating import Templates
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def create_app(
     async def lifespan(app: FastAPI):
         runner = None
         if scheduler:
-            from paperboy.web.scheduler import Scheduler
+            from paperboy.jobs.scheduler import Scheduler
 
             runner = Scheduler(app.state.settings, app.state.store, app.state.search.searcher)
             runner.start()

@@ -142,7 +142,7 @@ def install(app) -> None:
     if getattr(app.state, "auth_installed", False):
         return
     app.state.auth_installed = True
-    from paperboy.web.security import load_secret_key
+    from paperboy.secret_key import load_secret_key
 
     app.state.secret_key = load_secret_key(app.state.settings.data_dir)
     templates = app.state.templates

@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 
 from paperboy.ids import normalize_paper_id
-from paperboy.search.api import SearchFilters
+from paperboy.query import SearchFilters
 from paperboy.storage.feeds import SORTS, Period
 from paperboy.web.errors import BadInput
 

@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from paperboy.search.api import Hit, QueryError, SearchFilters, SearchResults
+from paperboy.query import Hit, QueryError, SearchFilters, SearchResults
 from paperboy.storage import Store
 from paperboy.storage.feeds import FeedItem
 

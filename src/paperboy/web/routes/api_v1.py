@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from paperboy.search.api import QueryError
+from paperboy.query import QueryError
 from paperboy.storage.feeds import FeedItem, FeedPage, Period
 from paperboy.web.deps import SearchDep, SettingsDep, StoreDep
 from paperboy.web.errors import BadInput

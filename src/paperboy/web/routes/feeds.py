@@ -10,7 +10,7 @@ from xml.etree import ElementTree as ET
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from paperboy.search.api import QueryError
+from paperboy.query import QueryError
 from paperboy.storage.feeds import FeedItem, Period
 from paperboy.web.deps import SearchDep, SettingsDep, StoreDep
 from paperboy.web.errors import BadInput

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from paperboy.search.api import QueryError
+from paperboy.query import QueryError
 from paperboy.storage.feeds import Period
 from paperboy.web.deps import SearchDep, SettingsDep, StoreDep, TemplatesDep
 from paperboy.web.markdown import paper_markdown

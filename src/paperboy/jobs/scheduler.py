@@ -1,7 +1,9 @@
 """Periodic jobs inside ``paperboy serve`` (a background thread) or ``paperboy worker``.
 
-Jobs are listed once in :data:`JOBS`; another area adds its job with one line
-(``JOBS.append(Job("digest", every=..., run=...))``). Each job runs in the scheduler's own thread,
+This package sits below the web app and the CLI and above the areas whose work it schedules
+(ingest, mail), so both entry points share one scheduler.
+
+Jobs are listed once in :data:`JOBS` (an area adds its job there with one line). Each job runs in the scheduler's own thread,
 never in a request. With several server processes on one data directory, a file lock makes
 exactly one of them the scheduler; the others stay idle (a job failure is logged, not fatal).
 """
@@ -15,6 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from paperboy.ingest.jobs import fetch_latest
+from paperboy.mail.digest import digest_job_interval, scheduler_job
 from paperboy.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,11 +38,6 @@ class Job:
 
 def ingest_job(settings: Settings, store, searcher) -> object:
     """Fetch the latest days of the configured categories (arXiv + Hugging Face)."""
-    try:
-        from paperboy.ingest.jobs import fetch_latest  # type: ignore[import-not-found]
-    except ImportError:
-        log.info("ingest job skipped: paperboy.ingest.jobs is not available")
-        return None
     listeners = [searcher.index_papers] if searcher is not None else []
     return fetch_latest(store, settings, days=2, categories=settings.categories,
                         progress=False, listeners=listeners)
@@ -46,10 +45,8 @@ def ingest_job(settings: Settings, store, searcher) -> object:
 
 JOBS: list[Job] = [
     Job("ingest", every=lambda s: s.ingest_interval_minutes * 60.0, run=ingest_job),
+    Job("digest", every=digest_job_interval, run=scheduler_job),
 ]
-from paperboy.mail.digest import digest_job_interval, scheduler_job  # noqa: E402
-
-JOBS.append(Job("digest", every=digest_job_interval, run=scheduler_job))
 
 
 class Scheduler:

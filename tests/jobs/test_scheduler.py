@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from paperboy.web.scheduler import JOBS, Job, Scheduler
+from paperboy.jobs.scheduler import JOBS, Job, Scheduler
 
 
 def test_jobs_run_and_failures_are_contained(web_settings, web_store):
