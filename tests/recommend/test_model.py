@@ -70,10 +70,12 @@ def test_shipped_model_beats_random_and_keeps_the_baseline_direction(items, fiel
     assert shipped >= baseline, (shipped, baseline)
 
 
+@pytest.mark.parametrize("solver", ["svm", "centroid"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_every_kind_ranks_the_readers_field_first(items, fields, vocab, kind):
+def test_every_kind_ranks_the_readers_field_first(items, fields, vocab, kind, solver):
     liked, negs, cands, rel = reader_split(items, fields, "astro-ph", 1)
-    scores = rank(fit_reader(liked, negs, vocab, ModelParams(kind=kind)), cands, vocab)
+    params = ModelParams(kind=kind, solver=solver)
+    scores = rank(fit_reader(liked, negs, vocab, params), cands, vocab)
     top = np.argsort(-scores)[:5]
     assert rel[top].sum() >= 4, [cands[i].paper_id for i in top]
 
@@ -146,8 +148,9 @@ def test_items_without_vectors_and_empty_texts(items, fields, vocab):
 def test_vocabulary_of_empty_or_tiny_corpora(items):
     empty = Vocabulary.fit(["", "  "])
     assert empty.size == 0
-    model = fit_reader(items[:2], items[2:4], empty)
-    assert np.isfinite(rank(model, items[4:8], empty)).all()
+    for kind in KINDS:
+        model = fit_reader(items[:2], items[2:4], empty, ModelParams(kind=kind))
+        assert np.isfinite(rank(model, items[4:8], empty)).all()
     tiny = Vocabulary.fit(["graph neural networks", "graph kernels"])
     assert "graph" in tiny.terms and tiny.transform(["graph"]).shape == (1, tiny.size)
 

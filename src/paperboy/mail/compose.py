@@ -78,6 +78,8 @@ class Digest:
     alerts: list[AlertSection]
     #: saved search id -> new high-water mark, written when the digest is recorded as sent
     high_waters: dict[int, datetime] = field(default_factory=dict)
+    #: trending papers of the period left out only because they have no category yet
+    uncategorized: int = 0
     #: papers picked for the subscriber's account ("For you"), shown first
     for_you: list[DigestPaper] = field(default_factory=list)
 
@@ -181,6 +183,13 @@ class DigestComposer:
                     break
         return out
 
+    def uncategorized_for(self, sub: Subscriber) -> int:
+        """Trending papers of the period a category choice cannot match yet (no category:
+        Hugging Face lists come without, arXiv's fetch fills them): the digest says how many."""
+        if not sub.categories:
+            return 0
+        return sum(1 for p in self.trending() if not p.categories)
+
     # -- saved searches -----------------------------------------------------------------------
 
     def _run_search(self, query: str, since: date) -> list[str]:
@@ -268,7 +277,8 @@ class DigestComposer:
                 subscriber=sub, period=self.period, period_key=self.period_key,
                 window_start=start, window_end=end,
                 trending=self.trending_for(sub, shown),
-                alerts=alerts, high_waters=marks, for_you=mine,
+                alerts=alerts, high_waters=marks, uncategorized=self.uncategorized_for(sub),
+                for_you=mine,
             ))
             self.stats.digests += 1
         return digests

@@ -129,7 +129,7 @@ class Vocabulary:
     def rows(self, items: Sequence[Item]) -> sp.csr_matrix:
         """:meth:`transform` of the items' texts, remembering each paper's row (a refit after
         one new signal transforms one text, not the reader's thousand)."""
-        packed: list[bytes | None] = []
+        packed: list[tuple[bytes, bytes] | None] = []
         missing = []
         for i, it in enumerate(items):
             known = self._rows.get(it.paper_id)
@@ -143,16 +143,13 @@ class Vocabulary:
                     del self._rows[key]
             for row_at, i in enumerate(missing):
                 lo, hi = fresh.indptr[row_at], fresh.indptr[row_at + 1]
-                packed[i] = (fresh.indices[lo:hi].astype(np.int32).tobytes()
-                             + fresh.data[lo:hi].astype(np.float32).tobytes())
+                packed[i] = (fresh.indices[lo:hi].astype(np.int32).tobytes(),
+                             fresh.data[lo:hi].astype(np.float32).tobytes())
                 self._rows[items[i].paper_id] = (hash(items[i].text), packed[i])
-        lengths = np.fromiter((len(b) // 8 for b in packed), dtype=np.int64, count=len(packed))
+        indices = np.frombuffer(b"".join(p[0] for p in packed), dtype=np.int32)
+        data = np.frombuffer(b"".join(p[1] for p in packed), dtype=np.float32)
+        lengths = np.fromiter((len(p[0]) // 4 for p in packed), dtype=np.int64, count=len(packed))
         indptr = np.r_[0, np.cumsum(lengths)]
-        indices = np.empty(indptr[-1], dtype=np.int32)
-        data = np.empty(indptr[-1], dtype=np.float32)
-        for b, lo, n in zip(packed, indptr[:-1], lengths):
-            indices[lo:lo + n] = np.frombuffer(b, dtype=np.int32, count=n)
-            data[lo:lo + n] = np.frombuffer(b, dtype=np.float32, offset=4 * n, count=n)
         return sp.csr_matrix((data, indices, indptr), shape=(len(items), self.size))
 
     def vector_dim(self, items: Sequence[Item] = ()) -> int:
@@ -169,15 +166,17 @@ class Vocabulary:
         boolean mask of the items that have one."""
         dim = dim or self.vector_dim(items)
         out = np.zeros((len(items), dim), dtype=np.float32)
-        present = np.zeros(len(items), dtype=bool)
-        for i, item in enumerate(items):
-            if item.vector is None:
-                continue
-            v = np.asarray(item.vector, dtype=np.float32).ravel()
-            if v.size != dim:
-                raise ValueError(f"paper {item.paper_id}: vector has {v.size} values, not {dim}")
-            out[i] = v
-            present[i] = True
+        present = np.fromiter((it.vector is not None for it in items), dtype=bool,
+                              count=len(items))
+        at = np.flatnonzero(present)
+        if len(at):
+            try:
+                out[at] = np.stack([np.asarray(items[i].vector, dtype=np.float32).ravel()
+                                    for i in at])
+            except ValueError:
+                bad = next(items[i] for i in at if np.asarray(items[i].vector).size != dim)
+                raise ValueError(f"paper {bad.paper_id}: vector has "
+                                 f"{np.asarray(bad.vector).size} values, not {dim}") from None
         return out, present
 
     def centered(self, rows: np.ndarray, present: np.ndarray) -> np.ndarray:

@@ -183,29 +183,30 @@ def fit_reader(positives: Sequence[Item], negatives: Sequence[Item], vocab: Voca
     raw, present = vocab.vectors(items, dim)
     Xv = vocab.centered(raw, present)
     kind = params.kind
-    use_text = kind in ("svm_text", "combined", "hybrid")
+    use_text = kind in ("svm_text", "combined", "hybrid") and vocab.size > 0
     use_vec = kind in ("linear_vector", "combined", "hybrid")
     vscale = params.vector_scale if kind in ("combined", "hybrid") else 1.0
 
     w_text = np.zeros(vocab.size, dtype=np.float32)
     w_vec = np.zeros(dim, dtype=np.float32)
     bias = 0.0
-    if use_text or use_vec:
-        if use_text and use_vec:
-            X = _append_dense(Xt, Xv * vscale)
-        else:
-            X = Xt if use_text else Xv * vscale
+    if (use_text or use_vec) and items:
         if n_pos and negatives and params.solver == "svm":
             y = np.r_[np.ones(n_pos), np.zeros(len(negatives))]
-            w, bias = _svm(X, y, params.C)
-        elif items:
-            w = _centroid_difference(X, n_pos)
-        else:
-            w = np.zeros(X.shape[1], dtype=np.float32)
-        if use_text:
-            w_text = np.asarray(w[:vocab.size], dtype=np.float32)
-        if use_vec:
-            w_vec = np.asarray(w[-dim:], dtype=np.float32) * vscale
+            if use_text and use_vec:
+                w, bias = _svm(_append_dense(Xt, Xv * vscale), y, params.C)
+                w_text, w_vec = w[:vocab.size], w[vocab.size:] * vscale
+            elif use_text:
+                w_text, bias = _svm(Xt, y, params.C)
+            else:
+                w_vec, bias = _svm(Xv, y, params.C)
+        else:  # the centroid solver, or a reader with one kind of signal only
+            if use_text:
+                w_text = _centroid_difference(Xt, n_pos)
+            if use_vec:
+                w_vec = _centroid_difference(Xv, n_pos) * vscale * vscale
+        w_text = np.asarray(w_text, dtype=np.float32)
+        w_vec = np.asarray(w_vec, dtype=np.float32)
     knn = {"nearest_liked": 1.0, "hybrid": params.knn_weight}.get(kind, 0.0)
     nz = np.flatnonzero(w_text).astype(np.int32)
     return ReaderModel(

@@ -2,14 +2,14 @@
 fitted ranking models, the shared tf-idf vocabulary and private feed tokens.
 
 Revision ID: 0010_reader_signals
-Revises: 0008_one_history
+Revises: 0012_canonical_datetimes
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_reader_signals"
-down_revision = "0008_one_history"
+down_revision = "0012_canonical_datetimes"
 branch_labels = None
 depends_on = None
 
