@@ -22,8 +22,8 @@ from datetime import date, datetime, timedelta
 from typing import Sequence
 
 from paperboy.mail.addresses import normalize_query, search_text
+from paperboy.query import QueryError, SearchFilters
 from paperboy.records import Paper
-from paperboy.search.api import QueryError, SearchFilters
 from paperboy.storage import Store
 from paperboy.storage.subscriptions import SavedSearch, Subscriber
 

@@ -24,7 +24,7 @@ from paperboy.errors import NotFound
 from paperboy.records import Paper
 from paperboy.search.facets import FacetColumns
 from paperboy.search.schedule import HybridSchedule, work_kind
-from paperboy.search.api import Hit, Mode, QueryError, SearchFilters, SearchResults
+from paperboy.query import Hit, Mode, QueryError, SearchFilters, SearchResults
 from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse
 from paperboy.search.lexical import lexical_backend
 from paperboy.search.matching import matched_terms
@@ -66,7 +66,7 @@ def one_blas_thread() -> None:
 
 
 class SearchService:
-    """Implements :class:`paperboy.search.api.Searcher` over a :class:`Store`."""
+    """Implements :class:`paperboy.query.Searcher` over a :class:`Store`."""
 
     def __init__(self, store: Store, settings: Settings, embedder=None, *,
                  fusion: str = "score", alpha: float = DEFAULT_ALPHA, depth: int = DEPTH):
