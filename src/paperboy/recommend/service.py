@@ -56,6 +56,9 @@ VOCAB_DOCS = 10_000
 #: a period's papers ranked at most (the newest ones)
 CANDIDATE_CAP = 5_000
 CANDIDATE_TTL = 60.0
+#: readers whose fitted model a process keeps in memory (the digest batch goes through the
+#: database cache instead)
+MODELS_KEPT = 256
 #: papers the model alone puts in a reader's list, per day of the period (follows and includes
 #: come on top)
 SHOWN_PER_DAY = 40
@@ -122,6 +125,8 @@ class RecommendService:
         self._vocab_checked = 0.0
         self._candidates: OrderedDict = OrderedDict()
         self._lists: OrderedDict = OrderedDict()
+        #: user id -> (version, fitted model): the models of recently seen readers
+        self._models: OrderedDict = OrderedDict()
 
     # -- the shared vocabulary --------------------------------------------------------------
 
@@ -176,7 +181,12 @@ class RecommendService:
         already judged (never recommended back); stale models are refit and stored."""
         vocab = self.vocabulary()
         profiles = self.store.signals.profiles(user_ids)
-        cached = self.store.signals.cached_models(user_ids)
+        versions = {u: self._version(profiles[u], vocab) for u in user_ids}
+        with self._lock:
+            in_memory = {u: m for u in user_ids
+                         if (m := self._models.get(u)) is not None and m[0] == versions[u]}
+        cached = self.store.signals.cached_models([u for u in user_ids if u not in in_memory])
+        cached.update(in_memory)
         out: dict[int, tuple[ReaderModel | None, str, frozenset[str]]] = {}
         for uid in user_ids:
             profile = profiles[uid]
@@ -189,11 +199,17 @@ class RecommendService:
             model = None
             if hit is not None and hit[0] == version:
                 try:
-                    model = ReaderModel.from_bytes(hit[1])
+                    model = (hit[1] if isinstance(hit[1], ReaderModel)
+                             else ReaderModel.from_bytes(hit[1]))
                 except FormatError:
                     model = None
             if model is None or model.vocab_fingerprint != vocab.fingerprint:
                 model = self._fit(uid, profile, vocab, version)
+            with self._lock:
+                self._models[uid] = (version, model)
+                self._models.move_to_end(uid)
+                while len(self._models) > MODELS_KEPT:
+                    self._models.popitem(last=False)
             out[uid] = (model, version, seen)
         return out
 
@@ -360,6 +376,7 @@ class RecommendService:
         with self._lock:
             for key in [k for k in self._lists if k[0] == user_id]:
                 del self._lists[key]
+            self._models.pop(user_id, None)
 
     # -- explanations -------------------------------------------------------------------------
 

@@ -160,6 +160,12 @@ class ReaderSignalRepository:
                                      .where(reader_signals.c.user_id == user_id,
                                             reader_signals.c.paper_id.in_(ids))).all())
 
+    def all_signals(self, user_id: int) -> dict[str, str]:
+        """paper id -> "more"/"less" for every paper the reader marked."""
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(reader_signals.c.paper_id, reader_signals.c.kind)
+                                     .where(reader_signals.c.user_id == user_id)).all())
+
     def signals(self, user_id: int) -> list[tuple[str, str, str, datetime]]:
         """(paper id, title, kind, when), newest first."""
         with self.engine.connect() as conn:
