@@ -26,6 +26,7 @@ import re
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,10 +116,13 @@ def main() -> None:
             "wall_ms": round((time.perf_counter() - t0) * 1000, 1)}
         latest = store.feeds.latest_day()
         week = f"{latest.isocalendar()[0]}-W{latest.isocalendar()[1]:02d}"
+        full_day = latest - timedelta(days=1)
         rows = {
             "baseline /robots.txt": "/robots.txt",
             "baseline daily feed /": "/",
-            "/for-you (today)": "/for-you",
+            "baseline daily feed of a full day": f"/papers?date={full_day}",
+            "/for-you (latest day)": "/for-you",
+            "/for-you (a full day)": f"/for-you?date={full_day}",
             f"/for-you?week={week}": f"/for-you?week={week}",
             f"/for-you?month={latest:%Y-%m}": f"/for-you?month={latest:%Y-%m}",
         }
@@ -133,17 +137,19 @@ def main() -> None:
         def change_a_signal(_i):
             store.signals.set_signal(uid, next(flip), "less")
 
-        for name, path in list(rows.items())[2:]:
+        for name, path in list(rows.items())[3:]:
             results[name + " (cold: refit + rank)"] = measure(client, path, args.cold,
                                                               before=change_a_signal)
             print(f"  {name} cold: {results[list(results)[-1]]}", file=sys.stderr, flush=True)
         page = client.get("/for-you").text
         results["_check"] = {"cards_on_page": page.count('class="fy-item"'),
                              "explained": page.count("Why this paper?")}
-    ids, cands = app.state.recommend.candidates(
-        __import__("paperboy.storage.feeds", fromlist=["Period"]).Period.day(latest))
-    results["_corpus"] = {"papers": store.papers.count(), "candidates_today": len(cands),
-                          "signals": len(store.signals.signals(uid))}
+    from paperboy.storage.feeds import Period
+
+    results["_corpus"] = {
+        "papers": store.papers.count(), "signals": len(store.signals.signals(uid)),
+        "candidates_latest_day": len(app.state.recommend.candidates(Period.day(latest))[1]),
+        "candidates_full_day": len(app.state.recommend.candidates(Period.day(full_day))[1])}
     print(json.dumps(results, indent=2))
     store.close()
 

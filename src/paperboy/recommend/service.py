@@ -243,12 +243,16 @@ class RecommendService:
 
     def candidates(self, period: Period) -> tuple[str, list[Candidate]]:
         """(a key naming this set, the period's papers, newest first), kept CANDIDATE_TTL s."""
+        ident, cands, _ = self._candidate_set(period)
+        return ident, cands
+
+    def _candidate_set(self, period: Period) -> tuple[str, list[Candidate], dict[str, Candidate]]:
         key = (period.start, period.end)
         now = time.monotonic()
         with self._lock:
             hit = self._candidates.get(key)
             if hit is not None and now - hit[0] < CANDIDATE_TTL:
-                return hit[1], hit[2]
+                return hit[1:]
         lo, hi = self._bounds(period)
         rows = self.store.signals.period_papers(period.start, period.end, lo, hi, CANDIDATE_CAP)
         vectors = {t.id: t.vector for t in self.store.signals.texts([r.id for r in rows],
@@ -259,11 +263,11 @@ class RecommendService:
                            vector=vectors.get(r.id)) for r in rows]
         ident = f"{period.start}:{period.end}:{len(cands)}:{hash(tuple(c.id for c in cands))}"
         with self._lock:
-            self._candidates[key] = (now, ident, cands)
+            self._candidates[key] = (now, ident, cands, {c.id: c for c in cands})
             self._candidates.move_to_end(key)
             while len(self._candidates) > 32:
                 self._candidates.popitem(last=False)
-        return ident, cands
+            return self._candidates[key][1:]
 
     # -- ranking ------------------------------------------------------------------------------
 
@@ -301,10 +305,9 @@ class RecommendService:
         follows = self.store.signals.follows(user_id)
         rules = self.store.signals.rules(user_id)
         overrides = Overrides.of(follows, rules, self.parse_query)
-        ident, cands = self.candidates(period)
+        ident, cands, by_id = self._candidate_set(period)
         key = (user_id, version, ident, tuple((f.id for f in follows)),
                tuple((r.id for r in rules)))
-        by_id = {c.id: c for c in cands}
         has_signals = model is not None or not overrides.empty
         with self._lock:
             hit = self._lists.get(key)

@@ -18,7 +18,19 @@ from datetime import date, datetime, timedelta
 from typing import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import Date, String, and_, delete, exists, func, literal, select, union, union_all
+from sqlalchemy import (
+    Date,
+    String,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    union,
+    union_all,
+)
 
 from paperboy.errors import NotFound, PaperboyError
 from paperboy.storage.papers import _insert, name_key, utcnow
@@ -105,6 +117,27 @@ class PaperText:
     abstract: str
     published: datetime | None
     vector: np.ndarray | None
+
+
+def _liked_statement():
+    """(user id, paper id) of what readers upvoted, collected or imported, visible papers only:
+    built once (bind parameter ``uids``), as composing the union costs more than running it."""
+    uids = bindparam("uids", expanding=True)
+    liked = union(
+        select(upvotes.c.user_id, upvotes.c.paper_id).where(upvotes.c.user_id.in_(uids)),
+        select(collections.c.user_id, collection_items.c.paper_id)
+        .join(collection_items, collection_items.c.collection_id == collections.c.id)
+        .where(collections.c.user_id.in_(uids)),
+        select(reader_library.c.user_id, reader_library.c.paper_id)
+        .where(reader_library.c.user_id.in_(uids)),
+    ).subquery()
+    return (select(liked.c.user_id, liked.c.paper_id)
+            .join(papers, papers.c.id == liked.c.paper_id).where(papers.c.hidden.is_(False)))
+
+
+_LIKED = _liked_statement()
+_SIGNALED = select(reader_signals.c.user_id, reader_signals.c.paper_id, reader_signals.c.kind
+                   ).where(reader_signals.c.user_id.in_(bindparam("uids", expanding=True)))
 
 
 def follow_key(kind: str, value: str) -> str:
@@ -355,25 +388,9 @@ class ReaderSignalRepository:
         with self.engine.connect() as conn:
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
-                liked = union(
-                    select(upvotes.c.user_id, upvotes.c.paper_id)
-                    .where(upvotes.c.user_id.in_(chunk)),
-                    select(collections.c.user_id, collection_items.c.paper_id)
-                    .join(collection_items, collection_items.c.collection_id == collections.c.id)
-                    .where(collections.c.user_id.in_(chunk)),
-                    select(reader_library.c.user_id, reader_library.c.paper_id)
-                    .where(reader_library.c.user_id.in_(chunk)),
-                ).subquery()
-                for uid, pid in conn.execute(
-                    select(liked.c.user_id, liked.c.paper_id)
-                    .join(papers, papers.c.id == liked.c.paper_id)
-                    .where(papers.c.hidden.is_(False))
-                ):
+                for uid, pid in conn.execute(_LIKED, {"uids": chunk}):
                     pos[uid].add(pid)
-                for uid, pid, kind in conn.execute(
-                    select(reader_signals.c.user_id, reader_signals.c.paper_id,
-                           reader_signals.c.kind).where(reader_signals.c.user_id.in_(chunk))
-                ):
+                for uid, pid, kind in conn.execute(_SIGNALED, {"uids": chunk}):
                     (pos if kind == "more" else neg)[uid].add(pid)
         return {u: Profile(sorted(pos[u] - neg[u]), sorted(neg[u])) for u in ids}
 
