@@ -219,7 +219,9 @@ class RecommendService:
     def _fit(self, user_id: int, profile: Profile, vocab: Vocabulary, version: str) -> ReaderModel:
         sig = self.store.signals
         n = min(MAX_NEGATIVES, max(MIN_NEGATIVES, NEGATIVES_PER_POSITIVE * len(profile.positives)))
-        sampled = sig.same_day_sample(profile.positives + profile.negatives, n, seed=version)
+        # seeded by the reader, not the signals: one new signal keeps most of the sample (and
+        # its cached features)
+        sampled = sig.same_day_sample(profile.positives + profile.negatives, n, seed=str(user_id))
         texts = {t.id: t for t in sig.texts(profile.positives + profile.negatives + sampled,
                                             self.embedding_model)}
 

@@ -398,7 +398,7 @@ class ReaderSignalRepository:
         return self.profiles([user_id])[user_id]
 
     def same_day_sample(self, paper_ids: Sequence[str], n: int, seed: str,
-                        per_day: int = 400) -> list[str]:
+                        per_day: int = 400, max_days: int = 20) -> list[str]:
         """Up to ``n`` other papers first published on the same days as ``paper_ids``: the
         implicit negatives (what the reader saw beside what they liked and did not pick).
         Deterministic for a seed, so the same signals give the same model."""
@@ -414,8 +414,10 @@ class ReaderSignalRepository:
                                  else datetime.fromisoformat(str(published)).date())
             rng = random.Random(seed)
             days = sorted(days)
-            if len(days) > 60:
-                days = sorted(rng.sample(days, 60))
+            if len(days) > max_days:
+                days = sorted(rng.sample(days, max_days))
+            # enough per day for the sample to come from every day, never a whole big day
+            per_day = min(per_day, max(50, 2 * n // max(1, len(days))))
             taken = set(paper_ids)
             pool: list[str] = []
             for day in days:
