@@ -159,13 +159,25 @@ def show(state: CliContext, paper_id: str, as_json: bool) -> None:
     click.echo(paper.abstract)
 
 
+def _shown(name: str, value) -> str:
+    if isinstance(value, tuple):
+        return " ".join(value)
+    if name == "smtp_password" and value:
+        return "********"
+    return str(value) if value != "" else '""'
+
+
 @cli.command("settings")
-def settings_cmd() -> None:
-    """List every setting with its environment variable, default and meaning."""
+@pass_ctx
+def settings_cmd(state: CliContext) -> None:
+    """List every setting: the value in effect, where it came from (default, TOML file,
+    environment, command line), the default and what it means."""
+    settings = state.settings
     for name, env, default, help_text in describe_settings():
-        if isinstance(default, tuple):
-            default = " ".join(default)
-        click.echo(f"{env} (default: {default!s})\n    {help_text}")
+        value, origin = getattr(settings, name), settings.origin(name)
+        line = f"{env} = {_shown(name, value)}  ({origin}"
+        line += ")" if origin == "default" else f"; default {_shown(name, default)})"
+        click.echo(f"{line}\n    {help_text}")
 
 
 # Sub-command groups live in one module each; their heavy imports happen inside the commands.
