@@ -21,8 +21,9 @@ import orjson
 from paperboy.ids import parse_arxiv_id
 from paperboy.records import Paper, Reject
 from paperboy.sources.common import BadValue, parse_datetime
-from paperboy.sources.files import STREAM_ERRORS, damaged, open_binary
+from paperboy.sources.files import STREAM_ERRORS, capped_lines, damaged, open_binary, too_long
 from paperboy.sources.oai import split_author_string
+from paperboy.sources.validate import LIMITS, checked
 
 SOURCE = "snapshot"
 
@@ -109,13 +110,16 @@ def to_paper(obj: Any) -> Paper:
 
 
 def read_snapshot(path: Path) -> Iterator[Paper | Reject]:
-    """Every record of a snapshot file (plain or .gz), rejects naming ``file:line``."""
+    """Every record of a snapshot file (plain or .gz), rejects naming ``file:line``; any problem
+    with one record (of any kind) rejects that record only."""
     path = Path(path)
     lineno = 0
     with open_binary(path) as fh:
         try:
-            for line in fh:
-                lineno += 1
+            for lineno, line in capped_lines(fh, LIMITS.line_bytes):
+                if line is None:
+                    yield Reject(f"{path}:{lineno}", too_long(LIMITS.line_bytes))
+                    continue
                 try:
                     obj = orjson.loads(line)
                 except orjson.JSONDecodeError as exc:
@@ -123,11 +127,12 @@ def read_snapshot(path: Path) -> Iterator[Paper | Reject]:
                         continue
                     yield Reject(f"{path}:{lineno}", f"bad JSON: {exc}")
                     continue
-                try:
-                    yield to_paper(obj)
-                except BadValue as exc:
-                    ident = obj.get("id") if isinstance(obj, dict) else None
-                    where = f"{path}:{lineno}" + (f" ({ident})" if isinstance(ident, str) else "")
-                    yield Reject(where, str(exc))
+                yield checked(lambda: to_paper(obj), lambda: _where(path, lineno, obj))
         except STREAM_ERRORS as exc:
             yield Reject(f"{path}:{lineno + 1}", damaged(path, exc))
+
+
+def _where(path: Path, lineno: int, obj: Any) -> str:
+    ident = obj.get("id") if isinstance(obj, dict) else None
+    shown = f" ({ident})" if isinstance(ident, str) and len(ident) <= LIMITS.id else ""
+    return f"{path}:{lineno}{shown}"
