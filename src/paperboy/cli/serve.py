@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import click
@@ -35,8 +34,8 @@ def _run_server(state: CliContext, host: str | None, port: int | None, workers: 
     import uvicorn
 
     # the settings carry the address actually served: e-mails link to it when no base URL is set
-    settings = dataclasses.replace(state.settings, host=host or state.settings.host,
-                                   port=port or state.settings.port)
+    settings = state.settings.model_copy(update={"host": host or state.settings.host,
+                                                 "port": port or state.settings.port})
     host, port = settings.host, settings.port
     _check_port(host, port)
     if not state.quiet:
