@@ -314,7 +314,7 @@ class FeedRepository:
     CACHE_SIZE = 128
     CACHE_ROWS = 1200
 
-    def __init__(self, engine, tz: str = "UTC"):
+    def __init__(self, engine, tz: str):
         self.engine = engine
         self.tz = tz
         self._changes = _ChangeMarker(engine)
