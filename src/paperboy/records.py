@@ -7,9 +7,10 @@ rest of Paperboy only ever sees these dataclasses.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+
+import orjson
 
 
 @dataclass(slots=True)
@@ -64,26 +65,8 @@ CONTENT_FIELDS = tuple(f.name for f in fields(Paper) if f.name not in ("id", "li
 def content_hash(values: dict) -> str:
     """A stable digest of a paper's content, so re-imports can report 'unchanged' cheaply:
     compact JSON of the content fields in order, datetimes as ``isoformat()``."""
-    return hashlib.blake2b(_compact_json([values.get(name) for name in CONTENT_FIELDS]),
+    return hashlib.blake2b(orjson.dumps([values.get(name) for name in CONTENT_FIELDS]),
                            digest_size=16).hexdigest()
-
-
-def _isoformat(value):
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _json_compact_stdlib(value) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
-                      default=_isoformat).encode()
-
-
-try:  # orjson writes exactly the same bytes as the stdlib call above (naive datetimes as
-    # isoformat() writes them), ~10x faster
-    from orjson import dumps as _compact_json
-except ImportError:  # pragma: no cover - orjson is a dependency
-    _compact_json = _json_compact_stdlib
 
 
 @dataclass(slots=True)

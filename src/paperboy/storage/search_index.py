@@ -408,12 +408,6 @@ class SearchIndexRepository:
             return conn.execute(select(func.count()).select_from(embeddings).where(
                 (embeddings.c.model == model) & (embeddings.c.seq > after_seq))).scalar_one()
 
-    def vector_for(self, model: str, paper_id: str) -> np.ndarray | None:
-        with self.engine.connect() as conn:
-            blob = conn.execute(select(embeddings.c.vector).where(
-                (embeddings.c.model == model) & (embeddings.c.paper_id == paper_id))).scalar()
-        return None if blob is None else np.frombuffer(blob, dtype="<f4").copy()
-
     def max_seq(self, model: str) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.coalesce(func.max(embeddings.c.seq), 0))

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from paperboy.mail.addresses import InvalidAddress
 from paperboy.mail.service import MAX_ALERTS, MAX_PAPERS, MailService, PreferenceError
 from paperboy.mail.tokens import TokenError
-from paperboy.web.auth import mail_rate_limit
+from paperboy.web.auth import current_user, mail_rate_limit
 from paperboy.web.deps import CsrfDep, SettingsDep, TemplatesDep
 
 router = APIRouter()
@@ -46,11 +46,7 @@ Token = Annotated[str, Field(max_length=400)]
 
 
 def _signed_in(request: Request):
-    """The signed-in account where the community area is installed, else None."""
-    try:
-        from paperboy.web.auth import current_user
-    except ImportError:  # pragma: no cover - mail works without accounts
-        return None
+    """The signed-in account, else None."""
     try:
         return current_user(request)
     except HTTPException:
