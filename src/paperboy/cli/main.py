@@ -112,6 +112,7 @@ def stats(state: CliContext, as_json: bool) -> None:
 
 def _paper_json(paper, listings) -> dict:
     out = paper.stored_fields()
+    out["published_approx"] = bool(out["published_approx"])
     for key in ("published", "updated"):
         if out[key] is not None:
             out[key] = out[key].isoformat()
@@ -143,9 +144,11 @@ def show(state: CliContext, paper_id: str, as_json: bool) -> None:
     click.echo(f"authors: {', '.join(paper.authors)}")
     if paper.categories:
         click.echo(f"categories: {', '.join(paper.categories)} (primary {paper.primary_category})")
-    if paper.published:
-        click.echo(f"published: {paper.published:%Y-%m-%d}  updated: "
-                   f"{paper.updated:%Y-%m-%d}" if paper.updated else f"published: {paper.published:%Y-%m-%d}")
+    if paper.published_approx:
+        click.echo(f"published: {paper.published:%Y-%m} (approximate: the month of the arXiv id)")
+    elif paper.published:
+        click.echo(f"published: {paper.published:%Y-%m-%d}"
+                   + (f"  updated: {paper.updated:%Y-%m-%d}" if paper.updated else ""))
     for label, value in (("doi", paper.doi), ("journal-ref", paper.journal_ref),
                          ("comments", paper.comments), ("code", paper.code_url),
                          ("project", paper.project_url), ("organization", paper.organization),

@@ -62,8 +62,10 @@ def parse_item(item: Any, listed_on: date | None) -> Paper:
     title = squash(_str(paper.get("title")) or _str(item.get("title")))
     if not title:
         raise BadValue("missing title")
-    if listed_on is None and _str(item.get("publishedAt")):
-        listed_on = parse_datetime(item["publishedAt"], "publishedAt").date()
+    listed_at = (parse_datetime(item["publishedAt"], "publishedAt")
+                 if _str(item.get("publishedAt")) else None)
+    if listed_on is None and listed_at is not None:
+        listed_on = listed_at.date()
     published = _str(paper.get("publishedAt"))
     authors = []
     for a in paper.get("authors") or []:
@@ -71,6 +73,7 @@ def parse_item(item: Any, listed_on: date | None) -> Paper:
             authors.append(squash(a["name"]))
     submitted = item.get("submittedBy")
     submitter = _str(submitted.get("name")) if isinstance(submitted, dict) else _str(submitted)
+    fullname = _str(submitted.get("fullname")) if isinstance(submitted, dict) else None
     organization = _org(item.get("organization")) or _org(paper.get("organization"))
     keywords = paper.get("ai_keywords")
     return arxiv_paper(
@@ -81,6 +84,7 @@ def parse_item(item: Any, listed_on: date | None) -> Paper:
         version=version,
         published=parse_datetime(published, "paper.publishedAt") if published else None,
         code_url=_str(paper.get("githubRepo")),
+        code_stars=_int(paper.get("githubStars")),
         project_url=_str(paper.get("projectPage")),
         thumbnail_url=_str(item.get("thumbnail")),
         organization=organization,
@@ -93,6 +97,8 @@ def parse_item(item: Any, listed_on: date | None) -> Paper:
             comments=_int(item.get("numComments")),
             submitter=submitter,
             organization=organization,
+            listed_at=listed_at,
+            submitter_fullname=fullname,
         ),
     )
 

@@ -1,9 +1,14 @@
 """A polite HTTP client shared by the network sources (arXiv API, OAI-PMH, RSS, Hugging Face).
 
 arXiv asks for at most one request every 3 seconds; the client keeps that gap per host, retries
-5xx answers, 429s, timeouts and connection errors with exponential backoff (honouring a
+5xx answers, 429s, timeouts and dropped connections with exponential backoff (honouring a
 ``Retry-After`` header, which arXiv's OAI endpoint sends with its 503s), and when a server stays
 unreachable raises :class:`~paperboy.errors.SourceUnavailable` with a one-line message.
+
+A connection that cannot even start (the name does not resolve, the port refuses) means no
+network or a wrong URL, which waiting seconds rarely fixes: it gets :data:`CONNECT_RETRIES` quick
+retries and then :class:`~paperboy.errors.SourceUnreachable`, so ``paperboy up`` offline serves
+at once and the scheduler tries again on its own, later.
 
 ``sleep`` and ``clock`` are injectable so tests run without waiting.
 """
@@ -18,12 +23,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from paperboy.errors import SourceUnavailable
+from paperboy.errors import SourceUnavailable, SourceUnreachable
 
 USER_AGENT = "paperboy/0.1 (self-hosted research-paper feed)"
 
 #: Longest wait the client accepts from a Retry-After header.
 MAX_RETRY_AFTER = 120.0
+#: Retries, and the wait before each, when a connection cannot be opened (DNS, refused).
+CONNECT_RETRIES = 1
+CONNECT_RETRY_WAIT = 0.5
 
 
 class PoliteClient:
@@ -96,32 +104,43 @@ class PoliteClient:
         host = urlsplit(url).netloc or url
         problem = ""
         hinted = 0.0  # the server's own Retry-After, when it gave one
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.sleep(max(self.backoff * (2 ** (attempt - 1)), hinted))
-            hinted = 0.0
+        retried = refused = 0  # backoff retries spent; connections not opened, in a row
+        while True:
             self._wait_turn(host)
+            hinted = 0.0
             try:
                 response = self._fetch(url, params)
             except DeadlineExceeded:
                 problem = f"no complete answer within {self.deadline:g} s"
+            except httpx.ConnectError as exc:  # no such host, connection refused
+                self._last.pop(host, None)  # the server never saw it: no turn spent
+                refused += 1
+                if refused > CONNECT_RETRIES:
+                    raise SourceUnreachable(
+                        f"{host} unreachable: cannot connect ({_short(exc)}); check the network "
+                        f"or the URL setting") from None
+                self.sleep(CONNECT_RETRY_WAIT)
                 continue
             except httpx.TimeoutException:
                 problem = "timed out"
-                continue
             except httpx.TransportError as exc:
-                problem = f"cannot connect ({_short(exc)})"
-                continue
-            if response.status_code >= 500 or response.status_code == 429:
-                problem = f"HTTP {response.status_code}"
-                hinted = _retry_after(response.headers)
-                continue
-            if response.status_code >= 400:
-                raise SourceUnavailable(
-                    f"{host} answered HTTP {response.status_code} for {_shown(response.url)}"
-                )
-            return response
-        tries = self.retries + 1
+                problem = f"connection lost ({_short(exc)})"
+            else:
+                if response.status_code >= 500 or response.status_code == 429:
+                    problem = f"HTTP {response.status_code}"
+                    hinted = _retry_after(response.headers)
+                elif response.status_code >= 400:
+                    raise SourceUnavailable(
+                        f"{host} answered HTTP {response.status_code} for {_shown(response.url)}"
+                    )
+                else:
+                    return response
+            refused = 0
+            if retried >= self.retries:
+                break
+            retried += 1
+            self.sleep(max(self.backoff * (2 ** (retried - 1)), hinted))
+        tries = retried + 1
         raise SourceUnavailable(
             f"{host} unreachable: {problem} after {tries} attempt{'s' if tries > 1 else ''} "
             f"(check the network or the URL setting)"

@@ -54,6 +54,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "abs_url": ("url", "abs_url", "link"),
     "pdf_url": ("pdf_url", "pdf"),
     "code_url": ("code_url", "github", "githubRepo"),
+    "code_stars": ("code_stars", "githubStars", "stars"),
     "project_url": ("project_url", "projectPage"),
     "organization": ("organization",),
 }
@@ -166,6 +167,12 @@ def to_paper(row: Mapping[str, Any], mapping: Mapping[str, str], id_prefix: str 
         except ValueError:
             raise BadValue(f"unparseable version {raw_version!r}") from None
     values["version"] = version
+    raw_stars = get("code_stars")
+    if raw_stars not in (None, ""):
+        try:
+            values["code_stars"] = int(str(raw_stars))
+        except ValueError:
+            raise BadValue(f"unparseable code_stars {raw_stars!r} (expected a number)") from None
     for name in ("primary_category", "comments", "journal_ref", "doi", "license", "abs_url",
                  "pdf_url", "code_url", "project_url", "organization"):
         raw = get(name)

@@ -19,14 +19,12 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from paperboy.texmath import typeset
 from paperboy.web.security import csrf_field, csrf_token
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 ContextProcessor = Callable[[Request], dict[str, Any]]
-
-# $...$, $$...$$, \( \), \[ \]: shown verbatim in a <span class="tex"> (no MathJax offline).
-_TEX_RE = re.compile(r"(\$\$.+?\$\$|\$[^$\n]{1,300}?\$|\\\(.+?\\\)|\\\[.+?\\\])", re.S)
 
 
 def _highlight_plain(text: str, pattern: re.Pattern | None) -> Markup:
@@ -55,18 +53,12 @@ def terms_pattern(terms: Iterable[str] | None) -> re.Pattern | None:
 
 
 def rich_text(text: str | None, terms: Iterable[str] | None = None) -> Markup:
-    """Abstract/title text: escaped, TeX spans kept verbatim in <span class="tex">, search terms
-    highlighted, paragraphs from blank lines."""
+    """Abstract/title text: escaped, TeX typeset as MathML (or kept as written when it does not
+    parse), search terms highlighted outside the math."""
     if not text:
         return Markup("")
     pattern = terms_pattern(terms)
-    pieces = []
-    for i, part in enumerate(_TEX_RE.split(text)):
-        if i % 2:
-            pieces.append(Markup('<span class="tex">%s</span>') % part)
-        else:
-            pieces.append(_highlight_plain(part, pattern))
-    return Markup("").join(pieces)
+    return typeset(text, lambda part: _highlight_plain(part, pattern))
 
 
 def highlight(text: str | None, terms: Iterable[str] | None = None) -> Markup:
@@ -81,11 +73,25 @@ def excerpt(text: str | None, length: int = 280) -> str:
     return cut + "\u2026"
 
 
+def count_label(n: int | None) -> str:
+    """A count as people read it on a button: 950, 1.2k, 12k, 1.3M."""
+    n = int(n or 0)
+    if n < 1000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k".replace(".0k", "k") if n < 10_000 else f"{n // 1000}k"
+    return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
+
+
 def fmt_date(value: date | datetime | None, style: str = "long") -> str:
     if value is None:
         return ""
     if style == "iso":
         return value.strftime("%Y-%m-%d")
+    if style == "month":
+        return f"{value:%B %Y}"
+    if style == "month-iso":
+        return value.strftime("%Y-%m")
     return f"{value:%b} {value.day}, {value:%Y}"
 
 
@@ -134,6 +140,7 @@ class Templates:
         )
         self.env.filters.update(
             rich_text=rich_text, highlight=highlight, excerpt=excerpt, fmt_date=fmt_date,
+            count_label=count_label,
             urlquote=lambda s: quote(str(s), safe=""),
         )
 
