@@ -44,6 +44,7 @@ from sqlalchemy import (
 
 from paperboy import trending as formula
 from paperboy.records import STORED_FIELDS, Paper
+from paperboy.storage.database import LIKE_ESCAPE, like_escape
 from paperboy.storage.schema import (
     daily_listings,
     paper_authors,
@@ -692,7 +693,7 @@ class FeedRepository:
     def title_matches(self, text: str, limit: int = 20, offset: int = 0) -> FeedPage:
         """A plain substring match on titles: the fallback while the search index is not ready."""
         words = [w for w in text.split() if w][:8]
-        conds = [papers.c.title.ilike(f"%{_like_escape(w)}%", escape="\\") for w in words]
+        conds = [papers.c.title.ilike(f"%{like_escape(w)}%", escape=LIKE_ESCAPE) for w in words]
         ids = select(papers.c.id.label("id")).where(and_(*conds) if conds else or_(false()))
         with self.engine.connect() as conn:
             return self._page_of_ids(conn, ids, limit, offset)
@@ -707,10 +708,6 @@ class FeedRepository:
         )
         with self.engine.connect() as conn:
             return [(c, n) for c, n in conn.execute(q).all()]
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _as_datetime(value) -> datetime | None:
