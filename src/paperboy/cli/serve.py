@@ -159,11 +159,7 @@ def up(state: CliContext, host: str | None, port: int | None, workers: int, days
 
 
 def _fetch(state: CliContext, days: int | None) -> None:
-    try:
-        from paperboy.ingest.jobs import fetch_latest
-    except ImportError:
-        click.echo("fetching is not available in this installation; serving what the store holds")
-        return
+    from paperboy.ingest.jobs import fetch_latest
     from paperboy.errors import SourceUnavailable
 
     settings = state.settings

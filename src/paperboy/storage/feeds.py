@@ -184,11 +184,12 @@ _NO_FACTS = {"upvotes": 0, "comments": 0, "submitter": None, "organization": Non
              "listed_at": None, "fullname": None}
 
 
-def _period_rows_statement(by_submitter: bool):
+def _period_rows_statement(by_submitter: bool, with_code: bool = False):
     """The feed of a period as one narrow statement, built once (bind parameters: ``start``,
     ``end``: the days [start, end); ``lo``, ``hi``: the same as naive UTC datetimes; and
-    ``submitter`` when ``by_submitter``). Rows: (pid, day, upvotes, ncomments, published,
-    local_upvotes, local_comments, listed_at) of the visible papers.
+    ``submitter`` when ``by_submitter``; ``with_code``: only papers with a code link). Rows:
+    (pid, day, upvotes, ncomments, published, local_upvotes, local_comments, listed_at) of the
+    visible papers.
 
     Two branches, each reading the paper row once (published, hidden) and its local counters:
     papers listed in the period, and papers never listed whose first version falls in it. Day
@@ -216,6 +217,8 @@ def _period_rows_statement(by_submitter: bool):
         .where(dl.c.listed_on >= start, dl.c.listed_on < end, papers.c.hidden == false())
         .group_by(dl.c.paper_id)
     )
+    if with_code:
+        listed = listed.where(papers.c.code_url.is_not(None))
     if by_submitter:
         # never-listed papers have no submitter: only the listed branch can match
         by = dl.alias("by_submitter")
@@ -240,11 +243,14 @@ def _period_rows_statement(by_submitter: bool):
             ~exists().where(dl.c.paper_id == papers.c.id),
         )
     )
+    if with_code:
+        unlisted = unlisted.where(papers.c.code_url.is_not(None))
     return union_all(listed, unlisted)
 
 
-_PERIOD_ROWS = _period_rows_statement(by_submitter=False)
-_PERIOD_ROWS_BY_SUBMITTER = _period_rows_statement(by_submitter=True)
+#: (by submitter, with code) -> statement
+_PERIOD_ROWS = {(by, code): _period_rows_statement(by, code)
+                for by in (False, True) for code in (False, True)}
 
 
 class _ChangeMarker:
@@ -440,8 +446,10 @@ class FeedRepository:
         offset: int = 0,
         now: datetime | None = None,
         submitter: str | None = None,
+        with_code: bool = False,
     ) -> FeedPage:
-        """Papers of a period, sorted, one page of them, with the total."""
+        """Papers of a period, sorted, one page of them, with the total (``with_code``: only
+        papers with a code link)."""
         lo, hi = self._utc_bounds(period.start, period.end)
         now = now or datetime.now(timezone.utc).replace(tzinfo=None)
         k = offset + limit
@@ -449,7 +457,7 @@ class FeedRepository:
         # not ended (ages measured at now): that one is never cached.
         cacheable = sort != "trending" or now >= datetime.combine(period.end, time())
         version = self._changes.version() if cacheable else None
-        key = ("listed", period.start, period.end, lo, hi, submitter, sort)
+        key = ("listed", period.start, period.end, lo, hi, submitter, sort, with_code)
         hit = self._cache_get(key, version)
         with self.engine.connect() as conn:
             if hit is not None and (k <= len(hit[1]) or len(hit[1]) == hit[0]):
@@ -457,7 +465,7 @@ class FeedRepository:
             else:
                 total, order, keep = self._order(
                     conn, period, lo, hi, sort, now, submitter,
-                    k if version is None else max(k, self.CACHE_ROWS))
+                    k if version is None else max(k, self.CACHE_ROWS), with_code)
                 if keep:
                     self._cache_put(key, version, (total, order))
             rows = [(r[0], _as_date(r[1]), r[2], r[3]) for r in order[offset:k]]
@@ -465,7 +473,7 @@ class FeedRepository:
         return FeedPage(items=items, total=total, limit=limit, offset=offset)
 
     def _order(self, conn, period: Period, lo: datetime, hi: datetime, sort: str,
-               now: datetime, submitter: str | None, k: int | None):
+               now: datetime, submitter: str | None, k: int | None, with_code: bool = False):
         """(total, the best ``k`` rows of the period in order, whether that order may be reused
         while the data stays the same).
 
@@ -473,9 +481,9 @@ class FeedRepository:
         scan the period anyway), and every sort shares the same code path. Rows are (pid, day,
         upvotes, ncomments, published, ...), day and published raw."""
         params = {"start": period.start, "end": period.end, "lo": lo, "hi": hi}
-        query = _PERIOD_ROWS
+        query = _PERIOD_ROWS[bool(submitter), with_code]
         if submitter:
-            query, params["submitter"] = _PERIOD_ROWS_BY_SUBMITTER, submitter
+            params["submitter"] = submitter
         rows = conn.execute(query, params).all()
         total = len(rows)
         keep = True
@@ -517,7 +525,8 @@ class FeedRepository:
         return [rows[key[3]] for key in best]
 
     def trending(
-        self, days: int = 7, limit: int = 30, offset: int = 0, now: datetime | None = None
+        self, days: int = 7, limit: int = 30, offset: int = 0, now: datetime | None = None,
+        with_code: bool = False,
     ) -> FeedPage:
         """The trending papers of the last ``days`` days that have papers, best first.
 
@@ -528,7 +537,7 @@ class FeedRepository:
         if latest is None:
             return FeedPage(items=[], total=0, limit=limit, offset=offset)
         period = Period(latest - timedelta(days=days - 1), latest + timedelta(days=1), "range")
-        return self.listed(period, "trending", limit, offset, now=now)
+        return self.listed(period, "trending", limit, offset, now=now, with_code=with_code)
 
     def latest_day(self) -> date | None:
         """The most recent day that has papers (listing day or first-version day)."""

@@ -12,7 +12,7 @@ import unicodedata
 from operator import attrgetter, itemgetter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import orjson
 
@@ -511,20 +511,6 @@ class PaperRepository:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(papers)).scalar_one()
-
-    def iter_ids_since(self, modified_after: datetime | None, batch: int = 5000) -> Iterable[list[str]]:
-        """Ids of papers modified after a moment, in batches (for index maintenance)."""
-        last = ""
-        while True:
-            with self.engine.connect() as conn:
-                q = select(papers.c.id).where(papers.c.id > last).order_by(papers.c.id).limit(batch)
-                if modified_after is not None:
-                    q = q.where(papers.c.modified_at > modified_after)
-                ids = list(conn.execute(q).scalars())
-            if not ids:
-                return
-            yield ids
-            last = ids[-1]
 
     def stats(self) -> dict:
         """Counts a user wants after an import: papers, by source, by category, listing days."""

@@ -46,6 +46,7 @@ papers = Table(
     Column("abs_url", String(512)),
     Column("pdf_url", String(512)),
     Column("code_url", String(512)),
+    Column("code_stars", Integer, doc="GitHub stars of code_url, as last reported (0013)"),
     Column("project_url", String(512)),
     Column("thumbnail_url", String(512)),
     Column("organization", String(255)),

@@ -187,6 +187,7 @@ def reset_form(request: Request, templates: TemplatesDep):
 def reset_request(request: Request, store: StoreDep, settings: SettingsDep,
                   templates: TemplatesDep, _: CsrfDep, email: FormStr = ""):
     auth.rate_limit(request, "reset:ip", auth.client_ip(request))
+    auth.mail_rate_limit(request)
     email = email.strip()
     user = store.accounts.get_by_login(email) if email and "@" in email else None
     if user is not None and not user.disabled:

@@ -49,6 +49,7 @@ def item_json(item: FeedItem, base_url: str, full: bool = False) -> dict:
         "abs_url": p.abs_url,
         "pdf_url": p.pdf_url,
         "code_url": p.code_url,
+        "code_stars": p.code_stars,
         "project_url": p.project_url,
     }
     if full:
@@ -75,6 +76,7 @@ def feed(
     date: str | None = None, week: str | None = None, month: str | None = None,
     sort: Literal["trending", "upvotes", "newest"] = "trending",
     limit: Limit = 30, offset: Offset = 0,
+    code: Annotated[bool, Query(description="only papers with a code link")] = False,
 ) -> dict:
     period = parse_period(date, week, month)
     if period is None:
@@ -82,7 +84,8 @@ def feed(
         if latest is None:
             return {"data": [], "count": 0, "limit": limit, "offset": offset, "period": None}
         period = Period.day(latest)
-    page = store.feeds.listed(period, sort=parse_sort(sort), limit=limit, offset=offset)
+    page = store.feeds.listed(period, sort=parse_sort(sort), limit=limit, offset=offset,
+                              with_code=code)
     prev_p, next_p = store.feeds.neighbours(period)
     return page_json(
         page, base,
@@ -95,8 +98,10 @@ def feed(
 @router.get("/trending", summary="Trending papers of the last days")
 def trending(store: StoreDep, base: BaseUrlDep,
              days: Annotated[int, Query(ge=1, le=90)] = 7,
-             limit: Limit = 30, offset: Offset = 0) -> dict:
-    return page_json(store.feeds.trending(days=days, limit=limit, offset=offset),
+             limit: Limit = 30, offset: Offset = 0,
+             code: Annotated[bool, Query(description="only papers with a code link")] = False,
+             ) -> dict:
+    return page_json(store.feeds.trending(days=days, limit=limit, offset=offset, with_code=code),
                      base, days=days)
 
 
@@ -111,9 +116,10 @@ def search(
     listed: bool = False,
     mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
     limit: Limit = 20, offset: Offset = 0,
+    code: Annotated[bool, Query(description="only papers with a code link (or has:code)")] = False,
 ) -> dict:
     query = clean(q)
-    filters = search_filters(since, until, category, author, listed)
+    filters = search_filters(since, until, category, author, listed, with_code=code)
     if not query and filters.is_empty():
         raise BadInput("q: give a query or at least one filter")
     try:
