@@ -609,6 +609,13 @@ class FeedRepository:
             period.containing(after) if after else None,
         )
 
+    def has_listings(self, period: Period) -> bool:
+        """Whether a daily list featured any paper in the period (an index range look-up)."""
+        dl = daily_listings
+        q = select(exists().where(dl.c.listed_on >= period.start, dl.c.listed_on < period.end))
+        with self.engine.connect() as conn:
+            return bool(conn.execute(q).scalar())
+
     def count(self, period: Period) -> int:
         cand = self._candidates(period.start, period.end)
         q = (
