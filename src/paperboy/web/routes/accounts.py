@@ -78,6 +78,15 @@ def signup(request: Request, store: StoreDep, templates: TemplatesDep, _: CsrfDe
 
 # -- sign in / out ------------------------------------------------------------------------
 
+@html.get("/login")
+@html.get("/register")
+def old_names(request: Request):
+    """The names other sites use lead to ours (the query, e.g. ``next``, kept)."""
+    target = "/signin" if request.url.path == "/login" else "/signup"
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(target + query, status_code=301)
+
+
 @html.get("/signin")
 def signin_form(request: Request, templates: TemplatesDep, next: str = "/", reset: bool = False):
     notice = "Your password was changed; sign in with the new one." if reset else None
