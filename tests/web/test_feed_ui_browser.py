@@ -73,3 +73,48 @@ def test_code_links_and_the_with_code_filter(page, live_server, web_store):
     page.wait_for_url("**code=1**")
     assert page.locator("article.card .code-link").count() == page.locator("article.card").count() > 0
     screenshot(page, "code-trending")
+
+
+@pytest.fixture
+def search_server(web_settings, web_store):
+    """The app with the real SearchService (keyword index; no embeddings needed)."""
+    from paperboy.web.app import create_app
+    from tests.web.conftest import serve_in_thread
+
+    live, thread = serve_in_thread(create_app(web_settings, web_store))
+    yield live
+    live.server.should_exit = True
+    thread.join(10)
+
+
+def test_save_this_search_as_alert_and_feed(page, search_server, web_settings):
+    import email
+    import re
+    from email.policy import default
+
+    live_server = search_server
+    page.goto(live_server.url + "/search?q=retrieval&category=cs.CV")
+    box = page.locator("#save-search")
+    assert 'retrieval cat:cs.CV' in box.locator("code").inner_text()
+    assert "/feeds/search.atom?q=retrieval%20cat%3Acs.CV" in box.locator("#search-atom").get_attribute("href")
+    metas = page.locator("#search-results article.card .card-meta").all_inner_texts()
+    assert len(metas) == 12 and all("cs.CV" in t for t in metas)
+    page.fill("#alert-email", "reader@example.org")
+    screenshot(page, "save-search")
+    page.click("#alert-form button[type=submit]")
+    page.wait_for_selector("text=confirms the alert")
+    outbox = web_settings.data_dir / "outbox"
+    for _ in range(100):  # the mail is written after the answer
+        files = list(outbox.glob("*.eml")) if outbox.exists() else []
+        if files:
+            break
+        page.wait_for_timeout(50)
+    msg = email.message_from_bytes(files[0].read_bytes(), policy=default)
+    assert msg["Subject"] == "Confirm your Paperboy search alert"
+    link = re.search(r"(http://\S+/mail/alerts/confirm/\S+)", msg.get_body(("plain",)).get_content()).group(1)
+    page.goto(live_server.url + link[link.index("/mail/"):])
+    page.click("text=Confirm alert")
+    page.wait_for_selector("h1:has-text('Alert saved')")
+    page.click("#preferences-link")
+    assert "retrieval cat:cs.CV" in page.content()
+    screenshot(page, "save-search-preferences")

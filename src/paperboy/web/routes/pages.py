@@ -16,6 +16,7 @@ from paperboy.storage.feeds import Period
 from paperboy.web.deps import SearchDep, SettingsDep, StoreDep, TemplatesDep
 from paperboy.web.markdown import paper_markdown
 from paperboy.web.params import clean, parse_paper_id, parse_period, parse_sort, search_filters
+from paperboy.web.searching import saved_query
 
 router = APIRouter(include_in_schema=False)
 
@@ -153,7 +154,8 @@ def search_page(
             error = str(exc)
     context = {
         "q": query, "since": since or "", "until": until or "", "category": category or "",
-        "author": author or "", "code": code, "results": results, "error": error, "page": page,
+        "author": author or "", "code": code, "results": results,
+        "saved_q": saved_query(query, category, author, code) if results else "", "error": error, "page": page,
         "nav": "search", "categories": store.feeds.categories(30),
     }
     name = "_search_results.html" if partial else "search.html"
