@@ -131,7 +131,7 @@ class Links:
 class MessageBuilder:
     def __init__(self, settings: Settings, tokens: MailTokens):
         self.settings = settings
-        self.base_url = settings.base_url.rstrip("/")
+        self.base_url = settings.link_base_url
         self.links = Links(self.base_url, tokens)
         self.tokens = tokens
         self.env = _environment()

@@ -53,13 +53,6 @@ def _rfc2822(raw: str) -> datetime:
     return dt
 
 
-def parse_day(value: str, field: str = "date") -> date:
-    try:
-        return date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        raise BadValue(f"unparseable {field} {value!r} (expected YYYY-MM-DD)") from None
-
-
 def arxiv_paper(arxiv_id: str, **values) -> Paper:
     """A Paper keyed by an arXiv id, with the abs/PDF links filled in when not given."""
     values.setdefault("abs_url", abs_url(arxiv_id))

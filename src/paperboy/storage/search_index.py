@@ -173,7 +173,7 @@ class SearchIndexRepository:
         with self.engine.connect() as conn:
             ids = list(conn.execute(text(
                 f"SELECT p.id FROM papers p WHERE {where} "
-                "ORDER BY p.published DESC, p.id LIMIT :lim OFFSET :off"), params).scalars())
+                "ORDER BY p.published DESC NULLS LAST, p.id LIMIT :lim OFFSET :off"), params).scalars())
             params.pop("lim"), params.pop("off")
             total = conn.execute(text(f"SELECT count(*) FROM papers p WHERE {where}"),
                                  params).scalar_one()
@@ -414,12 +414,6 @@ class SearchIndexRepository:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(embeddings).where(
                 (embeddings.c.model == model) & (embeddings.c.seq > after_seq))).scalar_one()
-
-    def vector_for(self, model: str, paper_id: str) -> np.ndarray | None:
-        with self.engine.connect() as conn:
-            blob = conn.execute(select(embeddings.c.vector).where(
-                (embeddings.c.model == model) & (embeddings.c.paper_id == paper_id))).scalar()
-        return None if blob is None else np.frombuffer(blob, dtype="<f4").copy()
 
     def max_seq(self, model: str) -> int:
         with self.engine.connect() as conn:

@@ -1,10 +1,9 @@
 """Jinja2 environment: autoescaping, text helpers (TeX kept readable, safe highlighting) and
 context processors other areas register (e.g. the signed-in user for the header).
 
-Template extension points other areas fill without touching these templates: the partials
-included with ``ignore missing`` in ``base.html``, ``_card.html`` and ``paper.html``
-(``partials/nav_account.html``, ``partials/subscribe_form.html``, ``partials/card_actions.html``,
-``partials/paper_upvote.html``, ``partials/paper_discussion.html``).
+Each area's part of a shared page is a partial under ``templates/partials/`` (account menu,
+subscribe form, vote buttons, discussion), included by ``base.html``, ``_card.html`` and
+``paper.html``.
 """
 
 from __future__ import annotations
@@ -89,6 +88,10 @@ def fmt_date(value: date | datetime | None, style: str = "long") -> str:
         return ""
     if style == "iso":
         return value.strftime("%Y-%m-%d")
+    if style == "month":
+        return f"{value:%B %Y}"
+    if style == "month-iso":
+        return value.strftime("%Y-%m")
     return f"{value:%b} {value.day}, {value:%Y}"
 
 
@@ -134,31 +137,12 @@ class Templates:
             url_with=url_with,
             author_url=author_url,
             org_url=org_url,
-            has_template=self.has_template,
         )
-        self._exists: dict[str, bool] = {}
         self.env.filters.update(
             rich_text=rich_text, highlight=highlight, excerpt=excerpt, fmt_date=fmt_date,
             count_label=count_label,
             urlquote=lambda s: quote(str(s), safe=""),
         )
-
-    def has_template(self, name: str) -> bool:
-        """True when a template exists (how optional partials from other areas are found)."""
-        found = self._exists.get(name)
-        if found is None:
-            try:
-                self.env.get_template(name)
-                found = True
-            except Exception:
-                found = False
-            self._exists[name] = found
-        return found
-
-    def add_search_path(self, directory: Path) -> None:
-        """Let another area ship its own templates (searched after ours)."""
-        self.env.loader.searchpath.append(str(directory))  # type: ignore[union-attr]
-        self._exists.clear()
 
     def render(self, request: Request, name: str, context: dict | None = None,
                status_code: int = 200, headers: dict | None = None):

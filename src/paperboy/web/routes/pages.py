@@ -122,7 +122,7 @@ def paper_page(paper_id: str, request: Request, store: StoreDep, templates: Temp
     as_markdown = paper_id.endswith(".md")
     key = parse_paper_id(paper_id[:-3] if as_markdown else paper_id)
     paper = store.papers.get(key) if key else None
-    if paper is None or getattr(paper, "hidden", False):
+    if paper is None:
         raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
     [item] = store.feeds.items_for([paper.id]) or [None]
     if item is None:  # hidden
