@@ -153,7 +153,10 @@ def confirm_page(request: Request, token: Token, templates: TemplatesDep, mail: 
         sub = mail.check_confirm(token)
     except TokenError as exc:
         raise _bad_link(exc) from None
-    return templates.render(request, "mail/confirm.html", {"sub": sub, "token": token})
+    # a link already used: the page says so and leads to the preferences
+    manage = mail.manage_token(sub) if sub.status == "active" else None
+    return templates.render(request, "mail/confirm.html",
+                            {"sub": sub, "token": token, "manage": manage})
 
 
 @router.post("/mail/confirm/{token}", include_in_schema=False)
