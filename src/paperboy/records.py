@@ -54,10 +54,10 @@ class Paper:
     organization: str | None = None
     ai_keywords: list[str] = field(default_factory=list)
     ai_summary: str | None = None
-    #: GitHub stars of ``code_url`` as the source last reported them (Hugging Face's githubStars)
-    code_stars: int | None = None
     #: ``published`` is only the month the arXiv id carries (the source gave no date)
     published_approx: bool = False
+    #: GitHub stars of ``code_url`` as the source last reported them (Hugging Face's githubStars)
+    code_stars: int | None = None
     listing: Listing | None = None
 
     def stored_fields(self) -> dict:

@@ -455,7 +455,7 @@ class FeedRepository:
         k = offset + limit
         # The order of a period depends on the data only, except for a trending period that has
         # not ended (ages measured at now): that one is never cached.
-        cacheable = sort != "trending" or now >= datetime.combine(period.end, time())
+        cacheable = sort != "trending" or now >= hi
         version = self._changes.version() if cacheable else None
         key = ("listed", period.start, period.end, lo, hi, submitter, sort, with_code)
         hit = self._cache_get(key, version)

@@ -27,7 +27,13 @@ from sqlalchemy import bindparam, delete, func, select, text
 
 from paperboy.query import SearchFilters
 from paperboy.records import Paper
-from paperboy.storage.papers import SQLITE_PAPER_COLUMNS, name_key, paper_from_row, sqlite_papers
+from paperboy.storage.papers import (
+    SQLITE_PAPER_COLUMNS,
+    name_key,
+    paper_from_row,
+    sqlite_datetime_text,
+    sqlite_papers,
+)
 from paperboy.storage.schema import embeddings, paper_categories, papers, search_docs
 
 
@@ -71,18 +77,25 @@ class SearchIndexRepository:
 
     # -- filters ----------------------------------------------------------------------------
 
+    def _bound(self, moment: datetime):
+        """A datetime bound for plain-text SQL: on SQLite in the stored text form, so the text
+        comparison is exact at the boundary (sqlite3's adapter would drop the microseconds)."""
+        return sqlite_datetime_text(moment) if self.dialect == "sqlite" else moment
+
     def _filter_sql(self, filters: SearchFilters | None, params: dict) -> str:
         """SQL conditions on ``p`` (papers) for the filters; always hides hidden papers."""
         conds = ["p.hidden = :f_hidden"]
         params["f_hidden"] = False
         if filters is None:
             return " AND ".join(conds)
+        # search dates are the paper's first-version date as arXiv gives it (UTC days)
         if filters.since:
             conds.append("p.published >= :f_since")
-            params["f_since"] = datetime.combine(filters.since, time.min)
+            params["f_since"] = self._bound(datetime.combine(filters.since, time.min))
         if filters.until:
             conds.append("p.published < :f_until")
-            params["f_until"] = datetime.combine(filters.until + timedelta(days=1), time.min)
+            params["f_until"] = self._bound(
+                datetime.combine(filters.until + timedelta(days=1), time.min))
         if filters.categories:
             ors = []
             for i, cat in enumerate(filters.categories):

@@ -76,10 +76,10 @@ def paper_json(item: FeedItem, base_url: str) -> dict:
         "organization": _organization(item.organization),
     }
     out.update({k: v for k, v in optional.items() if v})
-    if p.code_url and p.code_stars is not None:
-        out["githubStars"] = p.code_stars
     if p.published_approx:  # local: publishedAt is only the month in the arXiv id
         out["publishedAtApproximate"] = True
+    if p.code_url and p.code_stars is not None:
+        out["githubStars"] = p.code_stars
     return out
 
 

@@ -162,6 +162,7 @@ def search_page(
         "author": author or "", "code": code, "results": results,
         "saved_q": saved_query(query, category, author, code) if results else "", "error": error, "page": page,
         "nav": "search", "categories": store.feeds.categories(30),
+        "uncategorized": store.papers.count_uncategorized_listed() if category else 0,
     }
     name = "_search_results.html" if partial else "search.html"
     return templates.render(request, name, context, status_code=422 if error else 200)
@@ -207,13 +208,14 @@ def category_page(category: str, request: Request, store: StoreDep, templates: T
 
     cat = parse_category(category)
     result = store.feeds.by_category(cat, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    if result.total == 0:
+    uncategorized = store.papers.count_uncategorized_listed()
+    if result.total == 0 and not uncategorized:
         raise HTTPException(404, f"no papers in {cat} here")
     return templates.render(
         request, "list.html",
         {"heading": cat, "subheading": f"{result.total} papers, newest first",
          "page_obj": result, "items": result.items, "page": page, "nav": "category",
-         "kind": "Category",
+         "kind": "Category", "uncategorized": uncategorized,
          "feeds": {"rss": f"/feeds/category/{cat}.rss", "atom": f"/feeds/category/{cat}.atom"}},
     )
 
