@@ -31,9 +31,11 @@ class SearchFilters:
     categories: list[str] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
     listed_only: bool = False  # only papers that appeared in a daily listing
+    with_code: bool = False  # only papers with a code link
 
     def is_empty(self) -> bool:
-        return not (self.since or self.until or self.categories or self.authors or self.listed_only)
+        return not (self.since or self.until or self.categories or self.authors or self.listed_only
+                    or self.with_code)
 
 
 @dataclass

@@ -168,3 +168,28 @@ def test_bad_id_prefix_is_refused(paperboy, tmp_path):
     path.write_text('{"_id": "1", "title": "T", "text": "x"}\n')
     result = paperboy("ingest", "file", path, "--id-prefix", "My Prefix")
     assert result.exit_code == 2 and result.stderr.startswith("error: --id-prefix 'My Prefix'")
+
+
+def _snap(n: int, **overrides) -> dict:
+    rec = {"id": f"2401.{n:05d}", "title": f"Paper {n}", "abstract": "Abs.", "authors": "A One",
+           "categories": "cs.LG", "update_date": "2024-10-01", "journal-ref": None,
+           "versions": [{"version": "v1", "created": "Tue, 1 Oct 2024 10:00:00 GMT"}],
+           "authors_parsed": [["One", "A"]]}
+    rec.update(overrides)
+    return rec
+
+
+def test_a_bad_line_in_the_middle_costs_no_good_record(tmp_path, paperboy, settings):
+    """The reported case: 10,001 lines, line 5,001 bad; all 10,000 good ones stored, exit 3."""
+    path = tmp_path / "big.jsonl"
+    with open(path, "w") as fh:
+        for n in range(10_001):
+            fh.write(json.dumps(_snap(n, doi=["bad"]) if n == 5000 else _snap(n)) + "\n")
+    result = paperboy("-q", "ingest", "file", path)
+    assert result.exit_code == 3, result.output
+    assert f"rejected {path}:5001 (2401.05000): doi: expected text, got list" in result.output
+    assert "10000 new" in result.output and "1 rejected" in result.output
+    from paperboy.storage import open_store
+
+    with open_store(settings) as store:
+        assert store.papers.count() == 10_000

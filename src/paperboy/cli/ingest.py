@@ -29,10 +29,8 @@ def index_listeners(state: CliContext, embed: bool = False) -> list:
     ``embed`` the changed papers are embedded at once, which suits small daily fetches, while
     bulk file imports leave embedding to ``paperboy embed``).
     """
-    try:
-        from paperboy.search.service import index_listener
-    except ImportError:  # search not installed in this build: nothing to maintain
-        return []
+    from paperboy.search.service import index_listener
+
     return [index_listener(state.store, state.settings, embed=embed)]
 
 

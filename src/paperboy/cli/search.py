@@ -45,8 +45,16 @@ def _hit_json(hit) -> dict:
         "authors": p.authors if p else [],
         "categories": p.categories if p else [],
         "published": p.published.isoformat() if p and p.published else None,
+        "published_approx": bool(p and p.published_approx),
         "explanation": hit.explanation,
     }
+
+
+def _when(p) -> str:
+    """The date column: the day, ``≈YYYY-MM`` for a month read off the arXiv id, else blank."""
+    if p is None or p.published is None:
+        return " " * 10
+    return f"≈{p.published:%Y-%m}  " if p.published_approx else f"{p.published:%Y-%m-%d}"
 
 
 def _print_hits(hits, as_json: bool) -> None:
@@ -55,7 +63,7 @@ def _print_hits(hits, as_json: bool) -> None:
         return
     for n, hit in enumerate(hits, 1):
         p = hit.paper
-        when = f"{p.published:%Y-%m-%d}" if p and p.published else "----------"
+        when = _when(p)
         click.echo(f"{n:3}. {hit.id:<18} {when}  {hit.score:8.4f}  {p.title if p else ''}")
         ex = hit.explanation
         parts = []

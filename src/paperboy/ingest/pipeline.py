@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from paperboy.errors import SourceUnavailable
 from paperboy.records import Checkpoint, Paper, Reject
+from paperboy.sources.common import github_repo_in
 from paperboy.storage import Store
 
 #: Exit status of an import that stored what it could but rejected some records.
@@ -201,6 +202,8 @@ def run_ingest(
         try:
             for item in (prefetched(items) if prefetch else items):
                 if isinstance(item, Paper):
+                    if item.code_url is None and item.comments:
+                        item.code_url = github_repo_in(item.comments)
                     batch.append(item)
                     if len(batch) >= batch_size:
                         flush()

@@ -23,6 +23,10 @@ from paperboy.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: Seconds before a failed job (say, no network at first start) runs again; doubles with each
+#: failure in a row, never beyond the job's own interval.
+RETRY_AFTER_FAILURE = 120.0
+
 JobFn = Callable[[Settings, object, object], object]  # (settings, store, searcher)
 
 
@@ -61,6 +65,9 @@ class Scheduler:
         self.tick = tick
         self.runs: dict[str, int] = {}
         self.errors: dict[str, str] = {}
+        #: the exception of each job's last run when it failed (for exit statuses)
+        self.failures: dict[str, Exception] = {}
+        self._failed_in_a_row: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock_file = None
@@ -101,18 +108,33 @@ class Scheduler:
             for job in jobs:
                 if now >= due[job.name] and not self._stop.is_set():
                     self.run_job(job)
-                    due[job.name] = time.monotonic() + job.every(self.settings)
+                    due[job.name] = time.monotonic() + self.next_run_in(job)
             self._stop.wait(self.tick)
 
-    def run_job(self, job: Job) -> None:
+    def next_run_in(self, job: Job) -> float:
+        """Seconds until the job's next run: its interval, sooner after a failure."""
+        every = job.every(self.settings)
+        failed = self._failed_in_a_row.get(job.name, 0)
+        if not failed:
+            return every
+        return min(every, RETRY_AFTER_FAILURE * 2 ** (failed - 1))
+
+    def run_job(self, job: Job, log_failure: bool = True) -> None:
+        """Run one job; a failure is kept in :attr:`errors` and logged unless the caller
+        reports it itself (``paperboy worker --once``)."""
         started = time.monotonic()
         try:
             job.run(self.settings, self.store, self.searcher)
         except Exception as exc:  # a failing job must not kill the scheduler
             self.errors[job.name] = str(exc)
-            log.warning("job %s failed: %s", job.name, exc)
+            self.failures[job.name] = exc
+            self._failed_in_a_row[job.name] = self._failed_in_a_row.get(job.name, 0) + 1
+            if log_failure:
+                log.warning("job %s failed: %s", job.name, exc)
         else:
             self.errors.pop(job.name, None)
+            self.failures.pop(job.name, None)
+            self._failed_in_a_row.pop(job.name, None)
         self.runs[job.name] = self.runs.get(job.name, 0) + 1
         log.info("job %s finished in %.1fs", job.name, time.monotonic() - started)
 

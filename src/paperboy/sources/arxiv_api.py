@@ -15,6 +15,7 @@ from xml.etree.ElementTree import Element
 from paperboy.records import Paper, Reject
 from paperboy.sources.common import BadValue, arxiv_paper, parse_datetime, split_arxiv_id, squash
 from paperboy.sources.http import PoliteClient
+from paperboy.sources.validate import checked
 from paperboy.sources.xmlsafe import XMLProblem, parse_xml, text
 
 SOURCE = "arxiv"
@@ -79,12 +80,13 @@ def parse_feed(data: bytes, location: str) -> tuple[list[Paper | Reject], int | 
     total = int(total_raw) if total_raw and total_raw.isdigit() else None
     out: list[Paper | Reject] = []
     for n, entry in enumerate(root.findall(f"{ATOM}entry"), 1):
-        try:
-            out.append(parse_entry(entry))
-        except BadValue as exc:
-            ident = text(entry, f"{ATOM}id") or f"entry {n}"
-            out.append(Reject(f"{location} {ident}", str(exc)))
+        out.append(checked(lambda: parse_entry(entry),
+                           lambda: f"{location} {_shown_id(text(entry, f'{ATOM}id'), n)}"))
     return out, total
+
+
+def _shown_id(ident: str | None, n: int) -> str:
+    return ident if ident and len(ident) <= 200 else f"entry {n}"
 
 
 def fetch(

@@ -25,6 +25,7 @@ from paperboy.sources.common import (
     squash,
 )
 from paperboy.sources.http import PoliteClient
+from paperboy.sources.validate import checked
 from paperboy.sources.xmlsafe import XMLProblem, parse_xml, text
 
 SOURCE = "oai"
@@ -140,6 +141,11 @@ def parse_record(record: Element) -> Paper | None:
     raise BadValue(f"unsupported metadata format {meta.tag}")
 
 
+def _ident(record: Element, n: int) -> str:
+    ident = text(record, f"{OAI}header/{OAI}identifier")
+    return ident if ident and len(ident) <= 200 else f"record {n}"
+
+
 def harvest(
     client: PoliteClient,
     base_url: str,
@@ -170,6 +176,7 @@ def harvest(
     harvest_from = state.get("from")
     next_from = state.get("next_from")
     retried_token = False
+    tokens_seen: set[str] = {token} if token else set()
 
     for _ in range(max_pages):
         if token:
@@ -205,16 +212,16 @@ def harvest(
             yield Reject(location, "response has neither ListRecords nor error")
             return
         for n, record in enumerate(listing.findall(f"{OAI}record"), 1):
-            ident = text(record, f"{OAI}header/{OAI}identifier") or f"record {n}"
-            try:
-                paper = parse_record(record)
-            except BadValue as exc:
-                yield Reject(f"{location} {ident}", str(exc))
-                continue
+            paper = checked(lambda: parse_record(record), lambda: f"{location} {_ident(record, n)}")
             if paper is not None:
                 yield paper
         token_el = listing.find(f"{OAI}resumptionToken")
         token = (token_el.text or "").strip() if token_el is not None else ""
+        if token and token in tokens_seen:
+            yield Reject(location, f"the server gave resumption token {token[:80]!r} a second "
+                                   "time; stopping here rather than loop")
+            return
+        tokens_seen.add(token)
         if token:
             yield Checkpoint(key, json.dumps(
                 {"token": token, "from": harvest_from, "next_from": next_from}))

@@ -118,13 +118,6 @@ class AccountRepository:
             ).mappings().first()
         return User.from_row(row) if row else None
 
-    def usernames(self, ids) -> dict[int, str]:
-        ids = list(set(ids))
-        if not ids:
-            return {}
-        with self.engine.connect() as conn:
-            return dict(conn.execute(select(users.c.id, users.c.username).where(users.c.id.in_(ids))).all())
-
     def count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(users)).scalar_one()
@@ -198,11 +191,6 @@ class AccountRepository:
     def end_session(self, token: str) -> None:
         write(self.engine, lambda conn: conn.execute(
             delete(user_sessions).where(user_sessions.c.id == digest(token))))
-
-    def session_count(self, user_id: int) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(user_sessions).where(
-                user_sessions.c.user_id == user_id)).scalar_one()
 
     @staticmethod
     def _end_sessions(conn, user_id: int, keep: str | None) -> None:

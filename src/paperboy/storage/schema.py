@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -36,6 +37,8 @@ papers = Table(
     Column("primary_category", String(32)),
     Column("published", DateTime, doc="first version (v1) date, UTC"),
     Column("updated", DateTime, doc="latest version date, UTC"),
+    Column("published_approx", Boolean, nullable=False, default=False, server_default=false(),
+           doc="published is only the month read off the arXiv id"),
     Column("comments", Text),
     Column("journal_ref", Text),
     Column("doi", String(255)),
@@ -43,6 +46,7 @@ papers = Table(
     Column("abs_url", String(512)),
     Column("pdf_url", String(512)),
     Column("code_url", String(512)),
+    Column("code_stars", Integer, doc="GitHub stars of code_url, as last reported (0013)"),
     Column("project_url", String(512)),
     Column("thumbnail_url", String(512)),
     Column("organization", String(255)),
@@ -95,6 +99,8 @@ daily_listings = Table(
     Column("submitter", String(255)),
     Column("organization", String(255)),
     Column("announce_type", String(32)),
+    Column("listed_at", DateTime, doc="when the source put it on its list (HF publishedAt), UTC"),
+    Column("submitter_fullname", String(255), doc="the submitter's display name at the source"),
     Column("first_seen_at", DateTime, nullable=False),
     Column("last_seen_at", DateTime, nullable=False),
     Index("ix_daily_listings_listed_on", "listed_on"),

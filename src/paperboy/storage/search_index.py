@@ -119,6 +119,8 @@ class SearchIndexRepository:
             params[f"f_aus{i}"] = "% " + key.replace("%", "").replace("_", "")
         if filters.listed_only:
             conds.append("EXISTS (SELECT 1 FROM daily_listings l WHERE l.paper_id = p.id)")
+        if filters.with_code:
+            conds.append("p.code_url IS NOT NULL")
         return " AND ".join(conds)
 
     def filter_doc_ids(self, filters: SearchFilters | None) -> np.ndarray:
@@ -149,8 +151,8 @@ class SearchIndexRepository:
         return [(int(r[0]), r[1]) for r in rows], [(int(d), c) for d, c in cats], newest
 
     def people_doc_ids(self, filters: SearchFilters) -> np.ndarray | None:
-        """Sorted doc ids matching the author and listing filters (None when neither is set)."""
-        if not filters.authors and not filters.listed_only:
+        """Sorted doc ids matching the author, listing and code filters (None when none is set)."""
+        if not filters.authors and not filters.listed_only and not filters.with_code:
             return None
         result = None
         with self.engine.connect() as conn:
@@ -169,6 +171,12 @@ class SearchIndexRepository:
                     "JOIN search_docs d ON d.paper_id = l.paper_id"))]
                 found = np.unique(np.asarray(ids, dtype=np.int64))
                 result = found if result is None else np.intersect1d(result, found)
+            if filters.with_code:
+                ids = [r[0] for r in conn.execute(text(
+                    "SELECT d.doc_id FROM papers p JOIN search_docs d ON d.paper_id = p.id "
+                    "WHERE p.code_url IS NOT NULL"))]
+                found = np.unique(np.asarray(ids, dtype=np.int64))
+                result = found if result is None else np.intersect1d(result, found)
         return result
 
     def browse(self, filters: SearchFilters | None, limit: int, offset: int = 0) -> tuple[list[str], int]:
@@ -178,7 +186,7 @@ class SearchIndexRepository:
         with self.engine.connect() as conn:
             ids = list(conn.execute(text(
                 f"SELECT p.id FROM papers p WHERE {where} "
-                "ORDER BY p.published DESC, p.id LIMIT :lim OFFSET :off"), params).scalars())
+                "ORDER BY p.published DESC NULLS LAST, p.id LIMIT :lim OFFSET :off"), params).scalars())
             params.pop("lim"), params.pop("off")
             total = conn.execute(text(f"SELECT count(*) FROM papers p WHERE {where}"),
                                  params).scalar_one()
@@ -419,12 +427,6 @@ class SearchIndexRepository:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(embeddings).where(
                 (embeddings.c.model == model) & (embeddings.c.seq > after_seq))).scalar_one()
-
-    def vector_for(self, model: str, paper_id: str) -> np.ndarray | None:
-        with self.engine.connect() as conn:
-            blob = conn.execute(select(embeddings.c.vector).where(
-                (embeddings.c.model == model) & (embeddings.c.paper_id == paper_id))).scalar()
-        return None if blob is None else np.frombuffer(blob, dtype="<f4").copy()
 
     def max_seq(self, model: str) -> int:
         with self.engine.connect() as conn:

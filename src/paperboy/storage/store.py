@@ -36,9 +36,6 @@ class Store:
     def migrate(self) -> None:
         database.upgrade(self.engine)
 
-    def needs_migration(self) -> bool:
-        return database.pending_migrations(self.engine)
-
     def close(self) -> None:
         self.engine.dispose()
 

@@ -107,8 +107,9 @@ def parse_category(value: str | None) -> str | None:
 
 
 def search_filters(since: str | None, until: str | None, category: str | None,
-                   author: str | None, listed: bool = False) -> SearchFilters:
-    filters = SearchFilters(listed_only=listed)
+                   author: str | None, listed: bool = False,
+                   with_code: bool = False) -> SearchFilters:
+    filters = SearchFilters(listed_only=listed, with_code=with_code)
     if since:
         filters.since = parse_date(since, "since")
     if until:

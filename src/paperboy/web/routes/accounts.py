@@ -187,6 +187,7 @@ def reset_form(request: Request, templates: TemplatesDep):
 def reset_request(request: Request, store: StoreDep, settings: SettingsDep,
                   templates: TemplatesDep, _: CsrfDep, email: FormStr = ""):
     auth.rate_limit(request, "reset:ip", auth.client_ip(request))
+    auth.mail_rate_limit(request)
     email = email.strip()
     user = store.accounts.get_by_login(email) if email and "@" in email else None
     if user is not None and not user.disabled:
@@ -196,7 +197,7 @@ def reset_request(request: Request, store: StoreDep, settings: SettingsDep,
             user = None  # silently: the answer must not reveal that the account exists
     if user is not None and not user.disabled:
         token = make_reset_token(request.app.state.secret_key, user.id, user.password_hash)
-        link = f"{settings.base_url.rstrip('/')}/reset/{token}"
+        link = f"{settings.link_base_url}/reset/{token}"
         send_account_mail(
             settings, user.email, "Reset your Paperboy password",
             f"Hello {user.username},\n\nsomeone (hopefully you) asked to reset the password "
