@@ -174,12 +174,13 @@ def settings_cmd() -> None:
 # Sub-command groups live in one module each; their heavy imports happen inside the commands.
 from paperboy.cli.digest import digest  # noqa: E402
 from paperboy.cli.ingest import ingest  # noqa: E402
+from paperboy.cli.recommend import recommend  # noqa: E402
 from paperboy.cli.search import embed, eval_group, index, search, similar  # noqa: E402
 from paperboy.cli.serve import serve, up, worker  # noqa: E402
 from paperboy.cli.users import moderate, user  # noqa: E402
 
 for _command in (ingest, search, similar, embed, index, eval_group, serve, up, worker, digest,
-                 user, moderate):
+                 user, moderate, recommend):
     cli.add_command(_command)
 
 

@@ -14,6 +14,7 @@ from paperboy.storage.accounts import AccountRepository
 from paperboy.storage.community import CommunityRepository
 from paperboy.storage.feeds import FeedRepository
 from paperboy.storage.papers import PaperRepository
+from paperboy.storage.signals import ReaderSignalRepository
 from paperboy.storage.subscriptions import SubscriptionRepository
 from paperboy.storage.search_index import SearchIndexRepository
 
@@ -27,6 +28,7 @@ class Store:
         self.subscriptions = SubscriptionRepository(engine)
         self.search = SearchIndexRepository(engine)
         self.feeds = FeedRepository(engine, tz)
+        self.signals = ReaderSignalRepository(engine)
 
     @property
     def dialect(self) -> str:

@@ -34,6 +34,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 ROUTERS: list[str] = [
     "paperboy.web.routes.community",  # before pages/api_v1: /papers/{id}/... sub-paths
     "paperboy.web.routes.accounts",
+    "paperboy.web.routes.recommend",  # before pages: POST /papers/{id}/more|less
     "paperboy.web.routes.api_hf",
     "paperboy.web.routes.api_v1",
     "paperboy.web.routes.feeds",
