@@ -193,9 +193,11 @@ class DigestJob:
             setattr(report, name, getattr(report, name) + 1)
 
     def _skip(self, digest: Digest) -> None:
-        """Nothing to send: mark the period done so a later run does not compose it again."""
+        """Nothing to send: mark the period done so a later run does not compose it again,
+        with the reason ``digest status`` shows."""
         self.store.subscriptions.claim(digest.subscriber.id, self.period_key, self.job_id,
-                                       "", status="skipped")
+                                       "", status="skipped",
+                                       note=self.composer.empty_reason(digest))
 
     def _deliver(self, digest: Digest, mailer: Mailer, report: DigestReport) -> None:
         repo = self.store.subscriptions

@@ -195,7 +195,7 @@ class MessageBuilder:
         n_alert = sum(len(a.papers) for a in d.alerts)
         if n_alert:
             parts.append(f"{n_alert} new for your alerts")
-        return f"Paperboy {d.period} digest, {when}: " + ", ".join(parts)
+        return f"Paperboy {d.period} digest, {when}: " + (", ".join(parts) or "nothing new")
 
     def render_digest(self, d: Digest) -> tuple[str, str, str]:
         """(subject, text, html) of a digest."""
