@@ -66,6 +66,10 @@ class Settings:
     embedding_int8: bool = _setting(
         False, "Run the embedding model with int8 dynamic quantization: faster on CPU, slightly "
         "different vectors (stored under '<model>+int8'; see benchmarks/RESULTS.md).")
+    search_related_min: float = _setting(
+        0.40, "Cosine similarity from which a paper that has none of the query's words still "
+        "counts as a search result (related by meaning); below it, a search says nothing matched "
+        "(chosen from relevant and random query-paper pairs: benchmarks/RESULTS.md, Issue 16).")
     base_url: str = _setting(
         "http://127.0.0.1:8000", "Public URL of this instance, used in e-mails and feeds."
     )
