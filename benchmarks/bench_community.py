@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select  # noqa: E402
 
-from paperboy.community import trending as formula  # noqa: E402
+from paperboy import trending as formula  # noqa: E402
 from paperboy.records import Listing, Paper  # noqa: E402
 from paperboy.settings import load_settings  # noqa: E402
 from paperboy.storage import open_store  # noqa: E402

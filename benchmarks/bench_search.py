@@ -250,7 +250,7 @@ def percentiles(samples_ms):
 
 
 def bench_latency(args) -> None:
-    from paperboy.search.api import SearchFilters
+    from paperboy.query import SearchFilters
     from paperboy.search.query import parse_query
     from paperboy.search.service import SearchService
 

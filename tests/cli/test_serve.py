@@ -97,7 +97,7 @@ def test_worker_once_reports_each_job(tmp_path):
         env=_env(tmp_path / "d", _free_port()), capture_output=True, text=True, timeout=120,
     )
     assert "ingest: failed:" in proc.stdout, proc.stdout + proc.stderr
-    assert proc.returncode == 2 and "job(s) failed" in proc.stderr
+    assert proc.returncode == 4 and "jobs failed (ingest)" in proc.stderr  # a source: 4
     assert "Traceback" not in proc.stderr
 
 

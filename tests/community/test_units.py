@@ -10,7 +10,8 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from paperboy.community import passwords, trending
+from paperboy import trending
+from paperboy.community import passwords
 from paperboy.community.bibtex import bibtex, cite_key
 from paperboy.community.markdown import ALLOWED_TAGS, render_comment
 from paperboy.community.ratelimit import RateLimited, RateLimiter, Rule
@@ -53,15 +54,15 @@ def test_markdown_hostile_input_is_inert(source):
             assert attrs["href"].split(":", 1)[0].lower() in ("http", "https", "mailto"), attrs
 
 
-def test_markdown_subset_and_tex_kept():
+def test_markdown_subset_and_tex_typeset():
     html = render_comment("**bold** *em* `a<b` [ok](https://example.org)\n\n- one\n- two\n\n"
                           "> quote\n\n```\ncode & <tags>\n```\n\n$x_1 * y_1$ and $$\\sum_i a_i$$ cost $5 or $6")
     assert "<strong>bold</strong>" in html and "<em>em</em>" in html and "<code>a&lt;b</code>" in html
     assert '<a href="https://example.org" rel="nofollow noopener noreferrer ugc">ok</a>' in html
     assert "<li>one</li>" in html and "<blockquote>" in html
     assert "code &amp; &lt;tags&gt;" in html
-    assert '<span class="tex">$x_1 * y_1$</span>' in html
-    assert '<span class="tex">$$\\sum_i a_i$$</span>' in html
+    assert '<span class="math" title="$x_1 * y_1$"><math display="inline">' in html
+    assert '<span class="math" title="$$\\sum_i a_i$$"><math display="block">' in html
     assert "cost $5 or $6" in html  # money is not math
     assert "<h1" not in render_comment("# not a heading")
 

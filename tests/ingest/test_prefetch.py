@@ -9,7 +9,8 @@ from io import StringIO
 import pytest
 
 from paperboy.errors import SourceUnavailable
-from paperboy.ingest.pipeline import Checkpoint, prefetched, run_ingest
+from paperboy.ingest.pipeline import prefetched, run_ingest
+from paperboy.records import Checkpoint
 from tests.builders import make_paper
 
 

@@ -292,7 +292,7 @@ def test_scheduler_sends_from_the_digest_hour_in_the_configured_timezone(mail_se
                                                                         smtp_server):
     from paperboy.mail.digest import scheduled_run
     from paperboy.settings import load_settings
-    from paperboy.web.scheduler import JOBS
+    from paperboy.jobs.scheduler import JOBS
 
     assert "digest" in [job.name for job in JOBS]
     values = {k: getattr(mail_settings, k) for k in ("data_dir", "database_url", "smtp_host",
@@ -312,3 +312,18 @@ def test_scheduler_sends_from_the_digest_hour_in_the_configured_timezone(mail_se
     assert len(smtp_server.handler.to(daily.email)) == 2 and len(smtp_server.handler.to(weekly.email)) == 2
     off = load_settings(dict(values, digest_hour=-1), environ={})
     assert scheduled_run(off, mail_store, None, now=NOW + timedelta(days=1)) == []
+
+
+def test_digest_html_typesets_tex_and_the_text_part_keeps_it(mail_settings, mail_store, smtp_server):
+    service = MailService(mail_settings, mail_store)
+    confirmed(service, "math@example.org", categories=["cs.CL"], max_papers=3)
+    list_papers(mail_store, TODAY - timedelta(days=1), 1, categories=["cs.CL"],
+                title="Sorting in $O(n \\log n)$ <i>time</i>",
+                abstract="We bound $\\sum_i x_i^2$ and keep $\\broken{$ as written.")
+    assert send_digests(mail_settings, mail_store, None, "daily", now=NOW).sent == 1
+    msg = smtp_server.handler.to("math@example.org")[-1].message
+    html = msg.get_body(("html",)).get_content()
+    text = msg.get_body(("plain",)).get_content()
+    assert '<math display="inline"><mrow><mi>O</mi>' in html and "<msubsup>" in html
+    assert '<span class="tex">$\\broken{$</span>' in html and "&lt;i&gt;time&lt;/i&gt;" in html
+    assert "Sorting in $O(n \\log n)$ <i>time</i>" in text and "<math" not in text

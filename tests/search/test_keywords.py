@@ -7,7 +7,7 @@ from datetime import date, datetime
 import numpy as np
 import pytest
 
-from paperboy.search.api import SearchFilters
+from paperboy.query import SearchFilters
 from paperboy.search.keywords import INDEX_FORMAT, KeywordIndex, KeywordQuery
 from paperboy.search.lexical import TantivyLexical
 from tests.builders import make_paper
@@ -60,14 +60,14 @@ def test_a_changed_paper_replaces_its_document(lexical, store):
 
 def test_an_interrupted_sync_resumes_from_what_the_index_holds(lexical, store, settings):
     store.papers.upsert(_papers(40), source="t")
-    assert lexical.index.sync(lexical._fetch, limit=15) == 15
+    assert lexical.index.sync(lexical.fetch, limit=15) == 15
     # A new process (fresh objects) reads its cursor back from the index itself.
     again = TantivyLexical(store.search, settings.data_dir / "index")
     assert again.index.cursor == lexical.index.cursor
     assert again.pending() == 25
     # Documents added but never committed (a process killed before its commit) are not there.
     writer = again.index.writer()
-    writer.add(again._fetch(again.index.cursor, 10))
+    writer.add(again.fetch(again.index.cursor, 10))
     writer._writer.rollback()
     writer._writer = None
     third = TantivyLexical(store.search, settings.data_dir / "index")
@@ -80,7 +80,7 @@ def test_one_writer_at_a_time(lexical, store, settings):
     holder = lexical.index.writer()
     other = TantivyLexical(store.search, settings.data_dir / "index")
     assert other.sync() is None  # busy: left to the holder
-    holder.catch_up(lexical._fetch)
+    holder.catch_up(lexical.fetch)
     holder.close()
     assert other.pending() == 0 and other.index.size == 3
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from paperboy.search.api import QueryError, SearchFilters
+from paperboy.query import QueryError, SearchFilters
 from paperboy.search.query import MAX_QUERY_CHARS, MAX_TERMS, parse_query
 from paperboy.search.keywords import KeywordQuery
 

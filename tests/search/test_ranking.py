@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from paperboy.search.api import describe_counts
+from paperboy.query import describe_counts
 from paperboy.search.service import SearchService
 from paperboy.storage.search_index import embed_text, text_hash
 from tests.builders import make_paper

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from paperboy.errors import NotFound
-from paperboy.search.api import QueryError, SearchFilters
+from paperboy.query import QueryError, SearchFilters
 from paperboy.search.keywords import KeywordIndex
 from paperboy.search.service import SearchService, index_listener
 from paperboy.storage.schema import papers

@@ -75,3 +75,47 @@ def test_client_error_is_not_retried(server, sleeps):
         with pytest.raises(SourceUnavailable, match="HTTP 404"):
             c.get(server.url + "/missing")
     assert len(server.requests) == 1 and sleeps == []
+
+
+def test_a_connection_that_cannot_open_is_not_retried_for_long():
+    """Issue 19.5: a refused port or an unresolvable name costs one quick retry, not the
+    backoff schedule (4 retries: 2+4+8+16 s), and keeps no politeness turn."""
+    import httpx
+
+    from paperboy.errors import SourceUnreachable
+
+    for url, transport in ((closed_port_url() + "/api/query", None),
+                           ("http://export.arxiv.invalid/api/query", httpx.MockTransport(
+                               _raise(httpx.ConnectError("[Errno -2] Name or service not known"))))):
+        clock = FakeClock()
+        with PoliteClient(interval=3.0, retries=4, sleep=clock.sleep, clock=clock,
+                          transport=transport) as c:
+            with pytest.raises(SourceUnreachable) as err:
+                c.get(url)
+        assert clock.slept == [0.5], url
+        assert isinstance(err.value, SourceUnavailable) and err.value.exit_code == 4
+        assert "cannot connect" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_dropped_connection_is_still_retried_with_backoff():
+    import httpx
+
+    calls = []
+
+    def handler(request):
+        calls.append(request)
+        if len(calls) < 3:
+            raise httpx.RemoteProtocolError("Server disconnected")
+        return httpx.Response(200, text="ok")
+
+    clock = FakeClock()
+    with PoliteClient(interval=0, retries=4, backoff=1.5, sleep=clock.sleep, clock=clock,
+                      transport=httpx.MockTransport(handler)) as c:
+        assert c.get("http://example.org/x").text == "ok"
+    assert clock.slept == [1.5, 3.0]
+
+
+def _raise(exc):
+    def handler(request):
+        raise exc
+    return handler

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from paperboy.ingest.pipeline import Checkpoint
+from paperboy.records import Checkpoint
 from paperboy.records import Reject
 from paperboy.sources import oai
 from tests.replay import fixture_bytes

@@ -148,7 +148,7 @@ def _reference_order(store, period, now):
     """The trending order computed the slow, obvious way from the formula's own functions."""
     from sqlalchemy import select
 
-    from paperboy.community import trending as formula
+    from paperboy import trending as formula
     from paperboy.storage.schema import daily_listings, paper_stats, papers
 
     reference = formula.reference_time(period.last, now)

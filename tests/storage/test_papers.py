@@ -136,7 +136,7 @@ def test_hydration_returns_every_stored_field_as_written(store):
                       code_url="https://github.com/o/r", project_url="https://p.example",
                       thumbnail_url="https://t.example/x.png", organization="Lab",
                       ai_keywords=["retrieval", "heads"], ai_summary="Short.")
-    bare = make_paper(published=None, updated=None, authors=[], categories=[], primary_category=None,
+    bare = make_paper(id="s2:4983", published=None, updated=None,  # no arXiv month to go by authors=[], categories=[], primary_category=None,
                       version=None)
     store.papers.upsert([full, bare], source="arxiv")
     with store.engine.connect() as conn:

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends
 from fastapi.testclient import TestClient
 
 from paperboy.web.app import ROUTERS, create_app
-from paperboy.web.security import CSRF_COOKIE, SECRET_FILE, require_csrf
+from paperboy.secret_key import SECRET_FILE
+from paperboy.web.security import CSRF_COOKIE, require_csrf
 from tests.web.conftest import csrf_headers, iter_routes
 
 

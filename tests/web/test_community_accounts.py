@@ -9,7 +9,7 @@ from email.parser import BytesParser
 
 from paperboy.community import passwords
 from paperboy.community.resets import make_reset_token, read_reset_token
-from paperboy.community.tokens import digest
+from paperboy.storage.tokens import digest
 from paperboy.web.auth import SESSION_COOKIE
 from tests.community.web_helpers import (  # noqa: F401 - fixtures
     PASSWORD,

@@ -53,7 +53,7 @@ def test_sign_up_upvote_comment_and_collect(page, live_server):
     page.wait_for_selector(".comment-body em")
     assert page.inner_text(".comment-body em") == "paper"
     assert page.evaluate("window.__pwned === undefined")
-    assert "$O(n^2)$" in page.inner_text(".comment-body .tex")
+    assert page.locator(".comment-body math msup").count() == 1  # $O(n^2)$ typeset
     screenshot(page, "community-commented")
 
     # Collection: create one from the paper page, add a note, export.

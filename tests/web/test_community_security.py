@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from paperboy.community.ratelimit import Rule
+from paperboy.secret_key import load_secret_key
 from paperboy.storage import schema
-from paperboy.web.security import load_secret_key, require_csrf
+from paperboy.web.security import require_csrf
 from tests.community.web_helpers import (
     PASSWORD,
     page_token,

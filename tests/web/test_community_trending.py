@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import event
 
-from paperboy.community import trending as formula
+from paperboy import trending as formula
 from paperboy.storage import schema
 
 TABLES = {t.name for t in (schema.papers, schema.daily_listings, schema.paper_stats,

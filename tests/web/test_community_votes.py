@@ -107,7 +107,7 @@ def test_comment_markdown_is_sanitized_and_tex_kept(any_client, any_app):
     html = html[: html.index("</div>")]
     assert "<em>result</em>" in html and "<code>code&lt;x&gt;</code>" in html
     assert 'href="https://example.org"' in html and 'rel="nofollow noopener noreferrer ugc"' in html
-    assert '<span class="tex">$O(n_1 n_2)$</span>' in html
+    assert '<span class="math" title="$O(n_1 n_2)$"><math' in html
     assert "<script" not in html and "javascript:" not in html.replace("[bad](javascript:alert(2))", "")
     assert "<img" not in html and "onerror" not in html.replace("&lt;img src=x onerror=alert(3)&gt;", "")
     assert 'href="javascript' not in page

@@ -21,7 +21,7 @@ def test_daily_feed(client, fmt, version):
     assert "2024-10-25" in parsed.feed.title
     assert len(parsed.entries) == 13
     top = parsed.entries[0]
-    assert top.link == "http://127.0.0.1:8000/papers/2410.29999"
+    assert top.link == "http://testserver/papers/2410.29999"  # no base URL set: the request
     assert top.title.startswith('<script>alert("x")</script>')  # text, escaped in the XML
     assert b"<script>" not in r.content
     assert "O(n^2)" in top.summary

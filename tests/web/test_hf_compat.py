@@ -27,9 +27,9 @@ def test_list_daily_papers(hf):
     assert first.submitted_at.date() == DAYS[1] and first.submitted_at.tzinfo is not None
     assert first.published_at.tzinfo is not None
     assert first.submitted_by is not None and first.submitted_by.fullname.startswith("user")
-    # newest-published first by default, like Hugging Face
-    published = [p.published_at for p in papers]
-    assert published == sorted(published, reverse=True)
+    # for a date, the most upvoted first by default, like Hugging Face (tests/web/test_hf_roundtrip.py)
+    upvotes = [p.upvotes or 0 for p in papers]
+    assert upvotes == sorted(upvotes, reverse=True)
     # trending: the most upvoted of the day leads
     trending = list(hf.list_daily_papers(date="2024-10-24", sort="trending"))
     assert trending[0].upvotes == max(p.upvotes or 0 for p in papers)

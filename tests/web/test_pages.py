@@ -33,8 +33,8 @@ def test_script_in_title_renders_as_text(client):
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
     page = client.get("/papers/2410.29999").text
     assert "<script>alert" not in page and "<b>sorting</b>" not in page
-    assert '<span class="tex">$O(n^2)$</span>' in page
-    assert '<span class="tex">\\(x &lt; y\\)</span>' in page
+    assert '<span class="math" title="$O(n^2)$"><math display="inline">' in page
+    assert '<mi>x</mi><mo>&lt;</mo><mi>y</mi>' in page  # \\(x < y\\) typeset, its < escaped
     assert "&lt;b&gt;sorting&lt;/b&gt;" in page
 
 

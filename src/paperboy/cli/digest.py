@@ -20,10 +20,8 @@ PERIOD = click.Choice(["daily", "weekly"])
 
 
 def _searcher(state: CliContext):
-    try:
-        from paperboy.search.service import SearchService  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+    from paperboy.search.service import SearchService
+
     try:
         return SearchService(state.store, state.settings)
     except Exception as exc:  # noqa: BLE001 - digests go out without alerts rather than not at all

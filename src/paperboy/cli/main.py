@@ -14,8 +14,40 @@ from paperboy.ids import normalize_paper_id
 from paperboy.settings import SettingsError, describe_settings
 
 
+#: the group's own options, accepted anywhere on the line (``paperboy ingest file X -q``)
+GLOBAL_FLAGS = ("-q", "--quiet")
+GLOBAL_VALUED = ("--data-dir", "--database-url")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move the global options to the front, where click expects them, so they work after the
+    sub-command too, as users type them. ``--`` ends the options (what follows is kept as is)."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg in GLOBAL_FLAGS or ("=" in arg and arg.split("=", 1)[0] in GLOBAL_VALUED):
+            front.append(arg)
+        elif arg in GLOBAL_VALUED and i + 1 < len(args):
+            front += [arg, args[i + 1]]
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 class _Group(click.Group):
     """Turns expected errors into one line on stderr and a documented exit status."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            args = hoist_global_options(args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -37,6 +69,8 @@ class _Group(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, database_url: str | None, quiet: bool) -> None:
     """Paperboy: your own daily research-paper feed, search and digests.
+
+    The options below work before or after the sub-command (paperboy ingest file X -q).
 
     Exit status: 0 success, 1 not found, 2 usage or configuration error, 3 an import stored
     the good records but rejected some, 4 a source could not be reached.
@@ -78,6 +112,7 @@ def stats(state: CliContext, as_json: bool) -> None:
 
 def _paper_json(paper, listings) -> dict:
     out = paper.stored_fields()
+    out["published_approx"] = bool(out["published_approx"])
     for key in ("published", "updated"):
         if out[key] is not None:
             out[key] = out[key].isoformat()
@@ -109,9 +144,11 @@ def show(state: CliContext, paper_id: str, as_json: bool) -> None:
     click.echo(f"authors: {', '.join(paper.authors)}")
     if paper.categories:
         click.echo(f"categories: {', '.join(paper.categories)} (primary {paper.primary_category})")
-    if paper.published:
-        click.echo(f"published: {paper.published:%Y-%m-%d}  updated: "
-                   f"{paper.updated:%Y-%m-%d}" if paper.updated else f"published: {paper.published:%Y-%m-%d}")
+    if paper.published_approx:
+        click.echo(f"published: {paper.published:%Y-%m} (approximate: the month of the arXiv id)")
+    elif paper.published:
+        click.echo(f"published: {paper.published:%Y-%m-%d}"
+                   + (f"  updated: {paper.updated:%Y-%m-%d}" if paper.updated else ""))
     for label, value in (("doi", paper.doi), ("journal-ref", paper.journal_ref),
                          ("comments", paper.comments), ("code", paper.code_url),
                          ("project", paper.project_url), ("organization", paper.organization),
@@ -137,12 +174,13 @@ def settings_cmd() -> None:
 # Sub-command groups live in one module each; their heavy imports happen inside the commands.
 from paperboy.cli.digest import digest  # noqa: E402
 from paperboy.cli.ingest import ingest  # noqa: E402
+from paperboy.cli.recommend import recommend  # noqa: E402
 from paperboy.cli.search import embed, eval_group, index, search, similar  # noqa: E402
 from paperboy.cli.serve import serve, up, worker  # noqa: E402
 from paperboy.cli.users import moderate, user  # noqa: E402
 
 for _command in (ingest, search, similar, embed, index, eval_group, serve, up, worker, digest,
-                 user, moderate):
+                 user, moderate, recommend):
     cli.add_command(_command)
 
 

@@ -50,8 +50,16 @@ def _hit_json(hit, p) -> dict:
         "authors": p.authors if p else [],
         "categories": p.categories if p else [],
         "published": p.published.isoformat() if p and p.published else None,
+        "published_approx": bool(p and p.published_approx),
         "explanation": hit.explanation,
     }
+
+
+def _when(p) -> str:
+    """The date column: the day, ``≈YYYY-MM`` for a month read off the arXiv id, else blank."""
+    if p is None or p.published is None:
+        return " " * 10
+    return f"≈{p.published:%Y-%m}  " if p.published_approx else f"{p.published:%Y-%m-%d}"
 
 
 def _print_hits(hits, as_json: bool) -> None:
@@ -60,7 +68,7 @@ def _print_hits(hits, as_json: bool) -> None:
         click.echo(json.dumps([_hit_json(h, p) for h, p in hits], indent=2, ensure_ascii=False))
         return
     for n, (hit, p) in enumerate(hits, 1):
-        when = f"{p.published:%Y-%m-%d}" if p and p.published else "----------"
+        when = _when(p)
         click.echo(f"{n:3}. {hit.id:<18} {when}  {hit.score:8.4f}  {p.title if p else ''}")
         ex = hit.explanation
         parts = []
@@ -92,7 +100,7 @@ def search(state: CliContext, query, limit, offset, since, until, categories, au
            mode, as_json) -> None:
     """Find papers by words and meaning. QUERY may hold "quoted phrases", author:NAME,
     cat:CATEGORY, since:DATE and until:DATE."""
-    from paperboy.search.api import QueryError, SearchFilters, describe_counts
+    from paperboy.query import QueryError, SearchFilters, describe_counts
 
     filters = SearchFilters(since=_date(since, "--since"), until=_date(until, "--until"),
                             categories=list(categories), authors=list(authors), listed_only=listed)

@@ -9,21 +9,35 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import click
 
 from paperboy.cli.context import CliContext, pass_ctx
-from paperboy.errors import PaperboyError
+from paperboy.errors import PaperboyError, SourceUnavailable
+
+
+class JobsFailed(PaperboyError):
+    """``worker --once`` had failures (each already printed): status 4 when a source could not
+    be reached, else the failure's own status (2 for an unexpected one)."""
+
+    def __init__(self, failures: dict[str, Exception], total: int):
+        codes = [getattr(exc, "exit_code", 2) for exc in failures.values()]
+        unreachable = any(isinstance(exc, SourceUnavailable) for exc in failures.values())
+        self.exit_code = 4 if unreachable else max(codes)
+        super().__init__(f"{len(failures)} of {total} jobs failed ({', '.join(failures)}); "
+                         "the next run tries again")
 
 
 def _run_server(state: CliContext, host: str | None, port: int | None, workers: int,
                 scheduler: bool) -> None:
     import uvicorn
 
-    settings = state.settings
-    host = host or settings.host
-    port = port or settings.port
+    # the settings carry the address actually served: e-mails link to it when no base URL is set
+    settings = dataclasses.replace(state.settings, host=host or state.settings.host,
+                                   port=port or state.settings.port)
+    host, port = settings.host, settings.port
     _check_port(host, port)
     if not state.quiet:
         click.echo(f"serving http://{host}:{port} ({state.store.dialect}, "
@@ -33,6 +47,7 @@ def _run_server(state: CliContext, host: str | None, port: int | None, workers: 
         for key, value in state.overrides.items():
             if value is not None:
                 os.environ[f"PAPERBOY_{key.upper()}"] = str(value)
+        os.environ["PAPERBOY_HOST"], os.environ["PAPERBOY_PORT"] = host, str(port)
         if not scheduler:
             os.environ["PAPERBOY_INGEST_INTERVAL_MINUTES"] = "0"
         state.close()
@@ -144,11 +159,7 @@ def up(state: CliContext, host: str | None, port: int | None, workers: int, days
 
 
 def _fetch(state: CliContext, days: int | None) -> None:
-    try:
-        from paperboy.ingest.jobs import fetch_latest
-    except ImportError:
-        click.echo("fetching is not available in this installation; serving what the store holds")
-        return
+    from paperboy.ingest.jobs import fetch_latest
     from paperboy.errors import SourceUnavailable
 
     settings = state.settings
@@ -172,17 +183,17 @@ def _fetch(state: CliContext, days: int | None) -> None:
 @pass_ctx
 def worker(state: CliContext, once: bool) -> None:
     """Run the scheduled jobs (ingest, digests) without serving pages."""
-    from paperboy.web.scheduler import Scheduler
+    from paperboy.jobs.scheduler import Scheduler
     from paperboy.web.searching import build_searcher
 
     sched = Scheduler(state.settings, state.store, build_searcher(state.store, state.settings))
     if once:
         for job in sched.jobs:
-            sched.run_job(job)
+            sched.run_job(job, log_failure=False)  # reported here, once
             status = f"failed: {sched.errors[job.name]}" if job.name in sched.errors else "done"
             click.echo(f"{job.name}: {status}")
-        if sched.errors:
-            raise PaperboyError(f"{len(sched.errors)} job(s) failed")
+        if sched.failures:
+            raise JobsFailed(sched.failures, len(sched.jobs))
         return
     active = [j.name for j in sched.jobs if j.every(state.settings) > 0]
     if not active:

@@ -38,7 +38,7 @@ def user() -> None:
 def create(state: CliContext, username: str, email: str, admin: bool, password_stdin: bool) -> None:
     """Create an account (asks for its password unless --password-stdin)."""
     from paperboy.community.passwords import hash_password, password_problem
-    from paperboy.community.validation import email_problem, username_problem
+    from paperboy.validation import email_problem, username_problem
 
     problem = username_problem(username) or email_problem(email)
     if problem:

@@ -6,6 +6,7 @@ Rendering has two independent layers, so a bug in one does not open a hole:
    between ``$...$`` or ``$$...$$`` is kept verbatim as text (no emphasis inside ``$x_1 y_1$``).
 2. nh3 (the Rust ``ammonia`` sanitizer) on the result: only the tags below survive, links keep
    only http(s)/mailto URLs and get ``rel="nofollow noopener noreferrer ugc"``.
+3. The TeX spans are typeset to MathML last (paperboy.texmath builds it from its own allow-list).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from functools import lru_cache
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
+
+from paperboy.texmath import typeset_html
 
 MAX_COMMENT_CHARS = 10_000
 
@@ -64,9 +67,9 @@ def _parser() -> MarkdownIt:
 
 
 def render_comment(text: str) -> str:
-    """Markdown source → sanitized HTML (safe to insert unescaped)."""
+    """Markdown source → sanitized HTML (safe to insert unescaped), TeX then typeset."""
     html = _parser().render(text[:MAX_COMMENT_CHARS])
-    return nh3.clean(
+    return typeset_html(nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
@@ -74,7 +77,7 @@ def render_comment(text: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="nofollow noopener noreferrer ugc",
         strip_comments=True,
-    )
+    ))
 
 
 def safe_url(value: str | None) -> str:

@@ -40,6 +40,8 @@ def fetch_arxiv_paper(settings: Settings, arxiv_id: str, transport=None) -> Pape
 
     client = PoliteClient(interval=0, retries=min(settings.http_retries, 2),
                           timeout=min(settings.http_timeout, 20.0), backoff=0.5,
+                          deadline=min(settings.http_deadline, 20.0),
+                          max_bytes=settings.http_max_bytes,
                           transport=transport)
     try:
         response = client.get(settings.arxiv_api_url, params={"id_list": arxiv_id,

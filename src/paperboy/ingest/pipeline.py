@@ -3,8 +3,9 @@
 Sources yield :class:`~paperboy.records.Paper` or :class:`~paperboy.records.Reject`; the
 pipeline reports each reject on one line (where + what), stores the good records in batches,
 counts new / updated / unchanged / rejected, and tells listeners (search indexes) which papers
-changed. A source may also yield a :class:`Checkpoint` (e.g. an OAI resumption cursor), which is
-committed together with the records before it, so an interrupted harvest resumes exactly there.
+changed. A source may also yield a :class:`~paperboy.records.Checkpoint` (e.g. an OAI
+resumption cursor), which is committed together with the records before it, so an interrupted
+harvest resumes exactly there.
 """
 
 from __future__ import annotations
@@ -22,19 +23,12 @@ from typing import Callable, Iterable, Iterator, TextIO
 from tqdm import tqdm
 
 from paperboy.errors import SourceUnavailable
-from paperboy.records import Paper, Reject
+from paperboy.records import Checkpoint, Paper, Reject
+from paperboy.sources.common import github_repo_in
 from paperboy.storage import Store
 
 #: Exit status of an import that stored what it could but rejected some records.
 EXIT_REJECTED = 3
-
-
-@dataclass(slots=True)
-class Checkpoint:
-    """Source state to persist once every record yielded before it is stored."""
-
-    key: str
-    value: str
 
 
 @dataclass
@@ -208,6 +202,8 @@ def run_ingest(
         try:
             for item in (prefetched(items) if prefetch else items):
                 if isinstance(item, Paper):
+                    if item.code_url is None and item.comments:
+                        item.code_url = github_repo_in(item.comments)
                     batch.append(item)
                     if len(batch) >= batch_size:
                         flush()

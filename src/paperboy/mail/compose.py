@@ -22,8 +22,8 @@ from datetime import date, datetime, timedelta
 from typing import Sequence
 
 from paperboy.mail.addresses import normalize_query, search_text
+from paperboy.query import QueryError, SearchFilters
 from paperboy.records import Paper
-from paperboy.search.api import QueryError, SearchFilters
 from paperboy.storage import Store
 from paperboy.storage.subscriptions import SavedSearch, Subscriber
 
@@ -76,6 +76,8 @@ class Digest:
     alerts: list[AlertSection]
     #: saved search id -> new high-water mark, written when the digest is recorded as sent
     high_waters: dict[int, datetime] = field(default_factory=dict)
+    #: trending papers of the period left out only because they have no category yet
+    uncategorized: int = 0
 
     @property
     def paper_count(self) -> int:
@@ -169,6 +171,13 @@ class DigestComposer:
                     break
         return out
 
+    def uncategorized_for(self, sub: Subscriber) -> int:
+        """Trending papers of the period a category choice cannot match yet (no category:
+        Hugging Face lists come without, arXiv's fetch fills them): the digest says how many."""
+        if not sub.categories:
+            return 0
+        return sum(1 for p in self.trending() if not p.categories)
+
     # -- saved searches -----------------------------------------------------------------------
 
     def _run_search(self, query: str, since: date) -> list[str]:
@@ -236,7 +245,7 @@ class DigestComposer:
                 subscriber=sub, period=self.period, period_key=self.period_key,
                 window_start=start, window_end=end,
                 trending=self.trending_for(sub, {p.id for a in alerts for p in a.papers}),
-                alerts=alerts, high_waters=marks,
+                alerts=alerts, high_waters=marks, uncategorized=self.uncategorized_for(sub),
             ))
             self.stats.digests += 1
         return digests

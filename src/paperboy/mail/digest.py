@@ -44,8 +44,8 @@ from zoneinfo import ZoneInfo
 from paperboy.mail.compose import Digest, DigestComposer
 from paperboy.mail.delivery import Mailer, MailConfigError, PermanentFailure, TemporaryFailure, make_mailer
 from paperboy.mail.render import MessageBuilder
-from paperboy.mail.service import load_mail_secret
 from paperboy.mail.tokens import MailTokens
+from paperboy.secret_key import load_secret_key
 from paperboy.settings import Settings
 from paperboy.storage import Store
 from paperboy.storage.papers import utcnow
@@ -115,7 +115,7 @@ class DigestJob:
         self.period_key = period_key(period, self.today)
         self.job_id = job_id or f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.batch_size = batch_size
-        self.tokens = MailTokens(secret_key or load_mail_secret(settings),
+        self.tokens = MailTokens(secret_key or load_secret_key(settings.data_dir),
                                  settings.mail_confirm_hours * 3600)
         self.builder = MessageBuilder(settings, self.tokens)
         self._mailer = mailer
@@ -271,7 +271,7 @@ def digest_job_interval(settings: Settings) -> float:
 
 
 def scheduler_job(settings: Settings, store: Store, searcher) -> object:
-    """Entry point for :data:`paperboy.web.scheduler.JOBS`."""
+    """Entry point for :data:`paperboy.jobs.scheduler.JOBS`."""
     return scheduled_run(settings, store, searcher)
 
 

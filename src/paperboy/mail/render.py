@@ -25,6 +25,7 @@ from markupsafe import Markup
 from paperboy.mail.compose import AlertSection, Digest, DigestPaper
 from paperboy.mail.tokens import MailTokens
 from paperboy.settings import Settings
+from paperboy.texmath import typeset
 from paperboy.storage.subscriptions import Subscriber
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -47,6 +48,7 @@ def _environment() -> Environment:
     )
     env.filters["urlquote"] = lambda s: quote(str(s), safe="")
     env.filters["wrap"] = _wrap
+    env.filters["tex"] = typeset  # TeX as MathML (Apple Mail, Thunderbird); escapes the rest
     return env
 
 
@@ -126,7 +128,7 @@ class Links:
 class MessageBuilder:
     def __init__(self, settings: Settings, tokens: MailTokens):
         self.settings = settings
-        self.base_url = settings.base_url.rstrip("/")
+        self.base_url = settings.link_base_url
         self.links = Links(self.base_url, tokens)
         self.tokens = tokens
         self.env = _environment()

@@ -27,6 +27,7 @@ from paperboy.mail.delivery import (
 )
 from paperboy.mail.render import MessageBuilder
 from paperboy.mail.tokens import MailTokens, TokenError
+from paperboy.secret_key import load_secret_key
 from paperboy.settings import Settings
 from paperboy.storage import Store
 from paperboy.storage.subscriptions import SavedSearch, Subscriber
@@ -80,20 +81,13 @@ def clean_max_papers(value, default: int) -> int:
     return n
 
 
-def load_mail_secret(settings: Settings) -> str:
-    """The instance secret (``<data_dir>/secret_key``), shared with the web app's CSRF signer."""
-    from paperboy.web.security import load_secret_key
-
-    return load_secret_key(settings.data_dir)
-
-
 class MailService:
     def __init__(self, settings: Settings, store: Store, mailer: Mailer | None = None,
                  secret_key: str | None = None):
         self.settings = settings
         self.store = store
         self.repo = store.subscriptions
-        self.tokens = MailTokens(secret_key or load_mail_secret(settings),
+        self.tokens = MailTokens(secret_key or load_secret_key(settings.data_dir),
                                  settings.mail_confirm_hours * 3600)
         self.builder = MessageBuilder(settings, self.tokens)
         self._mailer = mailer

@@ -37,14 +37,14 @@ COMMIT_EVERY = 5.0
 
 def follow(database_url: str, index_dir: Path, heap_mb: int, wake_fd: int = 0) -> int:
     """Keep the index under ``index_dir`` up with the store until ``wake_fd`` reaches EOF."""
-    from paperboy.search.lexical import TantivyLexical
+    from paperboy.search.keywords import KeywordIndex, docs_reader
     from paperboy.storage.database import make_engine
     from paperboy.storage.search_index import SearchIndexRepository
 
     engine = make_engine(database_url, cache_mb=HELPER_CACHE_MB)
     try:
-        lexical = TantivyLexical(SearchIndexRepository(engine), index_dir)
-        writer = lexical.index.writer(heap_mb=heap_mb)
+        fetch = docs_reader(SearchIndexRepository(engine))
+        writer = KeywordIndex(index_dir).writer(heap_mb=heap_mb)
         if writer is None:
             return BUSY
         committed = time.monotonic()
@@ -54,7 +54,7 @@ def follow(database_url: str, index_dir: Path, heap_mb: int, wake_fd: int = 0) -
                 ready, _, _ = select.select([wake_fd], [], [], 1.0)
                 if ready and not os.read(wake_fd, 65536):
                     done = True  # the importer finished (or died): take in the rest, stop
-                writer.catch_up(lexical._fetch)
+                writer.catch_up(fetch)
                 if time.monotonic() - committed >= COMMIT_EVERY:
                     writer.commit()
                     committed = time.monotonic()

@@ -105,6 +105,13 @@ class KeywordDoc:
     categories: list[str]
 
 
+def docs_reader(repo) -> Callable[[int, int], list[KeywordDoc]]:
+    """What a sync reads from: ``repo.keyword_docs`` (the store's papers by rev) as documents."""
+    def fetch(after_rev: int, n: int) -> list[KeywordDoc]:
+        return [KeywordDoc(*row) for row in repo.keyword_docs(after_rev, n)]
+    return fetch
+
+
 @dataclass
 class KeywordQuery:
     """What the index matches: ranked tokens (any may match), required phrases, filters."""

@@ -18,13 +18,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from paperboy.search.api import SearchFilters
+from paperboy.query import SearchFilters
 from paperboy.search.keywords import (
     INLINE_SYNC,
     IndexBusy,
-    KeywordDoc,
     KeywordIndex,
     KeywordQuery,
+    docs_reader,
 )
 from paperboy.storage.search_index import SearchIndexRepository
 
@@ -44,11 +44,9 @@ class TantivyLexical:
     def __init__(self, repo: SearchIndexRepository, directory: Path):
         self.repo = repo
         self.index = KeywordIndex(directory)
+        self.fetch = docs_reader(repo)
         #: the store's newest rev when last looked at (``refresh``)
         self.head: int | None = None
-
-    def _fetch(self, after_rev: int, n: int) -> list[KeywordDoc]:
-        return [KeywordDoc(*row) for row in self.repo.keyword_docs(after_rev, n)]
 
     def pending(self) -> int:
         """Papers changed in the store that the index does not hold yet (0 when current)."""
@@ -64,7 +62,7 @@ class TantivyLexical:
         self.head = self.repo.keyword_rev()
         if self.head <= self.index.cursor:
             return None
-        self.index.sync(self._fetch, limit=limit)
+        self.index.sync(self.fetch, limit=limit)
         left = self.pending()
         if left:
             return (f"{left} new papers are not yet searchable by keyword "
@@ -75,7 +73,7 @@ class TantivyLexical:
              heap_mb: int = 64) -> int | None:
         """Index everything pending (ingest, `paperboy index rebuild`); None when another
         process holds the writer (it will finish the job)."""
-        return self.index.sync(self._fetch, threads=threads, heap_mb=heap_mb, on_chunk=progress)
+        return self.index.sync(self.fetch, threads=threads, heap_mb=heap_mb, on_chunk=progress)
 
     def follower(self) -> "KeywordFollower":
         """A listener for one import run (see :class:`KeywordFollower`)."""
@@ -203,7 +201,7 @@ class KeywordFollower:
             self.writer = self.lexical.index.writer(heap_mb=self.HEAP_MB)
             if self.writer is None:
                 return
-        self.writer.catch_up(self.lexical._fetch)
+        self.writer.catch_up(self.lexical.fetch)
         if time.monotonic() - self.committed_at >= self.COMMIT_EVERY:
             self.writer.commit()
             self.committed_at = time.monotonic()

@@ -2,7 +2,8 @@
 
 Syntax: plain words (ranked, any may match), ``"quoted phrases"`` (must appear), and filters
 ``author:"Ada Lovelace"`` / ``author:lovelace``, ``cat:cs.CL`` (or ``cat:cs`` for the archive),
-``since:2024-01-01``, ``until:2024-12-31``, ``listed:yes``. Everything else is text.
+``since:2024-01-01``, ``until:2024-12-31``, ``listed:yes``, ``has:code``. Everything else is
+text.
 
 Only word characters ever reach an index: FTS5 operators (``NEAR``, ``*``, ``^``, ``AND``...),
 quotes and SQL fragments are either syntax handled here or dropped, so no input can break a
@@ -17,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from paperboy.search.api import QueryError, SearchFilters
+from paperboy.query import QueryError, SearchFilters
 
 #: Longest query text we embed / match (characters) and most distinct terms we rank.
 MAX_QUERY_CHARS = 2000
@@ -29,6 +30,7 @@ FILTER_KEYS = {
     "since": "since", "from": "since",
     "until": "until", "to": "until",
     "listed": "listed",
+    "has": "has",
 }
 
 # Common English function words: they carry no topic, and dropping them keeps BM25 fast.
@@ -95,7 +97,8 @@ def parse_query(raw: str, filters: SearchFilters | None = None) -> ParsedQuery:
         notes.append("unbalanced quote: the last phrase runs to the end of the query")
     base = filters or SearchFilters()
     out = SearchFilters(since=base.since, until=base.until, categories=list(base.categories),
-                        authors=list(base.authors), listed_only=base.listed_only)
+                        authors=list(base.authors), listed_only=base.listed_only,
+                        with_code=base.with_code)
     text_parts: list[str] = []
     phrases: list[list[str]] = []
     for m in _TOKEN.finditer(raw):
@@ -108,7 +111,7 @@ def parse_query(raw: str, filters: SearchFilters | None = None) -> ParsedQuery:
                     text_parts.append(m.group(0))
                     continue
                 notes.append(f"unknown filter {key}: searched as words "
-                             "(filters: author:, cat:, since:, until:, listed:)")
+                             "(filters: author:, cat:, since:, until:, listed:, has:code)")
                 text_parts.append(f"{key} {value}")
                 continue
             value = value.strip()
@@ -124,6 +127,10 @@ def parse_query(raw: str, filters: SearchFilters | None = None) -> ParsedQuery:
                 out.until = _parse_date(key, value)
             elif kind == "listed":
                 out.listed_only = value.lower() in ("1", "yes", "true", "y")
+            elif kind == "has":
+                if value.lower() != "code":
+                    raise QueryError(f"has:{value} is not a filter; write has:code")
+                out.with_code = True
         elif m.group("phrase") is not None:
             ws = words(m.group("phrase"))
             if len(ws) > 1:

@@ -22,7 +22,7 @@ import numpy as np
 
 from paperboy.errors import NotFound
 from paperboy.search.facets import FacetColumns
-from paperboy.search.api import Hit, Mode, QueryError, SearchFilters, SearchResults
+from paperboy.query import Hit, Mode, QueryError, SearchFilters, SearchResults
 from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse, fused_score
 from paperboy.search.lexical import lexical_backend
 from paperboy.search.matching import matched_terms
@@ -76,7 +76,7 @@ def one_blas_thread() -> None:
 
 
 class SearchService:
-    """Implements :class:`paperboy.search.api.Searcher` over a :class:`Store`."""
+    """Implements :class:`paperboy.query.Searcher` over a :class:`Store`."""
 
     def __init__(self, store: Store, settings: Settings, embedder=None, *,
                  fusion: str = "score", alpha: float = DEFAULT_ALPHA, depth: int = DEPTH):

@@ -15,6 +15,7 @@ from xml.etree.ElementTree import Element
 from paperboy.records import Paper, Reject
 from paperboy.sources.common import BadValue, arxiv_paper, parse_datetime, split_arxiv_id, squash
 from paperboy.sources.http import PoliteClient
+from paperboy.sources.validate import checked
 from paperboy.sources.xmlsafe import XMLProblem, parse_xml, text
 
 SOURCE = "arxiv"
@@ -79,12 +80,13 @@ def parse_feed(data: bytes, location: str) -> tuple[list[Paper | Reject], int | 
     total = int(total_raw) if total_raw and total_raw.isdigit() else None
     out: list[Paper | Reject] = []
     for n, entry in enumerate(root.findall(f"{ATOM}entry"), 1):
-        try:
-            out.append(parse_entry(entry))
-        except BadValue as exc:
-            ident = text(entry, f"{ATOM}id") or f"entry {n}"
-            out.append(Reject(f"{location} {ident}", str(exc)))
+        out.append(checked(lambda: parse_entry(entry),
+                           lambda: f"{location} {_shown_id(text(entry, f'{ATOM}id'), n)}"))
     return out, total
+
+
+def _shown_id(ident: str | None, n: int) -> str:
+    return ident if ident and len(ident) <= 200 else f"entry {n}"
 
 
 def fetch(
@@ -130,3 +132,28 @@ def fetch(
         start += len(records)
         if fresh == 0 or (total is not None and start >= total):
             return
+
+
+def fetch_ids(
+    client: PoliteClient,
+    base_url: str,
+    ids: list[str],
+    *,
+    batch_size: int = 100,
+) -> Iterator[Paper | Reject]:
+    """The arXiv records of known ids, ``batch_size`` per request (``id_list``): how papers
+    that came from a list without arXiv's fields (Hugging Face's daily papers have no
+    categories) get them. An id arXiv does not know comes back as an error entry, reported as
+    one rejected record; an unreadable page rejects its batch and the next batch goes on."""
+    ids = list(dict.fromkeys(ids))
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start:start + batch_size]
+        params = {"id_list": ",".join(chunk), "start": "0", "max_results": str(len(chunk))}
+        response = client.get(base_url, params=params)
+        location = f"arXiv API id_list {chunk[0]}..{chunk[-1]} ({len(chunk)} ids)"
+        try:
+            records, _total = parse_feed(response.content, location)
+        except XMLProblem as exc:
+            yield Reject(location, str(exc))
+            continue
+        yield from records

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 
@@ -52,13 +53,6 @@ def _rfc2822(raw: str) -> datetime:
     return dt
 
 
-def parse_day(value: str, field: str = "date") -> date:
-    try:
-        return date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        raise BadValue(f"unparseable {field} {value!r} (expected YYYY-MM-DD)") from None
-
-
 def arxiv_paper(arxiv_id: str, **values) -> Paper:
     """A Paper keyed by an arXiv id, with the abs/PDF links filled in when not given."""
     values.setdefault("abs_url", abs_url(arxiv_id))
@@ -71,3 +65,22 @@ def split_arxiv_id(text: str) -> tuple[str, int | None]:
     if parsed is None:
         raise BadValue(f"not an arXiv id: {text!r}")
     return parsed
+
+
+_GITHUB_REPO = re.compile(r"(?:https?://)?(?:www\.)?github\.com/([A-Za-z0-9][A-Za-z0-9-]{0,38})/"
+                          r"([A-Za-z0-9._-]{1,100})", re.I)
+_NOT_OWNERS = {"orgs", "sponsors", "topics", "features", "about", "collections", "marketplace"}
+
+
+def github_repo_in(text: str | None) -> str | None:
+    """The first GitHub repository an arXiv comment names ("Code: github.com/a/b."), as
+    ``https://github.com/a/b``; None when it names none."""
+    if not text or "github" not in text.lower():
+        return None
+    for owner, repo in _GITHUB_REPO.findall(text):
+        repo = repo.rstrip(".")
+        if repo.lower().endswith(".git"):
+            repo = repo[:-4]
+        if repo and owner.lower() not in _NOT_OWNERS:
+            return f"https://github.com/{owner}/{repo}"
+    return None

@@ -16,11 +16,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from paperboy.errors import PaperboyError
 from paperboy.records import Listing, Paper, Reject
 from paperboy.sources.common import BadValue, arxiv_paper, parse_datetime, squash
 from paperboy.ids import parse_arxiv_id
 from paperboy.sources.files import open_text
 from paperboy.sources.http import PoliteClient
+from paperboy.sources.validate import LIMITS, checked, problem
 
 SOURCE = "hf"
 LISTING_SOURCE = "hf"
@@ -60,8 +62,10 @@ def parse_item(item: Any, listed_on: date | None) -> Paper:
     title = squash(_str(paper.get("title")) or _str(item.get("title")))
     if not title:
         raise BadValue("missing title")
-    if listed_on is None and _str(item.get("publishedAt")):
-        listed_on = parse_datetime(item["publishedAt"], "publishedAt").date()
+    listed_at = (parse_datetime(item["publishedAt"], "publishedAt")
+                 if _str(item.get("publishedAt")) else None)
+    if listed_on is None and listed_at is not None:
+        listed_on = listed_at.date()
     published = _str(paper.get("publishedAt"))
     authors = []
     for a in paper.get("authors") or []:
@@ -69,6 +73,7 @@ def parse_item(item: Any, listed_on: date | None) -> Paper:
             authors.append(squash(a["name"]))
     submitted = item.get("submittedBy")
     submitter = _str(submitted.get("name")) if isinstance(submitted, dict) else _str(submitted)
+    fullname = _str(submitted.get("fullname")) if isinstance(submitted, dict) else None
     organization = _org(item.get("organization")) or _org(paper.get("organization"))
     keywords = paper.get("ai_keywords")
     return arxiv_paper(
@@ -79,6 +84,7 @@ def parse_item(item: Any, listed_on: date | None) -> Paper:
         version=version,
         published=parse_datetime(published, "paper.publishedAt") if published else None,
         code_url=_str(paper.get("githubRepo")),
+        code_stars=_int(paper.get("githubStars")),
         project_url=_str(paper.get("projectPage")),
         thumbnail_url=_str(item.get("thumbnail")),
         organization=organization,
@@ -91,6 +97,8 @@ def parse_item(item: Any, listed_on: date | None) -> Paper:
             comments=_int(item.get("numComments")),
             submitter=submitter,
             organization=organization,
+            listed_at=listed_at,
+            submitter_fullname=fullname,
         ),
     )
 
@@ -100,12 +108,14 @@ def parse_items(items: Any, listed_on: date | None, location: str) -> Iterator[P
         yield Reject(location, "expected a JSON list of daily papers")
         return
     for n, item in enumerate(items, 1):
-        try:
-            yield parse_item(item, listed_on)
-        except BadValue as exc:
-            ident = item.get("paper", {}).get("id") if isinstance(item, dict) and isinstance(
-                item.get("paper"), dict) else None
-            yield Reject(f"{location} item {n}{f' ({ident})' if ident else ''}", str(exc))
+        yield checked(lambda: parse_item(item, listed_on), lambda: _where(location, n, item))
+
+
+def _where(location: str, n: int, item: Any) -> str:
+    paper = item.get("paper") if isinstance(item, dict) else None
+    ident = paper.get("id") if isinstance(paper, dict) else None
+    shown = f" ({ident})" if isinstance(ident, str) and len(ident) <= LIMITS.id else ""
+    return f"{location} item {n}{shown}"
 
 
 def read_file(path: Path, listed_on: date | None = None) -> Iterator[Paper | Reject]:
@@ -118,7 +128,10 @@ def read_file(path: Path, listed_on: date | None = None) -> Iterator[Paper | Rej
             except ValueError:
                 listed_on = None
     with open_text(path) as fh:
-        raw = fh.read()
+        raw = fh.read(LIMITS.document_bytes + 1)
+    if len(raw) > LIMITS.document_bytes:
+        raise PaperboyError(f"{path}: larger than {LIMITS.document_bytes:,} characters; "
+                            "a daily-papers file is a few megabytes at most")
     try:
         items = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -128,9 +141,55 @@ def read_file(path: Path, listed_on: date | None = None) -> Iterator[Paper | Rej
             return
         yield Reject(f"{path}:{exc.lineno}", f"bad JSON: {exc.msg} (column {exc.colno})")
         return
+    except RecursionError:
+        # Some item nests deeper than the parser goes: read the list item by item instead.
+        yield from _read_items_one_by_one(raw, listed_on, path)
+        return
+    except ValueError as exc:
+        yield Reject(str(path), f"bad JSON: {problem(exc)}")
+        return
     if isinstance(items, dict) and isinstance(items.get("paper"), dict):
         items = [items]
     yield from parse_items(items, listed_on, str(path))
+
+
+def _read_items_one_by_one(raw: str, listed_on: date | None, path: Path
+                           ) -> Iterator[Paper | Reject]:
+    if not raw.lstrip().startswith("["):
+        yield Reject(str(path), "bad JSON: nested too deeply")
+        return
+    for n, chunk in enumerate(_top_level_items(raw), 1):
+        yield checked(lambda: parse_item(json.loads(chunk), listed_on), f"{path} item {n}")
+
+
+def _top_level_items(raw: str) -> Iterator[str]:
+    """The text of each element of the JSON list ``raw``, found by tracking brackets and strings
+    (no recursion, so any depth is fine); a damaged tail ends the list."""
+    depth, start, in_string, escaped = 0, None, False, False
+    for i, c in enumerate(raw):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+            continue
+        if c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            if depth == 1:
+                start = i + 1
+                continue
+        elif c in "]}":
+            depth -= 1
+        if depth == 1 and c == "," or depth == 0 and c == "]":
+            if start is not None and raw[start:i].strip():
+                yield raw[start:i]
+            start = i + 1
+            if depth == 0:
+                return
 
 
 def _read_lines(raw: str, listed_on: date | None, path: Path) -> Iterator[Paper | Reject]:
@@ -143,10 +202,10 @@ def _read_lines(raw: str, listed_on: date | None, path: Path) -> Iterator[Paper 
         except json.JSONDecodeError as exc:
             yield Reject(location, f"bad JSON: {exc.msg}")
             continue
-        try:
-            yield parse_item(item, listed_on)
-        except BadValue as exc:
-            yield Reject(location, str(exc))
+        except (RecursionError, ValueError) as exc:
+            yield Reject(location, f"bad JSON: {problem(exc)}")
+            continue
+        yield checked(lambda: parse_item(item, listed_on), location)
 
 
 def days_between(since: date, until: date) -> list[date]:
@@ -161,7 +220,7 @@ def fetch(client: PoliteClient, base_url: str, days: Iterable[date]) -> Iterator
         location = f"HF daily papers {day.isoformat()}"
         try:
             items = response.json()
-        except ValueError as exc:
-            yield Reject(location, f"bad JSON: {exc}")
+        except (ValueError, RecursionError) as exc:
+            yield Reject(location, f"bad JSON: {problem(exc)}")
             continue
         yield from parse_items(items, day, location)

@@ -1,27 +1,37 @@
 """A polite HTTP client shared by the network sources (arXiv API, OAI-PMH, RSS, Hugging Face).
 
 arXiv asks for at most one request every 3 seconds; the client keeps that gap per host, retries
-5xx answers, 429s, timeouts and connection errors with exponential backoff (honouring a
+5xx answers, 429s, timeouts and dropped connections with exponential backoff (honouring a
 ``Retry-After`` header, which arXiv's OAI endpoint sends with its 503s), and when a server stays
 unreachable raises :class:`~paperboy.errors.SourceUnavailable` with a one-line message.
+
+A connection that cannot even start (the name does not resolve, the port refuses) means no
+network or a wrong URL, which waiting seconds rarely fixes: it gets :data:`CONNECT_RETRIES` quick
+retries and then :class:`~paperboy.errors.SourceUnreachable`, so ``paperboy up`` offline serves
+at once and the scheduler tries again on its own, later.
 
 ``sleep`` and ``clock`` are injectable so tests run without waiting.
 """
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 import httpx
 
-from paperboy.errors import SourceUnavailable
+from paperboy.errors import SourceUnavailable, SourceUnreachable
 
 USER_AGENT = "paperboy/0.1 (self-hosted research-paper feed)"
 
 #: Longest wait the client accepts from a Retry-After header.
 MAX_RETRY_AFTER = 120.0
+#: Retries, and the wait before each, when a connection cannot be opened (DNS, refused).
+CONNECT_RETRIES = 1
+CONNECT_RETRY_WAIT = 0.5
 
 
 class PoliteClient:
@@ -33,6 +43,8 @@ class PoliteClient:
         interval: float = 3.0,
         retries: int = 4,
         timeout: float = 30.0,
+        deadline: float = 120.0,
+        max_bytes: int = 64 * 1024 * 1024,
         backoff: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -43,12 +55,16 @@ class PoliteClient:
         self.backoff = backoff
         self.sleep = sleep
         self.clock = clock
+        self.deadline = deadline
+        self.max_bytes = max_bytes
         self._last: dict[str, float] = {}
         self._client = httpx.Client(
             timeout=timeout,
             headers={"User-Agent": USER_AGENT},
             follow_redirects=True,
             transport=transport,
+            # a fresh connection per request, so the deadline always knows the socket to cut
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
 
     @classmethod
@@ -57,6 +73,8 @@ class PoliteClient:
             interval=settings.request_interval,
             retries=settings.http_retries,
             timeout=settings.http_timeout,
+            deadline=settings.http_deadline,
+            max_bytes=settings.http_max_bytes,
             **kwargs,
         )
 
@@ -86,33 +104,103 @@ class PoliteClient:
         host = urlsplit(url).netloc or url
         problem = ""
         hinted = 0.0  # the server's own Retry-After, when it gave one
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.sleep(max(self.backoff * (2 ** (attempt - 1)), hinted))
-            hinted = 0.0
+        retried = refused = 0  # backoff retries spent; connections not opened, in a row
+        while True:
             self._wait_turn(host)
+            hinted = 0.0
             try:
-                response = self._client.get(url, params=params)
+                response = self._fetch(url, params)
+            except DeadlineExceeded:
+                problem = f"no complete answer within {self.deadline:g} s"
+            except httpx.ConnectError as exc:  # no such host, connection refused
+                self._last.pop(host, None)  # the server never saw it: no turn spent
+                refused += 1
+                if refused > CONNECT_RETRIES:
+                    raise SourceUnreachable(
+                        f"{host} unreachable: cannot connect ({_short(exc)}); check the network "
+                        f"or the URL setting") from None
+                self.sleep(CONNECT_RETRY_WAIT)
+                continue
             except httpx.TimeoutException:
                 problem = "timed out"
-                continue
             except httpx.TransportError as exc:
-                problem = f"cannot connect ({_short(exc)})"
-                continue
-            if response.status_code >= 500 or response.status_code == 429:
-                problem = f"HTTP {response.status_code}"
-                hinted = _retry_after(response.headers)
-                continue
-            if response.status_code >= 400:
-                raise SourceUnavailable(
-                    f"{host} answered HTTP {response.status_code} for {_shown(response.url)}"
-                )
-            return response
-        tries = self.retries + 1
+                problem = f"connection lost ({_short(exc)})"
+            else:
+                if response.status_code >= 500 or response.status_code == 429:
+                    problem = f"HTTP {response.status_code}"
+                    hinted = _retry_after(response.headers)
+                elif response.status_code >= 400:
+                    raise SourceUnavailable(
+                        f"{host} answered HTTP {response.status_code} for {_shown(response.url)}"
+                    )
+                else:
+                    return response
+            refused = 0
+            if retried >= self.retries:
+                break
+            retried += 1
+            self.sleep(max(self.backoff * (2 ** (retried - 1)), hinted))
+        tries = retried + 1
         raise SourceUnavailable(
             f"{host} unreachable: {problem} after {tries} attempt{'s' if tries > 1 else ''} "
             f"(check the network or the URL setting)"
         )
+
+
+    def _fetch(self, url: str, params: Mapping[str, str] | None) -> httpx.Response:
+        """The whole answer, read within ``deadline`` seconds in total (not per read: a server
+        trickling a byte a second is cut off) and at most ``max_bytes`` once decompressed."""
+        sockets: list = []
+
+        def trace(event: str, info: dict) -> None:
+            if event == "connection.connect_tcp.complete":
+                stream = info.get("return_value")
+                sock = stream.get_extra_info("socket") if stream is not None else None
+                if sock is not None:
+                    sockets.append(sock)
+
+        expired = threading.Event()
+
+        def cut() -> None:  # wakes a read blocked on the socket
+            expired.set()
+            for sock in sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        watchdog = threading.Timer(self.deadline, cut)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            with self._client.stream("GET", url, params=params,
+                                     extensions={"trace": trace}) as response:
+                chunks, size = [], 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise SourceUnavailable(
+                            f"{urlsplit(url).netloc or url} sent more than "
+                            f"{self.max_bytes // (1024 * 1024)} MB (decompressed) for "
+                            f"{_shown(response.url)}; refusing the rest")
+                    chunks.append(chunk)
+                    if expired.is_set():
+                        raise DeadlineExceeded
+            headers = [(k, v) for k, v in response.headers.multi_items()
+                       if k.lower() not in ("content-encoding", "content-length",
+                                            "transfer-encoding")]
+            return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks),
+                                  request=response.request)
+        except httpx.TransportError:
+            if expired.is_set():
+                raise DeadlineExceeded from None
+            raise
+        finally:
+            watchdog.cancel()
+
+
+class DeadlineExceeded(Exception):
+    """A request ran past the client's total deadline."""
 
 
 def _retry_after(headers: httpx.Headers) -> float:

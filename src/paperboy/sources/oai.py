@@ -2,7 +2,7 @@
 
 A harvest asks for the records of a set (``cs``) changed since a datestamp and follows
 ``resumptionToken`` pages. After every page the source yields a
-:class:`~paperboy.ingest.pipeline.Checkpoint` holding the cursor (JSON: the token, or when the
+:class:`~paperboy.records.Checkpoint` holding the cursor (JSON: the token, or when the
 list is complete the datestamp the next harvest starts from). The pipeline commits it together
 with the page's records, so a harvest that is interrupted, or simply run again later, continues
 exactly where the stored cursor says.
@@ -16,8 +16,7 @@ from typing import Iterator
 from xml.etree.ElementTree import Element
 
 from paperboy.errors import PaperboyError
-from paperboy.ingest.pipeline import Checkpoint
-from paperboy.records import Paper, Reject
+from paperboy.records import Checkpoint, Paper, Reject
 from paperboy.sources.common import (
     BadValue,
     arxiv_paper,
@@ -26,6 +25,7 @@ from paperboy.sources.common import (
     squash,
 )
 from paperboy.sources.http import PoliteClient
+from paperboy.sources.validate import checked
 from paperboy.sources.xmlsafe import XMLProblem, parse_xml, text
 
 SOURCE = "oai"
@@ -141,6 +141,11 @@ def parse_record(record: Element) -> Paper | None:
     raise BadValue(f"unsupported metadata format {meta.tag}")
 
 
+def _ident(record: Element, n: int) -> str:
+    ident = text(record, f"{OAI}header/{OAI}identifier")
+    return ident if ident and len(ident) <= 200 else f"record {n}"
+
+
 def harvest(
     client: PoliteClient,
     base_url: str,
@@ -171,6 +176,7 @@ def harvest(
     harvest_from = state.get("from")
     next_from = state.get("next_from")
     retried_token = False
+    tokens_seen: set[str] = {token} if token else set()
 
     for _ in range(max_pages):
         if token:
@@ -206,16 +212,16 @@ def harvest(
             yield Reject(location, "response has neither ListRecords nor error")
             return
         for n, record in enumerate(listing.findall(f"{OAI}record"), 1):
-            ident = text(record, f"{OAI}header/{OAI}identifier") or f"record {n}"
-            try:
-                paper = parse_record(record)
-            except BadValue as exc:
-                yield Reject(f"{location} {ident}", str(exc))
-                continue
+            paper = checked(lambda: parse_record(record), lambda: f"{location} {_ident(record, n)}")
             if paper is not None:
                 yield paper
         token_el = listing.find(f"{OAI}resumptionToken")
         token = (token_el.text or "").strip() if token_el is not None else ""
+        if token and token in tokens_seen:
+            yield Reject(location, f"the server gave resumption token {token[:80]!r} a second "
+                                   "time; stopping here rather than loop")
+            return
+        tokens_seen.add(token)
         if token:
             yield Checkpoint(key, json.dumps(
                 {"token": token, "from": harvest_from, "next_from": next_from}))

@@ -19,6 +19,7 @@ from paperboy.records import Listing, Paper, Reject
 from paperboy.sources.common import BadValue, arxiv_paper, split_arxiv_id, squash
 from paperboy.sources.http import PoliteClient
 from paperboy.sources.oai import split_author_string
+from paperboy.sources.validate import checked
 from paperboy.sources.xmlsafe import XMLProblem, parse_xml, text
 
 SOURCE = "rss"
@@ -81,10 +82,8 @@ def parse_feed(data: bytes, location: str) -> list[Paper | Reject]:
         return [Reject(location, str(exc))]
     out: list[Paper | Reject] = []
     for n, item in enumerate(channel.findall("item"), 1):
-        try:
-            out.append(parse_item(item, day))
-        except BadValue as exc:
-            out.append(Reject(f"{location} item {n} ({text(item, 'guid') or '?'})", str(exc)))
+        out.append(checked(lambda: parse_item(item, day),
+                           lambda: f"{location} item {n} ({(text(item, 'guid') or '?')[:200]})"))
     return out
 
 

@@ -7,8 +7,8 @@ element), ``categories`` (space separated, primary first), ``versions`` (``[{"ve
 "created": "Mon, 2 Apr 2007 19:18:42 GMT"}, ...]``), ``comments``, ``journal-ref``, ``doi``,
 ``license``, ``update_date``. The v1 date becomes ``published``, the last version's ``updated``.
 
-This is the hot path of bulk imports, so the conversion avoids per-record overhead: orjson
-when installed, a fast path for arXiv's date format, and no regular expression for new-style ids.
+This is the hot path of bulk imports, so the conversion avoids per-record overhead: orjson,
+a fast path for arXiv's date format, and no regular expression for new-style ids.
 """
 
 from __future__ import annotations
@@ -16,18 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator
 
+import orjson
+
 from paperboy.ids import parse_arxiv_id
 from paperboy.records import Paper, Reject
 from paperboy.sources.common import BadValue, parse_datetime
-from paperboy.sources.files import STREAM_ERRORS, damaged, open_binary
+from paperboy.sources.files import STREAM_ERRORS, capped_lines, damaged, open_binary, too_long
 from paperboy.sources.oai import split_author_string
-
-try:  # orjson parses these lines about 3x faster than json
-    from orjson import JSONDecodeError as _JSONError
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover - orjson is a dependency, but stay usable without it
-    from json import JSONDecodeError as _JSONError
-    from json import loads as _loads
+from paperboy.sources.validate import LIMITS, checked
 
 SOURCE = "snapshot"
 
@@ -114,25 +110,29 @@ def to_paper(obj: Any) -> Paper:
 
 
 def read_snapshot(path: Path) -> Iterator[Paper | Reject]:
-    """Every record of a snapshot file (plain or .gz), rejects naming ``file:line``."""
+    """Every record of a snapshot file (plain or .gz), rejects naming ``file:line``; any problem
+    with one record (of any kind) rejects that record only."""
     path = Path(path)
     lineno = 0
     with open_binary(path) as fh:
         try:
-            for line in fh:
-                lineno += 1
+            for lineno, line in capped_lines(fh, LIMITS.line_bytes):
+                if line is None:
+                    yield Reject(f"{path}:{lineno}", too_long(LIMITS.line_bytes))
+                    continue
                 try:
-                    obj = _loads(line)
-                except _JSONError as exc:
+                    obj = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
                     if not line.strip():
                         continue
                     yield Reject(f"{path}:{lineno}", f"bad JSON: {exc}")
                     continue
-                try:
-                    yield to_paper(obj)
-                except BadValue as exc:
-                    ident = obj.get("id") if isinstance(obj, dict) else None
-                    where = f"{path}:{lineno}" + (f" ({ident})" if isinstance(ident, str) else "")
-                    yield Reject(where, str(exc))
+                yield checked(lambda: to_paper(obj), lambda: _where(path, lineno, obj))
         except STREAM_ERRORS as exc:
             yield Reject(f"{path}:{lineno + 1}", damaged(path, exc))
+
+
+def _where(path: Path, lineno: int, obj: Any) -> str:
+    ident = obj.get("id") if isinstance(obj, dict) else None
+    shown = f" ({ident})" if isinstance(ident, str) and len(ident) <= LIMITS.id else ""
+    return f"{path}:{lineno}{shown}"

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import csv
 import json
-import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -24,8 +23,18 @@ from paperboy.errors import PaperboyError
 from paperboy.ids import abs_url, is_prefixed_id, parse_arxiv_id, pdf_url
 from paperboy.records import Paper, Reject
 from paperboy.sources.common import BadValue, parse_datetime, squash
-from paperboy.sources.files import STREAM_ERRORS, damaged, open_binary, open_text
+from paperboy.sources.files import (
+    STREAM_ERRORS,
+    CappedText,
+    LineTooLong,
+    capped_lines,
+    damaged,
+    open_binary,
+    open_text,
+    too_long,
+)
 from paperboy.sources.oai import split_author_string
+from paperboy.sources.validate import LIMITS, checked, problem
 
 #: Fields a mapping may fill, and the column names recognised for them without a mapping.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -45,6 +54,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "abs_url": ("url", "abs_url", "link"),
     "pdf_url": ("pdf_url", "pdf"),
     "code_url": ("code_url", "github", "githubRepo"),
+    "code_stars": ("code_stars", "githubStars", "stars"),
     "project_url": ("project_url", "projectPage"),
     "organization": ("organization",),
 }
@@ -157,6 +167,12 @@ def to_paper(row: Mapping[str, Any], mapping: Mapping[str, str], id_prefix: str 
         except ValueError:
             raise BadValue(f"unparseable version {raw_version!r}") from None
     values["version"] = version
+    raw_stars = get("code_stars")
+    if raw_stars not in (None, ""):
+        try:
+            values["code_stars"] = int(str(raw_stars))
+        except ValueError:
+            raise BadValue(f"unparseable code_stars {raw_stars!r} (expected a number)") from None
     for name in ("primary_category", "comments", "journal_ref", "doi", "license", "abs_url",
                  "pdf_url", "code_url", "project_url", "organization"):
         raw = get(name)
@@ -176,23 +192,21 @@ def _rows_to_papers(rows: Iterator[tuple[str, Any]], make: Callable[[Any], Paper
         if isinstance(row, Reject):
             yield row
             continue
-        try:
-            yield make(row)
-        except BadValue as exc:
-            yield Reject(where, str(exc))
+        yield checked(lambda: make(row), where)
 
 
 def read_csv(path: Path, mapping: Mapping[str, str] | None = None,
              id_prefix: str | None = None) -> Iterator[Paper | Reject]:
     """Rows of a CSV file with a header line (``,`` or tab separated, chosen by extension)."""
     path = Path(path)
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    csv.field_size_limit(LIMITS.line_bytes)
     with open_text(path) as fh:
         delimiter = "\t" if path.name.removesuffix(".gz").endswith((".tsv", ".tab")) else ","
-        reader = csv.DictReader(fh, delimiter=delimiter)
+        lines = CappedText(fh, LIMITS.line_bytes)
+        reader = csv.DictReader(lines, delimiter=delimiter)
         try:
             columns = reader.fieldnames or []
-        except csv.Error as exc:
+        except (csv.Error, LineTooLong) as exc:
             raise PaperboyError(f"{path}: not a readable CSV file ({exc})") from None
         if not columns:
             return
@@ -210,36 +224,42 @@ def read_csv(path: Path, mapping: Mapping[str, str] | None = None,
                     row = next(reader)
                 except StopIteration:
                     return
+                except LineTooLong as exc:
+                    yield "", Reject(f"{path}:{exc.args[0]}", too_long(LIMITS.line_bytes))
+                    continue
                 except csv.Error as exc:
-                    yield "", Reject(f"{path}:{reader.line_num}", f"bad CSV: {exc}")
+                    yield "", Reject(f"{path}:{lines.lineno}", f"bad CSV: {exc}")
                     continue
                 except STREAM_ERRORS as exc:
-                    yield "", Reject(f"{path}:{reader.line_num + 1}", damaged(path, exc))
+                    yield "", Reject(f"{path}:{lines.lineno + 1}", damaged(path, exc))
                     return
-                yield f"{path}:{reader.line_num}", row
+                yield f"{path}:{lines.lineno}", row
 
         yield from _rows_to_papers(rows(), lambda row: to_paper(row, resolved, id_prefix))
 
 
 def read_jsonl(path: Path, mapping: Mapping[str, str] | None = None,
                id_prefix: str | None = None) -> Iterator[Paper | Reject]:
-    """One JSON object per line; the mapping is resolved from the first object's keys."""
+    """One JSON object per line. Each object's keys are mapped on their own (a key the first
+    line lacks still counts on the others); the first object must name an id and a title."""
     path = Path(path)
     explicit = dict(mapping or {})
-    resolved: dict[str, str] | None = None
+    mappings: dict[tuple, dict[str, str]] = {}
 
     def rows():
         lineno = 0
         with open_binary(path) as fh:
             try:
-                for line in fh:
-                    lineno += 1
+                for lineno, line in capped_lines(fh, LIMITS.line_bytes):
+                    if line is None:
+                        yield "", Reject(f"{path}:{lineno}", too_long(LIMITS.line_bytes))
+                        continue
                     if not line.strip():
                         continue
                     try:
                         obj = json.loads(line)
-                    except ValueError as exc:
-                        yield "", Reject(f"{path}:{lineno}", f"bad JSON: {exc}")
+                    except Exception as exc:  # noqa: BLE001 - bad JSON, too deep, bad UTF-8
+                        yield "", Reject(f"{path}:{lineno}", f"bad JSON: {problem(exc)}")
                         continue
                     if not isinstance(obj, dict):
                         yield "", Reject(f"{path}:{lineno}", "line is not a JSON object")
@@ -249,13 +269,20 @@ def read_jsonl(path: Path, mapping: Mapping[str, str] | None = None,
                 yield "", Reject(f"{path}:{lineno + 1}", damaged(path, exc))
 
     def make(obj):
-        nonlocal resolved
+        keys = tuple(obj)
+        resolved = mappings.get(keys)
         if resolved is None:
-            resolved = resolve_mapping(list(obj), explicit)
-            _check_mapping(path, resolved, list(obj))
+            resolved = resolve_mapping(list(keys), explicit)
+            if len(mappings) < 1000:  # files have few key sets; do not grow without bound
+                mappings[keys] = resolved
         return to_paper(obj, resolved, id_prefix)
 
-    yield from _rows_to_papers(rows(), make)
+    checked_first = False
+    for where, row in rows():
+        if not checked_first and not isinstance(row, Reject):
+            checked_first = True  # a file whose first record has no id/title column: say so
+            _check_mapping(path, resolve_mapping(list(row), explicit), list(row))
+        yield row if isinstance(row, Reject) else checked(lambda: make(row), where)
 
 
 def _check_mapping(path: Path, mapping: Mapping[str, str], columns) -> None:

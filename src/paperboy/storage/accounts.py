@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from paperboy.community.tokens import digest, new_api_token, new_session_token
-from paperboy.community.validation import email_key, username_key
 from paperboy.errors import PaperboyError
 from paperboy.storage.papers import utcnow
 from paperboy.storage.schema import api_tokens, user_sessions, users
+from paperboy.storage.tokens import digest, new_api_token, new_session_token
 from paperboy.storage.writes import write
+from paperboy.validation import email_key, username_key
 
 SESSION_TTL = timedelta(days=30)
 #: last_used_at of an API token is refreshed at most this often (not a write per request)
@@ -118,13 +118,6 @@ class AccountRepository:
             ).mappings().first()
         return User.from_row(row) if row else None
 
-    def usernames(self, ids) -> dict[int, str]:
-        ids = list(set(ids))
-        if not ids:
-            return {}
-        with self.engine.connect() as conn:
-            return dict(conn.execute(select(users.c.id, users.c.username).where(users.c.id.in_(ids))).all())
-
     def count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(users)).scalar_one()
@@ -198,11 +191,6 @@ class AccountRepository:
     def end_session(self, token: str) -> None:
         write(self.engine, lambda conn: conn.execute(
             delete(user_sessions).where(user_sessions.c.id == digest(token))))
-
-    def session_count(self, user_id: int) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(user_sessions).where(
-                user_sessions.c.user_id == user_id)).scalar_one()
 
     @staticmethod
     def _end_sessions(conn, user_id: int, keep: str | None) -> None:

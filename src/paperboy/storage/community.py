@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, Sequence
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from paperboy.errors import NotFound, PaperboyError
@@ -120,6 +120,7 @@ class CommunityRepository:
         """Vote (on=True), unvote (False) or toggle (None); returns whether the user now votes."""
 
         def work(conn):
+            _one_voter_at_a_time(conn, user_id, paper_id)
             _visible_paper(conn, paper_id)
             if on is not False:
                 inserted = conn.execute(
@@ -431,3 +432,13 @@ class CommunityRepository:
                           name=row["name"], description=row["description"],
                           is_public=bool(row["is_public"]), created_at=row["created_at"],
                           updated_at=row["updated_at"], size=row["size"])
+
+
+def _one_voter_at_a_time(conn: Connection, user_id: int, paper_id: str) -> None:
+    """Serialize one user's votes on one paper. PostgreSQL runs concurrent toggles side by side
+    (READ COMMITTED): two could each see the other's vote and both remove it, losing a toggle.
+    A transaction-scoped advisory lock on (user, paper) makes them take turns; SQLite already
+    runs one write at a time."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:user_id, hashtext(:paper_id))"),
+                     {"user_id": user_id, "paper_id": paper_id})

@@ -29,18 +29,21 @@ from sqlalchemy import (
     Integer,
     and_,
     bindparam,
+    cast,
     event,
     exists,
     false,
     func,
     literal,
+    null,
     or_,
     select,
     type_coerce,
     union_all,
 )
 
-from paperboy.records import CONTENT_FIELDS, Paper
+from paperboy import trending as formula
+from paperboy.records import STORED_FIELDS, Paper
 from paperboy.storage.schema import (
     daily_listings,
     paper_authors,
@@ -111,6 +114,7 @@ class FeedItem:
     submitter: str | None = None
     organization: str | None = None
     listed_at: datetime | None = None
+    submitter_fullname: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -142,15 +146,13 @@ class FeedPage:
 
 def trending_score(upvotes: int, comments: int, age_hours: float) -> float:
     """Gravity-style score (Hacker News like): points over age; the formula and its constants
-    live in :mod:`paperboy.community.trending` (upvotes and comments: imported + local)."""
-    from paperboy.community import trending as formula
-
+    live in :mod:`paperboy.trending` (upvotes and comments: imported + local)."""
     pts = formula.points(max(upvotes, 0), 0, max(comments, 0), 0)
     return formula.score(pts, max(age_hours, 0.0))
 
 
 #: Paper columns a FeedItem needs (no provenance or bookkeeping), datetimes raw (see _hydrate).
-_PAPER_COLUMNS = ("id", *CONTENT_FIELDS)
+_PAPER_COLUMNS = STORED_FIELDS
 _RAW_TIMES = ("published", "updated")
 _PAPERS_WITH_STATS = (
     select(
@@ -170,20 +172,24 @@ _LISTINGS_OF = (
         daily_listings.c.comments,
         daily_listings.c.submitter,
         daily_listings.c.organization,
-        type_coerce(daily_listings.c.first_seen_at, String),
+        # when the source listed it, else when we first saw the listing
+        type_coerce(func.coalesce(daily_listings.c.listed_at, daily_listings.c.first_seen_at),
+                    String),
+        daily_listings.c.submitter_fullname,
     )
     .where(daily_listings.c.paper_id.in_(bindparam("ids", expanding=True)))
     .order_by(daily_listings.c.listed_on.asc())
 )
 _NO_FACTS = {"upvotes": 0, "comments": 0, "submitter": None, "organization": None, "day": None,
-             "listed_at": None}
+             "listed_at": None, "fullname": None}
 
 
-def _period_rows_statement(by_submitter: bool):
+def _period_rows_statement(by_submitter: bool, with_code: bool = False):
     """The feed of a period as one narrow statement, built once (bind parameters: ``start``,
     ``end``: the days [start, end); ``lo``, ``hi``: the same as naive UTC datetimes; and
-    ``submitter`` when ``by_submitter``). Rows: (pid, day, upvotes, ncomments, published,
-    local_upvotes, local_comments) of the visible papers.
+    ``submitter`` when ``by_submitter``; ``with_code``: only papers with a code link). Rows:
+    (pid, day, upvotes, ncomments, published, local_upvotes, local_comments, listed_at) of the
+    visible papers.
 
     Two branches, each reading the paper row once (published, hidden) and its local counters:
     papers listed in the period, and papers never listed whose first version falls in it. Day
@@ -201,6 +207,8 @@ def _period_rows_statement(by_submitter: bool):
             type_coerce(func.max(papers.c.published), String).label("published"),
             func.max(ps.c.local_upvotes).label("local_upvotes"),
             func.max(ps.c.local_comments).label("local_comments"),
+            type_coerce(func.max(func.coalesce(dl.c.listed_at, dl.c.first_seen_at)),
+                        String).label("listed_at"),
         )
         .select_from(
             dl.join(papers, papers.c.id == dl.c.paper_id)
@@ -209,6 +217,8 @@ def _period_rows_statement(by_submitter: bool):
         .where(dl.c.listed_on >= start, dl.c.listed_on < end, papers.c.hidden == false())
         .group_by(dl.c.paper_id)
     )
+    if with_code:
+        listed = listed.where(papers.c.code_url.is_not(None))
     if by_submitter:
         # never-listed papers have no submitter: only the listed branch can match
         by = dl.alias("by_submitter")
@@ -223,6 +233,7 @@ def _period_rows_statement(by_submitter: bool):
             type_coerce(papers.c.published, String),
             ps.c.local_upvotes,
             ps.c.local_comments,
+            type_coerce(cast(null(), DateTime), String),
         )
         .select_from(papers.outerjoin(ps, ps.c.paper_id == papers.c.id))
         .where(
@@ -232,11 +243,14 @@ def _period_rows_statement(by_submitter: bool):
             ~exists().where(dl.c.paper_id == papers.c.id),
         )
     )
+    if with_code:
+        unlisted = unlisted.where(papers.c.code_url.is_not(None))
     return union_all(listed, unlisted)
 
 
-_PERIOD_ROWS = _period_rows_statement(by_submitter=False)
-_PERIOD_ROWS_BY_SUBMITTER = _period_rows_statement(by_submitter=True)
+#: (by submitter, with code) -> statement
+_PERIOD_ROWS = {(by, code): _period_rows_statement(by, code)
+                for by in (False, True) for code in (False, True)}
 
 
 class _ChangeMarker:
@@ -384,17 +398,18 @@ class FeedRepository:
             values["updated"] = _as_datetime(values["updated"])
             by_id[values["id"]] = (Paper(**values), r[-2] or 0, r[-1] or 0)
         facts: dict[str, dict] = {}
-        for pid, listed_on, up, nc, submitter, org, first_seen in conn.execute(
+        for pid, listed_on, up, nc, submitter, org, first_seen, fullname in conn.execute(
             _LISTINGS_OF, {"ids": ids}
         ):
             f = facts.get(pid)
-            if f is None:  # the earliest listing gives the day and when we first saw it
+            if f is None:  # the earliest listing gives the day and when it was listed
                 f = facts[pid] = {"upvotes": 0, "comments": 0, "submitter": None,
                                   "organization": None, "day": _as_date(listed_on),
-                                  "listed_at": _as_datetime(first_seen)}
+                                  "listed_at": _as_datetime(first_seen), "fullname": None}
             f["upvotes"] = max(f["upvotes"], up or 0)
             f["comments"] = max(f["comments"], nc or 0)
-            f["submitter"] = submitter or f["submitter"]
+            if submitter:
+                f["submitter"], f["fullname"] = submitter, fullname
             f["organization"] = org or f["organization"]
         items = []
         for pid, day, _up, _nc in rows:
@@ -406,11 +421,13 @@ class FeedRepository:
             items.append(
                 FeedItem(
                     paper=paper,
-                    day=day or f["day"] or self._local_day(paper.published),
+                    day=day or f["day"] or (None if paper.published_approx
+                                            else self._local_day(paper.published)),
                     # imported (Hugging Face) + local votes and comments; the parts in ``extra``
                     upvotes=f["upvotes"] + local_up,
                     comments=f["comments"] + local_nc,
                     submitter=f["submitter"],
+                    submitter_fullname=f["fullname"],
                     organization=f["organization"] or paper.organization,
                     listed_at=f["listed_at"],
                     extra={"upvotes_imported": f["upvotes"], "upvotes_local": local_up,
@@ -429,16 +446,18 @@ class FeedRepository:
         offset: int = 0,
         now: datetime | None = None,
         submitter: str | None = None,
+        with_code: bool = False,
     ) -> FeedPage:
-        """Papers of a period, sorted, one page of them, with the total."""
+        """Papers of a period, sorted, one page of them, with the total (``with_code``: only
+        papers with a code link)."""
         lo, hi = self._utc_bounds(period.start, period.end)
         now = now or datetime.now(timezone.utc).replace(tzinfo=None)
         k = offset + limit
         # The order of a period depends on the data only, except for a trending period that has
         # not ended (ages measured at now): that one is never cached.
-        cacheable = sort != "trending" or now >= datetime.combine(period.end, time())
+        cacheable = sort != "trending" or now >= hi
         version = self._changes.version() if cacheable else None
-        key = ("listed", period.start, period.end, lo, hi, submitter, sort)
+        key = ("listed", period.start, period.end, lo, hi, submitter, sort, with_code)
         hit = self._cache_get(key, version)
         with self.engine.connect() as conn:
             if hit is not None and (k <= len(hit[1]) or len(hit[1]) == hit[0]):
@@ -446,7 +465,7 @@ class FeedRepository:
             else:
                 total, order, keep = self._order(
                     conn, period, lo, hi, sort, now, submitter,
-                    k if version is None else max(k, self.CACHE_ROWS))
+                    k if version is None else max(k, self.CACHE_ROWS), with_code)
                 if keep:
                     self._cache_put(key, version, (total, order))
             rows = [(r[0], _as_date(r[1]), r[2], r[3]) for r in order[offset:k]]
@@ -454,7 +473,7 @@ class FeedRepository:
         return FeedPage(items=items, total=total, limit=limit, offset=offset)
 
     def _order(self, conn, period: Period, lo: datetime, hi: datetime, sort: str,
-               now: datetime, submitter: str | None, k: int | None):
+               now: datetime, submitter: str | None, k: int | None, with_code: bool = False):
         """(total, the best ``k`` rows of the period in order, whether that order may be reused
         while the data stays the same).
 
@@ -462,9 +481,9 @@ class FeedRepository:
         scan the period anyway), and every sort shares the same code path. Rows are (pid, day,
         upvotes, ncomments, published, ...), day and published raw."""
         params = {"start": period.start, "end": period.end, "lo": lo, "hi": hi}
-        query = _PERIOD_ROWS
+        query = _PERIOD_ROWS[bool(submitter), with_code]
         if submitter:
-            query, params["submitter"] = _PERIOD_ROWS_BY_SUBMITTER, submitter
+            params["submitter"] = submitter
         rows = conn.execute(query, params).all()
         total = len(rows)
         keep = True
@@ -474,8 +493,10 @@ class FeedRepository:
             keep = all(r[4] is not None for r in rows)
             order = self._rank_trending(rows, now, period, k)
         elif sort == "upvotes":
+            # ties as on Hugging Face: the later listing first, then the newer paper
             order = heapq.nlargest(k, rows, key=lambda r: (
-                (r[2] or 0) + (r[5] or 0), _as_datetime(r[4]) or datetime.min, r[0]))
+                (r[2] or 0) + (r[5] or 0), _as_datetime(r[7]) or datetime.min,
+                _as_datetime(r[4]) or datetime.min, r[0]))
         else:
             order = heapq.nlargest(k, rows, key=lambda r: (_as_datetime(r[4]) or datetime.min, r[0]))
         return total, [tuple(r[:4]) for r in order], keep
@@ -483,18 +504,16 @@ class FeedRepository:
     def _rank_trending(self, rows: Sequence, now: datetime | None, period: Period | None = None,
                        k: int | None = None) -> list:
         """Rows (pid, day, up, nc, published, local_up, local_comments) by the trending score of
-        :mod:`paperboy.community.trending`, the best ``k`` of them (all if None); ages are
+        :mod:`paperboy.trending`, the best ``k`` of them (all if None); ages are
         measured at the end of the period shown (or now, if sooner), from the start of the
         listing day (or the v1 time if unlisted). Day and published may be ISO text (SQLite)."""
-        from paperboy.community import trending as formula
-
         now = now or datetime.now(timezone.utc).replace(tzinfo=None)
         reference = formula.reference_time(period.last if period else None, now)
         points, decay, age_hours = formula.points, formula.decay, formula.age_hours
         now_ts = now.timestamp()
         decays: dict = {}  # first-seen moment -> (age + 2) ** GRAVITY: a listing day is shared
         keyed = []
-        for i, (pid, day, up, nc, published, lup, lnc) in enumerate(rows):
+        for i, (pid, day, up, nc, published, lup, lnc, *_) in enumerate(rows):
             published = _as_datetime(published)
             first_seen = _as_date(day) if day is not None else (published or reference)
             d = decays.get(first_seen)
@@ -506,7 +525,8 @@ class FeedRepository:
         return [rows[key[3]] for key in best]
 
     def trending(
-        self, days: int = 7, limit: int = 30, offset: int = 0, now: datetime | None = None
+        self, days: int = 7, limit: int = 30, offset: int = 0, now: datetime | None = None,
+        with_code: bool = False,
     ) -> FeedPage:
         """The trending papers of the last ``days`` days that have papers, best first.
 
@@ -517,7 +537,7 @@ class FeedRepository:
         if latest is None:
             return FeedPage(items=[], total=0, limit=limit, offset=offset)
         period = Period(latest - timedelta(days=days - 1), latest + timedelta(days=1), "range")
-        return self.listed(period, "trending", limit, offset, now=now)
+        return self.listed(period, "trending", limit, offset, now=now, with_code=with_code)
 
     def latest_day(self) -> date | None:
         """The most recent day that has papers (listing day or first-version day)."""
@@ -607,7 +627,7 @@ class FeedRepository:
         q = (
             select(papers.c.id, literal(None, Date), literal(None, Integer), literal(None, Integer))
             .where(papers.c.id.in_(select(sub.c.id)), papers.c.hidden == false())
-            .order_by(papers.c.published.desc(), papers.c.id.desc())
+            .order_by(papers.c.published.desc().nulls_last(), papers.c.id.desc())
             .limit(limit)
             .offset(offset)
         )

@@ -12,13 +12,14 @@ import unicodedata
 from operator import attrgetter, itemgetter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import orjson
 
-from sqlalchemy import JSON, Connection, DateTime, bindparam, delete, func, select
+from sqlalchemy import JSON, Boolean, Connection, DateTime, bindparam, delete, exists, func, select
 
-from paperboy.records import CONTENT_FIELDS, Listing, Paper, content_hash
+from paperboy.ids import month_of
+from paperboy.records import CONTENT_FIELDS, STORED_FIELDS, Listing, Paper, content_hash
 from paperboy.storage import bulk_indexes
 from paperboy.storage.keyword_revs import revs_in_bulk
 from paperboy.storage.schema import (
@@ -89,8 +90,14 @@ def merge_paper(existing: Mapping, incoming: Mapping) -> dict:
         if older and not _is_empty(merged[name]):
             continue
         merged[name] = new
-    if existing.get("published") and incoming.get("published"):
-        merged["published"] = min(existing["published"], incoming["published"])
+    ep, ip = existing.get("published"), incoming.get("published")
+    ea, ia = bool(existing.get("published_approx")), bool(incoming.get("published_approx"))
+    merged["published_approx"] = ea if ep else ia
+    if ep and ip:
+        if ea != ia:  # a date a source gave beats the month read off the id
+            merged["published"], merged["published_approx"] = (ip, False) if ea else (ep, False)
+        else:
+            merged["published"] = min(ep, ip)
     if existing.get("updated") and incoming.get("updated"):
         merged["updated"] = max(existing["updated"], incoming["updated"])
     if ev is not None and iv is not None:
@@ -98,7 +105,7 @@ def merge_paper(existing: Mapping, incoming: Mapping) -> dict:
     return merged
 
 
-_STORED_FIELDS = ("id", *CONTENT_FIELDS)
+_STORED_FIELDS = STORED_FIELDS
 
 
 _stored_values = attrgetter(*_STORED_FIELDS)
@@ -127,6 +134,12 @@ def _normalized(paper: Paper) -> dict:
     stored = _stored_values(paper)
     values = dict(zip(_STORED_FIELDS, stored))
     values["published"] = _naive_utc(values["published"])
+    values["published_approx"] = False
+    if values["published"] is None:  # undated: the month in an arXiv id, marked approximate
+        month = month_of(values["id"])
+        if month is not None:
+            values["published"] = datetime(month.year, month.month, 1)
+            values["published_approx"] = True
     values["updated"] = _naive_utc(values["updated"])
     for name in _LIST_FIELDS:
         values[name] = list(values[name] or [])
@@ -179,8 +192,8 @@ def _insert_many(conn: Connection, table, rows: list[dict], conflict: Sequence[s
     for name in names:
         proc = table.c[name].type.bind_processor(conn.dialect)
         if isinstance(table.c[name].type, DateTime):
-            # sqlite3 would adapt it with isoformat(" ") itself, once per value
-            proc = _same_value_memo(proc or _sqlite_datetime)
+            # the one stored form every comparison's bound shares (see sqlite_datetime_text)
+            proc = _same_value_memo(sqlite_datetime_text)
         procs.append(proc)
     sql = _insert_sql(conn, table, names)
     if conflict:
@@ -218,11 +231,20 @@ def _insert_sql(conn: Connection, table, names: Sequence[str]) -> str:
             f"VALUES ({', '.join('?' * len(names))})")
 
 
-def _sqlite_datetime(value):
-    """What sqlite3's default adapters store for a datetime or a date."""
+def sqlite_datetime_text(value):
+    """The one text form of a datetime on SQLite: SQLAlchemy's ``YYYY-MM-DD HH:MM:SS.ffffff``.
+
+    SQLite compares datetimes as text, and every bound SQLAlchemy renders has the microseconds,
+    so a stored value must have them too: sqlite3's own adapter (``isoformat(" ")``) drops them
+    at a whole second, and ``2026-12-02 00:00:00`` sorts before the bound
+    ``2026-12-02 00:00:00.000000`` (a midnight paper fell on the previous day)."""
     if isinstance(value, datetime):
-        return value.isoformat(" ")
-    return value.isoformat() if isinstance(value, date) else value
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.isoformat(" ", "microseconds")
+    if isinstance(value, date):
+        return f"{value.isoformat()} 00:00:00.000000"
+    return value
 
 
 def _same_value_memo(proc):
@@ -261,6 +283,8 @@ def _sqlite_column_reader(name: str):
     column_type = papers.c[name].type
     if isinstance(column_type, JSON):
         return orjson.loads
+    if isinstance(column_type, Boolean):
+        return bool
     if isinstance(column_type, DateTime):
         # both stored forms: SQLAlchemy's "...:SS.ffffff" and sqlite3's "...:SS"
         return lambda value: None if value is None else datetime.fromisoformat(value)
@@ -283,6 +307,10 @@ def sqlite_papers(conn: Connection, sql: str, params: Sequence) -> Iterator[tupl
         for i, reader in _SQLITE_READERS:
             values[i + 1] = reader(values[i + 1])
         yield values[0], make(**dict(zip(names, values[1:])))
+
+
+#: a listed paper without any category row
+_NO_CATEGORY = ~exists().where(paper_categories.c.paper_id == daily_listings.c.paper_id)
 
 
 class PaperRepository:
@@ -341,7 +369,8 @@ class PaperRepository:
                 stmt = (
                     papers.update()
                     .where(papers.c.id == bindparam("b_id"))
-                    .values({name: bindparam(name) for name in (*CONTENT_FIELDS, "content_hash", "modified_at")})
+                    .values({name: bindparam(name) for name in (*CONTENT_FIELDS, "published_approx",
+                                                                "content_hash", "modified_at")})
                 )
                 conn.execute(stmt, updates)
                 conn.execute(delete(paper_authors).where(paper_authors.c.paper_id.in_(changed_ids)))
@@ -391,6 +420,8 @@ class PaperRepository:
                         "submitter": listing.submitter,
                         "organization": listing.organization,
                         "announce_type": listing.announce_type,
+                        "listed_at": _naive_utc(listing.listed_at),
+                        "submitter_fullname": listing.submitter_fullname,
                         "first_seen_at": now,
                         "last_seen_at": now,
                     }
@@ -401,7 +432,7 @@ class PaperRepository:
             _insert_many(conn, daily_listings, list(unique.values()),
                          conflict=("paper_id", "source", "listed_on"),
                          update=("upvotes", "comments", "submitter", "organization",
-                                 "announce_type", "last_seen_at"))
+                                 "announce_type", "listed_at", "submitter_fullname", "last_seen_at"))
 
     # -- bulk loads (see paperboy.storage.bulk_indexes) -----------------------------------
 
@@ -494,19 +525,31 @@ class PaperRepository:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(papers)).scalar_one()
 
-    def iter_ids_since(self, modified_after: datetime | None, batch: int = 5000) -> Iterable[list[str]]:
-        """Ids of papers modified after a moment, in batches (for index maintenance)."""
-        last = ""
-        while True:
-            with self.engine.connect() as conn:
-                q = select(papers.c.id).where(papers.c.id > last).order_by(papers.c.id).limit(batch)
-                if modified_after is not None:
-                    q = q.where(papers.c.modified_at > modified_after)
-                ids = list(conn.execute(q).scalars())
-            if not ids:
-                return
-            yield ids
-            last = ids[-1]
+    def uncategorized_listed(self, limit: int = 1000) -> list[str]:
+        """arXiv papers on a daily listing that have no category yet (Hugging Face's daily
+        papers come without), the most recently listed first: what an arXiv ``id_list`` fetch
+        fills in. Papers under another prefix (``s2:``, ``doi:``) are not arXiv's to fill."""
+        q = (
+            select(daily_listings.c.paper_id)
+            .where(~daily_listings.c.paper_id.contains(":"), _NO_CATEGORY)
+            .group_by(daily_listings.c.paper_id)
+            .order_by(func.max(daily_listings.c.listed_on).desc(), daily_listings.c.paper_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(q).scalars())
+
+    def count_uncategorized_listed(self) -> int:
+        """Visible papers on a daily listing that have no category yet: what a category page,
+        filter or digest preference cannot show until arXiv's categories arrive (pages say
+        how many, rather than lose them silently)."""
+        q = (
+            select(func.count(func.distinct(daily_listings.c.paper_id)))
+            .select_from(daily_listings.join(papers, papers.c.id == daily_listings.c.paper_id))
+            .where(_NO_CATEGORY, papers.c.hidden.is_(False))
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar_one()
 
     def stats(self) -> dict:
         """Counts a user wants after an import: papers, by source, by category, listing days."""

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -36,6 +37,8 @@ papers = Table(
     Column("primary_category", String(32)),
     Column("published", DateTime, doc="first version (v1) date, UTC"),
     Column("updated", DateTime, doc="latest version date, UTC"),
+    Column("published_approx", Boolean, nullable=False, default=False, server_default=false(),
+           doc="published is only the month read off the arXiv id"),
     Column("comments", Text),
     Column("journal_ref", Text),
     Column("doi", String(255)),
@@ -43,6 +46,7 @@ papers = Table(
     Column("abs_url", String(512)),
     Column("pdf_url", String(512)),
     Column("code_url", String(512)),
+    Column("code_stars", Integer, doc="GitHub stars of code_url, as last reported (0013)"),
     Column("project_url", String(512)),
     Column("thumbnail_url", String(512)),
     Column("organization", String(255)),
@@ -95,6 +99,8 @@ daily_listings = Table(
     Column("submitter", String(255)),
     Column("organization", String(255)),
     Column("announce_type", String(32)),
+    Column("listed_at", DateTime, doc="when the source put it on its list (HF publishedAt), UTC"),
+    Column("submitter_fullname", String(255), doc="the submitter's display name at the source"),
     Column("first_seen_at", DateTime, nullable=False),
     Column("last_seen_at", DateTime, nullable=False),
     Index("ix_daily_listings_listed_on", "listed_on"),
@@ -300,4 +306,75 @@ paper_stats = Table(
     Column("local_comments", Integer, nullable=False, default=0,
            doc="visible comments, maintained on comment/delete/hide"),
     Column("updated_at", DateTime, nullable=False),
+)
+
+# -- "For you" (migration 0010_reader_signals): what each reader tells us, and what we keep to
+# rank for them. Rows belong to one account (user_id) and go with it (ON DELETE CASCADE).
+
+reader_signals = Table(
+    "reader_signals",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(8), nullable=False, doc="more | less"),
+    Column("created_at", DateTime, nullable=False),
+)
+
+reader_library = Table(
+    "reader_library",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("entry", String(255), nullable=False, doc="how the imported file named it"),
+    Column("added_at", DateTime, nullable=False),
+)
+
+reader_follows = Table(
+    "reader_follows",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False, doc="author | organization | category"),
+    Column("value", String(300), nullable=False, doc="as typed"),
+    Column("value_key", String(300), nullable=False, doc="folded, unique per reader and kind"),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("user_id", "kind", "value_key", name="uq_reader_follows"),
+)
+
+reader_rules = Table(
+    "reader_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("action", String(8), nullable=False, doc="include | exclude"),
+    Column("query", String(300), nullable=False, doc="search syntax: words, author:, cat:"),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("user_id", "action", "query", name="uq_reader_rules"),
+)
+
+reader_models = Table(
+    "reader_models",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", String(64), nullable=False,
+           doc="digest of the signals and vocabulary the model was fitted on"),
+    Column("model", LargeBinary, nullable=False),
+    Column("fitted_at", DateTime, nullable=False),
+)
+
+reco_vocabularies = Table(
+    "reco_vocabularies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("n_docs", Integer, nullable=False, doc="papers it was fitted on"),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+reader_feed_tokens = Table(
+    "reader_feed_tokens",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True, doc="sha256 of the token"),
+    Column("created_at", DateTime, nullable=False),
 )

@@ -25,8 +25,8 @@ import numpy as np
 import orjson
 from sqlalchemy import bindparam, delete, func, select, text
 
-from paperboy.search.api import SearchFilters
-from paperboy.storage.papers import name_key
+from paperboy.query import SearchFilters
+from paperboy.storage.papers import name_key, sqlite_datetime_text
 from paperboy.storage.schema import embeddings, paper_categories, papers, search_docs
 
 
@@ -70,18 +70,25 @@ class SearchIndexRepository:
 
     # -- filters ----------------------------------------------------------------------------
 
+    def _bound(self, moment: datetime):
+        """A datetime bound for plain-text SQL: on SQLite in the stored text form, so the text
+        comparison is exact at the boundary (sqlite3's adapter would drop the microseconds)."""
+        return sqlite_datetime_text(moment) if self.dialect == "sqlite" else moment
+
     def _filter_sql(self, filters: SearchFilters | None, params: dict) -> str:
         """SQL conditions on ``p`` (papers) for the filters; always hides hidden papers."""
         conds = ["p.hidden = :f_hidden"]
         params["f_hidden"] = False
         if filters is None:
             return " AND ".join(conds)
+        # search dates are the paper's first-version date as arXiv gives it (UTC days)
         if filters.since:
             conds.append("p.published >= :f_since")
-            params["f_since"] = datetime.combine(filters.since, time.min)
+            params["f_since"] = self._bound(datetime.combine(filters.since, time.min))
         if filters.until:
             conds.append("p.published < :f_until")
-            params["f_until"] = datetime.combine(filters.until + timedelta(days=1), time.min)
+            params["f_until"] = self._bound(
+                datetime.combine(filters.until + timedelta(days=1), time.min))
         if filters.categories:
             ors = []
             for i, cat in enumerate(filters.categories):
@@ -105,6 +112,8 @@ class SearchIndexRepository:
             params[f"f_aus{i}"] = "% " + key.replace("%", "").replace("_", "")
         if filters.listed_only:
             conds.append("EXISTS (SELECT 1 FROM daily_listings l WHERE l.paper_id = p.id)")
+        if filters.with_code:
+            conds.append("p.code_url IS NOT NULL")
         return " AND ".join(conds)
 
     def filter_doc_ids(self, filters: SearchFilters | None) -> np.ndarray:
@@ -135,8 +144,8 @@ class SearchIndexRepository:
         return [(int(r[0]), r[1]) for r in rows], [(int(d), c) for d, c in cats], newest
 
     def people_doc_ids(self, filters: SearchFilters) -> np.ndarray | None:
-        """Sorted doc ids matching the author and listing filters (None when neither is set)."""
-        if not filters.authors and not filters.listed_only:
+        """Sorted doc ids matching the author, listing and code filters (None when none is set)."""
+        if not filters.authors and not filters.listed_only and not filters.with_code:
             return None
         result = None
         with self.engine.connect() as conn:
@@ -155,6 +164,12 @@ class SearchIndexRepository:
                     "JOIN search_docs d ON d.paper_id = l.paper_id"))]
                 found = np.unique(np.asarray(ids, dtype=np.int64))
                 result = found if result is None else np.intersect1d(result, found)
+            if filters.with_code:
+                ids = [r[0] for r in conn.execute(text(
+                    "SELECT d.doc_id FROM papers p JOIN search_docs d ON d.paper_id = p.id "
+                    "WHERE p.code_url IS NOT NULL"))]
+                found = np.unique(np.asarray(ids, dtype=np.int64))
+                result = found if result is None else np.intersect1d(result, found)
         return result
 
     def browse(self, filters: SearchFilters | None, limit: int, offset: int = 0) -> tuple[list[str], int]:
@@ -164,7 +179,7 @@ class SearchIndexRepository:
         with self.engine.connect() as conn:
             ids = list(conn.execute(text(
                 f"SELECT p.id FROM papers p WHERE {where} "
-                "ORDER BY p.published DESC, p.id LIMIT :lim OFFSET :off"), params).scalars())
+                "ORDER BY p.published DESC NULLS LAST, p.id LIMIT :lim OFFSET :off"), params).scalars())
             params.pop("lim"), params.pop("off")
             total = conn.execute(text(f"SELECT count(*) FROM papers p WHERE {where}"),
                                  params).scalar_one()
@@ -427,12 +442,6 @@ class SearchIndexRepository:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(embeddings).where(
                 (embeddings.c.model == model) & (embeddings.c.seq > after_seq))).scalar_one()
-
-    def vector_for(self, model: str, paper_id: str) -> np.ndarray | None:
-        with self.engine.connect() as conn:
-            blob = conn.execute(select(embeddings.c.vector).where(
-                (embeddings.c.model == model) & (embeddings.c.paper_id == paper_id))).scalar()
-        return None if blob is None else np.frombuffer(blob, dtype="<f4").copy()
 
     def max_seq(self, model: str) -> int:
         with self.engine.connect() as conn:

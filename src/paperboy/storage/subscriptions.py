@@ -227,12 +227,6 @@ class SubscriptionRepository:
         return self._set_status(subscriber_id, nonce, None, period=period,
                                 categories=list(categories), max_papers=max_papers)
 
-    def set_status(self, subscriber_id: int, status: Status) -> None:
-        """Administrative status change (tests, CLI)."""
-        with self.engine.begin() as conn:
-            conn.execute(update(mail_subscribers).where(mail_subscribers.c.id == subscriber_id)
-                         .values(status=status))
-
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             return dict(conn.execute(

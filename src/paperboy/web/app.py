@@ -15,11 +15,14 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from paperboy.secret_key import load_secret_key
 from paperboy.settings import Settings, load_settings
 from paperboy.storage import Store, open_store
+from paperboy.web.bodylimit import BodyLimitMiddleware
 from paperboy.web.errors import install_error_handlers
+from paperboy.web.links import request_base_url
 from paperboy.web.searching import SearchFacade, build_searcher
-from paperboy.web.security import CsrfSigner, SecurityMiddleware, load_secret_key
+from paperboy.web.security import CsrfSigner, SecurityMiddleware
 from paperboy.web.templating import Templates
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 ROUTERS: list[str] = [
     "paperboy.web.routes.community",  # before pages/api_v1: /papers/{id}/... sub-paths
     "paperboy.web.routes.accounts",
+    "paperboy.web.routes.recommend",  # before pages: POST /papers/{id}/more|less
     "paperboy.web.routes.api_hf",
     "paperboy.web.routes.api_v1",
     "paperboy.web.routes.feeds",
@@ -63,7 +67,7 @@ def create_app(
     async def lifespan(app: FastAPI):
         runner = None
         if scheduler:
-            from paperboy.web.scheduler import Scheduler
+            from paperboy.jobs.scheduler import Scheduler
 
             runner = Scheduler(app.state.settings, app.state.store, app.state.search.searcher)
             runner.start()
@@ -88,9 +92,12 @@ def create_app(
     app.state.search = SearchFacade(store, searcher)
     app.state.templates = Templates()
     app.state.csrf = CsrfSigner(load_secret_key(settings.data_dir))
-    app.state.templates.env.globals["site"] = {"base_url": settings.base_url.rstrip("/")}
+    app.state.templates.env.globals["public_base_url"] = request_base_url
 
     app.add_middleware(SecurityMiddleware, secure_cookies=settings.base_url.startswith("https"))
+    app.add_middleware(BodyLimitMiddleware, body_bytes=settings.max_body_bytes,
+                       anonymous_bytes=settings.max_anonymous_body_bytes,
+                       upload_bytes=settings.max_upload_bytes)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module_name in ROUTERS:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request, Response
 
-from paperboy.community.ratelimit import RateLimited, RateLimiter
+from paperboy.community.ratelimit import DEFAULT_RULES, RateLimited, RateLimiter, Rule
 from paperboy.storage.accounts import SESSION_TTL, User
 
 SESSION_COOKIE = "pb_session"
@@ -33,8 +33,24 @@ def limiter(request: Request) -> RateLimiter:
     state = request.app.state
     found = getattr(state, "rate_limiter", None)
     if found is None:
-        found = state.rate_limiter = RateLimiter()
+        found = state.rate_limiter = new_limiter(state.settings)
     return found
+
+
+def new_limiter(settings) -> RateLimiter:
+    """The app's limiter: the default rules, with the mail limits the settings give."""
+    return RateLimiter({
+        **DEFAULT_RULES,
+        "mail:ip": Rule(settings.mail_requests_per_client, 3600),
+        "mail:all": Rule(settings.mail_requests_per_hour, 3600),
+    })
+
+
+def mail_rate_limit(request: Request) -> None:
+    """Every endpoint that can make the server send a mail counts here: per client and for the
+    whole server, so no client (nor many together) can turn it into a mail cannon."""
+    rate_limit(request, "mail:ip", client_ip(request))
+    rate_limit(request, "mail:all", "all")
 
 
 def client_ip(request: Request) -> str:
@@ -142,7 +158,7 @@ def install(app) -> None:
     if getattr(app.state, "auth_installed", False):
         return
     app.state.auth_installed = True
-    from paperboy.web.security import load_secret_key
+    from paperboy.secret_key import load_secret_key
 
     app.state.secret_key = load_secret_key(app.state.settings.data_dir)
     templates = app.state.templates
@@ -150,7 +166,7 @@ def install(app) -> None:
         templates.context_processors.append(_template_context)
     templates.env.globals.setdefault("signin_url", signin_url)
     if not hasattr(app.state, "rate_limiter"):
-        app.state.rate_limiter = RateLimiter()
+        app.state.rate_limiter = new_limiter(app.state.settings)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):

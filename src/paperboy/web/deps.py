@@ -37,7 +37,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 #: search with graceful fallback (title matches + a notice) when the index is not ready
 SearchDep = Annotated[SearchFacade, Depends(get_search)]
-SearcherDep = SearchDep
 TemplatesDep = Annotated[Templates, Depends(get_templates)]
 #: add ``_: CsrfDep`` (or ``dependencies=[Depends(require_csrf)]``) to every state-changing route
 CsrfDep = Annotated[None, Depends(require_csrf)]

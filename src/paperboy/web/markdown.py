@@ -15,7 +15,9 @@ def paper_markdown(item: FeedItem) -> str:
     lines.append(f"arXiv: {p.id}" if "/" in p.id or p.id[:1].isdigit() else f"id: {p.id}")
     if p.authors:
         lines.append(f"Authors: {', '.join(_md_escape_line(a) for a in p.authors)}")
-    if p.published:
+    if p.published_approx:
+        lines.append(f"Published: {p.published:%Y-%m} (approximate: the month in the arXiv id)")
+    elif p.published:
         lines.append(f"Published: {p.published:%Y-%m-%d}")
     if item.day:
         lines.append(f"Listed: {item.day:%Y-%m-%d}")

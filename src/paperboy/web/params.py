@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 
 from paperboy.ids import normalize_paper_id
-from paperboy.search.api import SearchFilters
+from paperboy.query import SearchFilters
 from paperboy.storage.feeds import SORTS, Period
 from paperboy.web.errors import BadInput
 
@@ -107,8 +107,9 @@ def parse_category(value: str | None) -> str | None:
 
 
 def search_filters(since: str | None, until: str | None, category: str | None,
-                   author: str | None, listed: bool = False) -> SearchFilters:
-    filters = SearchFilters(listed_only=listed)
+                   author: str | None, listed: bool = False,
+                   with_code: bool = False) -> SearchFilters:
+    filters = SearchFilters(listed_only=listed, with_code=with_code)
     if since:
         filters.since = parse_date(since, "since")
     if until:

@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from paperboy.search.api import Hit, QueryError, SearchFilters, SearchResults, describe_counts
+from paperboy.query import Hit, QueryError, SearchFilters, SearchResults, describe_counts
 from paperboy.storage import Store
 from paperboy.storage.feeds import FeedItem
 
@@ -24,11 +24,9 @@ NOT_READY = "search index not ready: showing plain title matches"
 
 
 def build_searcher(store: Store, settings):
-    """The project's SearchService, or None when it is not available in this installation."""
-    try:
-        from paperboy.search.service import SearchService  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+    """The project's SearchService, or None when its index cannot be opened."""
+    from paperboy.search.service import SearchService
+
     try:
         return SearchService(store, settings)
     except Exception as exc:  # an unusable index must not stop the site

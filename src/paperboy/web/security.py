@@ -1,7 +1,6 @@
 """Secret key, CSRF protection and security headers for every response.
 
-- The secret key is generated on first run and kept in ``<data_dir>/secret_key`` (mode 0600);
-  there is no default, so two instances never share a key by accident.
+- The secret key comes from :mod:`paperboy.secret_key` (``<data_dir>/secret_key``).
 - CSRF: each browser gets a random id in an HttpOnly ``pb_csrf`` cookie; a token is that id
   signed with the secret key. Forms carry it in a hidden ``csrf_token`` field
   (``{{ csrf_field(request) }}`` in a template), scripts send it in an ``X-CSRF-Token`` header
@@ -16,18 +15,15 @@
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 import time
 from http.cookies import SimpleCookie
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape
 
-SECRET_FILE = "secret_key"
 CSRF_COOKIE = "pb_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -46,23 +42,6 @@ SECURITY_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
-
-
-def load_secret_key(data_dir: Path) -> str:
-    """The instance's secret key, created (0600, atomically) on first use."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / SECRET_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_text().strip()
-        if len(key) < 32:
-            raise RuntimeError(f"{path}: secret key is too short; delete the file to regenerate")
-        return key
-    key = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
-    return key
 
 
 class CsrfSigner:

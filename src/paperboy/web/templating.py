@@ -1,10 +1,9 @@
 """Jinja2 environment: autoescaping, text helpers (TeX kept readable, safe highlighting) and
 context processors other areas register (e.g. the signed-in user for the header).
 
-Template extension points other areas fill without touching these templates: the partials
-included with ``ignore missing`` in ``base.html``, ``_card.html`` and ``paper.html``
-(``partials/nav_account.html``, ``partials/subscribe_form.html``, ``partials/card_actions.html``,
-``partials/paper_upvote.html``, ``partials/paper_discussion.html``).
+Each area's part of a shared page is a partial under ``templates/partials/`` (account menu,
+subscribe form, vote buttons, discussion), included by ``base.html``, ``_card.html`` and
+``paper.html``.
 """
 
 from __future__ import annotations
@@ -20,14 +19,12 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from paperboy.texmath import typeset
 from paperboy.web.security import csrf_field, csrf_token
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 ContextProcessor = Callable[[Request], dict[str, Any]]
-
-# $...$, $$...$$, \( \), \[ \]: shown verbatim in a <span class="tex"> (no MathJax offline).
-_TEX_RE = re.compile(r"(\$\$.+?\$\$|\$[^$\n]{1,300}?\$|\\\(.+?\\\)|\\\[.+?\\\])", re.S)
 
 
 def _highlight_plain(text: str, pattern: re.Pattern | None) -> Markup:
@@ -56,18 +53,12 @@ def terms_pattern(terms: Iterable[str] | None) -> re.Pattern | None:
 
 
 def rich_text(text: str | None, terms: Iterable[str] | None = None) -> Markup:
-    """Abstract/title text: escaped, TeX spans kept verbatim in <span class="tex">, search terms
-    highlighted, paragraphs from blank lines."""
+    """Abstract/title text: escaped, TeX typeset as MathML (or kept as written when it does not
+    parse), search terms highlighted outside the math."""
     if not text:
         return Markup("")
     pattern = terms_pattern(terms)
-    pieces = []
-    for i, part in enumerate(_TEX_RE.split(text)):
-        if i % 2:
-            pieces.append(Markup('<span class="tex">%s</span>') % part)
-        else:
-            pieces.append(_highlight_plain(part, pattern))
-    return Markup("").join(pieces)
+    return typeset(text, lambda part: _highlight_plain(part, pattern))
 
 
 def highlight(text: str | None, terms: Iterable[str] | None = None) -> Markup:
@@ -82,11 +73,25 @@ def excerpt(text: str | None, length: int = 280) -> str:
     return cut + "\u2026"
 
 
+def count_label(n: int | None) -> str:
+    """A count as people read it on a button: 950, 1.2k, 12k, 1.3M."""
+    n = int(n or 0)
+    if n < 1000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k".replace(".0k", "k") if n < 10_000 else f"{n // 1000}k"
+    return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
+
+
 def fmt_date(value: date | datetime | None, style: str = "long") -> str:
     if value is None:
         return ""
     if style == "iso":
         return value.strftime("%Y-%m-%d")
+    if style == "month":
+        return f"{value:%B %Y}"
+    if style == "month-iso":
+        return value.strftime("%Y-%m")
     return f"{value:%b} {value.day}, {value:%Y}"
 
 
@@ -132,30 +137,12 @@ class Templates:
             url_with=url_with,
             author_url=author_url,
             org_url=org_url,
-            has_template=self.has_template,
         )
-        self._exists: dict[str, bool] = {}
         self.env.filters.update(
             rich_text=rich_text, highlight=highlight, excerpt=excerpt, fmt_date=fmt_date,
+            count_label=count_label,
             urlquote=lambda s: quote(str(s), safe=""),
         )
-
-    def has_template(self, name: str) -> bool:
-        """True when a template exists (how optional partials from other areas are found)."""
-        found = self._exists.get(name)
-        if found is None:
-            try:
-                self.env.get_template(name)
-                found = True
-            except Exception:
-                found = False
-            self._exists[name] = found
-        return found
-
-    def add_search_path(self, directory: Path) -> None:
-        """Let another area ship its own templates (searched after ours)."""
-        self.env.loader.searchpath.append(str(directory))  # type: ignore[union-attr]
-        self._exists.clear()
 
     def render(self, request: Request, name: str, context: dict | None = None,
                status_code: int = 200, headers: dict | None = None):

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
-from paperboy.community import mailer, passwords
+from paperboy.community import passwords
 from paperboy.community.ratelimit import RateLimited
 from paperboy.community.resets import fingerprint_matches, make_reset_token, read_reset_token
-from paperboy.community.validation import email_key, email_problem, username_key, username_problem
+from paperboy.mail.account import send_account_mail
 from paperboy.storage.accounts import AccountExists, User
+from paperboy.validation import email_key, email_problem, username_key, username_problem
 from paperboy.web import auth
 from paperboy.web.auth import AdminDep, CurrentUser, UserDep
 from paperboy.web.deps import CsrfDep, SettingsDep, StoreDep, TemplatesDep
@@ -186,6 +187,7 @@ def reset_form(request: Request, templates: TemplatesDep):
 def reset_request(request: Request, store: StoreDep, settings: SettingsDep,
                   templates: TemplatesDep, _: CsrfDep, email: FormStr = ""):
     auth.rate_limit(request, "reset:ip", auth.client_ip(request))
+    auth.mail_rate_limit(request)
     email = email.strip()
     user = store.accounts.get_by_login(email) if email and "@" in email else None
     if user is not None and not user.disabled:
@@ -195,12 +197,13 @@ def reset_request(request: Request, store: StoreDep, settings: SettingsDep,
             user = None  # silently: the answer must not reveal that the account exists
     if user is not None and not user.disabled:
         token = make_reset_token(request.app.state.secret_key, user.id, user.password_hash)
-        link = f"{settings.base_url.rstrip('/')}/reset/{token}"
-        mailer.send(settings, user.email, "Reset your Paperboy password",
-                    f"Hello {user.username},\n\nsomeone (hopefully you) asked to reset the password "
-                    f"of your Paperboy account. Open this link within an hour to choose a new "
-                    f"one:\n\n{link}\n\nIf it was not you, ignore this message; your password "
-                    f"stays as it is.\n")
+        link = f"{settings.link_base_url}/reset/{token}"
+        send_account_mail(
+            settings, user.email, "Reset your Paperboy password",
+            f"Hello {user.username},\n\nsomeone (hopefully you) asked to reset the password "
+            f"of your Paperboy account. Open this link within an hour to choose a new "
+            f"one:\n\n{link}\n\nIf it was not you, ignore this message; your password "
+            f"stays as it is.\n")
     return _render(templates, request, "message.html", heading="Check your inbox",
                    message="If an account uses that address, a link to reset its password is "
                            "on its way. The link works for one hour.")

@@ -13,10 +13,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from paperboy.search.api import QueryError
+from paperboy.query import QueryError
 from paperboy.storage.feeds import FeedItem, Period
-from paperboy.web.deps import SearchDep, SettingsDep, StoreDep
+from paperboy.web.deps import SearchDep, StoreDep
 from paperboy.web.errors import BadInput
+from paperboy.web.links import BaseUrlDep
 from paperboy.web.params import clean, parse_paper_id, parse_period, parse_sort
 
 router = APIRouter(tags=["Hugging Face compatible"])
@@ -35,11 +36,12 @@ def _listed_moment(item: FeedItem) -> datetime | None:
     return item.moment
 
 
-def _user(name: str | None) -> dict | None:
+def _user(name: str | None, fullname: str | None = None) -> dict | None:
+    """A Hugging Face user object; the avatar and flags are local (Paperboy keeps neither)."""
     if not name:
         return None
-    return {"avatarUrl": "", "fullname": name, "name": name, "user": name, "type": "user",
-            "isPro": False, "isHf": False, "isMod": False}
+    return {"avatarUrl": "", "fullname": fullname or name, "name": name, "user": name,
+            "type": "user", "isPro": False, "isHf": False, "isMod": False}
 
 
 def _organization(name: str | None) -> dict | None:
@@ -74,6 +76,10 @@ def paper_json(item: FeedItem, base_url: str) -> dict:
         "organization": _organization(item.organization),
     }
     out.update({k: v for k, v in optional.items() if v})
+    if p.published_approx:  # local: publishedAt is only the month in the arXiv id
+        out["publishedAtApproximate"] = True
+    if p.code_url and p.code_stars is not None:
+        out["githubStars"] = p.code_stars
     return out
 
 
@@ -87,7 +93,7 @@ def daily_json(item: FeedItem, base_url: str) -> dict:
         "thumbnail": p.thumbnail_url or f"{base_url}/static/img/thumbnail.svg",
         "numComments": item.comments,
     }
-    submitter = _user(item.submitter)
+    submitter = _user(item.submitter, item.submitter_fullname)
     if submitter:
         out["submittedBy"] = submitter
     org = _organization(item.organization)
@@ -101,7 +107,7 @@ def paper_info_json(item: FeedItem, base_url: str) -> dict:
     out["numComments"] = item.comments
     if item.day is not None:
         out["submittedOnDailyAt"] = _iso(_listed_moment(item))
-    submitter = _user(item.submitter)
+    submitter = _user(item.submitter, item.submitter_fullname)
     if submitter:
         out["submittedOnDailyBy"] = submitter
     return out
@@ -111,7 +117,7 @@ def paper_info_json(item: FeedItem, base_url: str) -> dict:
 def daily_papers(
     request: Request,
     store: StoreDep,
-    settings: SettingsDep,
+    base: BaseUrlDep,
     p: Annotated[int, Query(ge=0, le=10_000, description="page number, from 0")] = 0,
     limit: Annotated[int, Query(ge=1, le=100, description="papers per page")] = 50,
     sort: Annotated[str | None, Query(description="publishedAt or trending")] = None,
@@ -123,7 +129,9 @@ def daily_papers(
     if sort not in (None, "publishedAt", "trending"):
         raise BadInput(f"sort: expected publishedAt or trending, got {sort[:40]!r}")
     period = parse_period(date, week, month)
-    order = parse_sort(sort, default="newest")
+    # Hugging Face's own default for a date, week or month: most upvoted first (ties: the later
+    # listing first); without one, the newest
+    order = parse_sort(sort, default="newest" if period is None else "upvotes")
     if period is None:
         latest = store.feeds.latest_day()
         if latest is None:
@@ -133,14 +141,13 @@ def daily_papers(
                         "range")
     page = store.feeds.listed(period, sort=order, limit=limit, offset=p * limit,
                               submitter=clean(submitter, "submitter", 255) or None)
-    base = settings.base_url.rstrip("/")
     return [daily_json(item, base) for item in page.items]
 
 
 @router.get("/api/papers/search", summary="Search papers (Hugging Face format)")
 def papers_search(
     store: StoreDep,
-    settings: SettingsDep,
+    base: BaseUrlDep,
     search: SearchDep,
     q: Annotated[str, Query(max_length=2000)] = "",
     limit: Annotated[int, Query(ge=1, le=120)] = 50,
@@ -152,14 +159,13 @@ def papers_search(
         results = search.search(query, None, limit=limit, explain=False)
     except QueryError as exc:
         raise BadInput(f"q: {exc}") from None
-    base = settings.base_url.rstrip("/")
     return [daily_json(item, base) for item in results.items]
 
 
 @router.get("/api/papers/{paper_id:path}", summary="One paper (Hugging Face format)")
-def paper_info(paper_id: str, store: StoreDep, settings: SettingsDep) -> dict:
+def paper_info(paper_id: str, store: StoreDep, base: BaseUrlDep) -> dict:
     key = parse_paper_id(paper_id)
     items = store.feeds.items_for([key]) if key else []
     if not items:
         raise HTTPException(404, f"paper {paper_id[:80]!r} not found")
-    return paper_info_json(items[0], settings.base_url.rstrip("/"))
+    return paper_info_json(items[0], base)

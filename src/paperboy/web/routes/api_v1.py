@@ -9,10 +9,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from paperboy.search.api import QueryError
+from paperboy.query import QueryError
 from paperboy.storage.feeds import FeedItem, FeedPage, Period
-from paperboy.web.deps import SearchDep, SettingsDep, StoreDep
+from paperboy.web.deps import SearchDep, StoreDep
 from paperboy.web.errors import BadInput
+from paperboy.web.links import BaseUrlDep
 from paperboy.web.params import (
     clean,
     parse_paper_id,
@@ -37,6 +38,8 @@ def item_json(item: FeedItem, base_url: str, full: bool = False) -> dict:
         "categories": p.categories,
         "primary_category": p.primary_category,
         "published": p.published.isoformat() + "Z" if p.published else None,
+        # published is only the month of the arXiv id (the sources gave no date)
+        "published_approx": bool(p.published_approx),
         "day": item.day.isoformat() if item.day else None,
         "upvotes": item.upvotes,
         "comments": item.comments,
@@ -46,6 +49,7 @@ def item_json(item: FeedItem, base_url: str, full: bool = False) -> dict:
         "abs_url": p.abs_url,
         "pdf_url": p.pdf_url,
         "code_url": p.code_url,
+        "code_stars": p.code_stars,
         "project_url": p.project_url,
     }
     if full:
@@ -68,10 +72,11 @@ def page_json(page: FeedPage, base_url: str, **extra) -> dict:
 
 @router.get("/feed", summary="Papers of a day, ISO week or month")
 def feed(
-    store: StoreDep, settings: SettingsDep,
+    store: StoreDep, base: BaseUrlDep,
     date: str | None = None, week: str | None = None, month: str | None = None,
     sort: Literal["trending", "upvotes", "newest"] = "trending",
     limit: Limit = 30, offset: Offset = 0,
+    code: Annotated[bool, Query(description="only papers with a code link")] = False,
 ) -> dict:
     period = parse_period(date, week, month)
     if period is None:
@@ -79,10 +84,11 @@ def feed(
         if latest is None:
             return {"data": [], "count": 0, "limit": limit, "offset": offset, "period": None}
         period = Period.day(latest)
-    page = store.feeds.listed(period, sort=parse_sort(sort), limit=limit, offset=offset)
+    page = store.feeds.listed(period, sort=parse_sort(sort), limit=limit, offset=offset,
+                              with_code=code)
     prev_p, next_p = store.feeds.neighbours(period)
     return page_json(
-        page, settings.base_url.rstrip("/"),
+        page, base,
         period={"kind": period.kind, "label": period.label, "start": period.start.isoformat(),
                 "end": period.last.isoformat()},
         prev=prev_p.label if prev_p else None, next=next_p.label if next_p else None,
@@ -90,16 +96,18 @@ def feed(
 
 
 @router.get("/trending", summary="Trending papers of the last days")
-def trending(store: StoreDep, settings: SettingsDep,
+def trending(store: StoreDep, base: BaseUrlDep,
              days: Annotated[int, Query(ge=1, le=90)] = 7,
-             limit: Limit = 30, offset: Offset = 0) -> dict:
-    return page_json(store.feeds.trending(days=days, limit=limit, offset=offset),
-                     settings.base_url.rstrip("/"), days=days)
+             limit: Limit = 30, offset: Offset = 0,
+             code: Annotated[bool, Query(description="only papers with a code link")] = False,
+             ) -> dict:
+    return page_json(store.feeds.trending(days=days, limit=limit, offset=offset, with_code=code),
+                     base, days=days)
 
 
 @router.get("/search", summary="Hybrid search with filters; each hit explains itself")
 def search(
-    store: StoreDep, settings: SettingsDep, search: SearchDep,
+    store: StoreDep, base: BaseUrlDep, search: SearchDep,
     q: Annotated[str, Query(max_length=2000, description="query; supports \"phrases\", author:, cat:")] = "",
     since: Annotated[str | None, Query(description="YYYY-MM-DD")] = None,
     until: Annotated[str | None, Query(description="YYYY-MM-DD")] = None,
@@ -108,16 +116,16 @@ def search(
     listed: bool = False,
     mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
     limit: Limit = 20, offset: Offset = 0,
+    code: Annotated[bool, Query(description="only papers with a code link (or has:code)")] = False,
 ) -> dict:
     query = clean(q)
-    filters = search_filters(since, until, category, author, listed)
+    filters = search_filters(since, until, category, author, listed, with_code=code)
     if not query and filters.is_empty():
         raise BadInput("q: give a query or at least one filter")
     try:
         res = search.search(query, filters, limit=limit, offset=offset, mode=mode)
     except QueryError as exc:
         raise BadInput(f"q: {exc}") from None
-    base = settings.base_url.rstrip("/")
     return {"data": [item_json(i, base) for i in res.items], "count": res.total,
             "matched": res.matched, "related": res.related, "related_more": res.related_more,
             "limit": limit, "offset": offset, "mode": res.mode, "message": res.message,
@@ -125,19 +133,19 @@ def search(
 
 
 @router.get("/papers/{paper_id:path}/similar", summary="Nearest neighbours of a paper")
-def similar(paper_id: str, store: StoreDep, settings: SettingsDep, search: SearchDep,
+def similar(paper_id: str, store: StoreDep, base: BaseUrlDep, search: SearchDep,
             k: Annotated[int, Query(ge=1, le=50)] = 10) -> dict:
     key = _existing(store, paper_id)
     items = search.similar(key, k=k)
-    return {"data": [item_json(i, settings.base_url.rstrip("/")) for i in items],
+    return {"data": [item_json(i, base) for i in items],
             "count": len(items), "indexed": search.ready}
 
 
 @router.get("/papers/{paper_id:path}", summary="One paper with its listings")
-def paper(paper_id: str, store: StoreDep, settings: SettingsDep) -> dict:
+def paper(paper_id: str, store: StoreDep, base: BaseUrlDep) -> dict:
     key = _existing(store, paper_id)
     [item] = store.feeds.items_for([key])
-    out = item_json(item, settings.base_url.rstrip("/"), full=True)
+    out = item_json(item, base, full=True)
     out["listings"] = [
         {"source": r["source"], "listed_on": r["listed_on"].isoformat(), "upvotes": r["upvotes"],
          "comments": r["comments"], "submitter": r["submitter"]}
@@ -147,7 +155,7 @@ def paper(paper_id: str, store: StoreDep, settings: SettingsDep) -> dict:
 
 
 @router.get("/authors/{key:path}", summary="Papers of an author (folded name)")
-def author(key: str, store: StoreDep, settings: SettingsDep,
+def author(key: str, store: StoreDep, base: BaseUrlDep,
            limit: Limit = 30, offset: Offset = 0) -> dict:
     from paperboy.storage.papers import name_key
 
@@ -156,17 +164,17 @@ def author(key: str, store: StoreDep, settings: SettingsDep,
     if name is None:
         raise HTTPException(404, f"no papers by {key[:80]!r}")
     return page_json(store.feeds.by_author(folded, limit=limit, offset=offset),
-                     settings.base_url.rstrip("/"), name=name)
+                     base, name=name)
 
 
 @router.get("/organizations/{name:path}", summary="Papers of an organization")
-def organization(name: str, store: StoreDep, settings: SettingsDep,
+def organization(name: str, store: StoreDep, base: BaseUrlDep,
                  limit: Limit = 30, offset: Offset = 0) -> dict:
     page = store.feeds.by_organization(clean(name, "organization", 300), limit=limit,
                                        offset=offset)
     if page.total == 0:
         raise HTTPException(404, f"no papers from {name[:80]!r}")
-    return page_json(page, settings.base_url.rstrip("/"), name=name)
+    return page_json(page, base, name=name)
 
 
 @router.get("/csrf", summary="A CSRF token for this browser (send it as X-CSRF-Token)")

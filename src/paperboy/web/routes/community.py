@@ -19,11 +19,11 @@ from pydantic import BaseModel, Field
 from paperboy.community import submit as submitting
 from paperboy.community.bibtex import bibtex
 from paperboy.community.markdown import MAX_COMMENT_CHARS, render_comment, safe_url
-from paperboy.community.validation import MAX_COLLECTION_NAME, MAX_DESCRIPTION, MAX_NOTE
 from paperboy.errors import NotFound
 from paperboy.ids import normalize_paper_id
 from paperboy.storage.accounts import User
 from paperboy.storage.community import Collection, CollectionExists
+from paperboy.validation import MAX_COLLECTION_NAME, MAX_DESCRIPTION, MAX_NOTE
 from paperboy.web import auth
 from paperboy.web.auth import AdminDep, CurrentUser, UserDep
 from paperboy.web.deps import CsrfDep, SearchDep, SettingsDep, StoreDep, TemplatesDep

@@ -10,10 +10,11 @@ from xml.etree import ElementTree as ET
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from paperboy.search.api import QueryError
+from paperboy.query import QueryError
 from paperboy.storage.feeds import FeedItem, Period
-from paperboy.web.deps import SearchDep, SettingsDep, StoreDep
+from paperboy.web.deps import SearchDep, StoreDep
 from paperboy.web.errors import BadInput
+from paperboy.web.links import request_base_url
 from paperboy.web.params import clean, parse_category, search_filters
 
 router = APIRouter(prefix="/feeds", tags=["Feeds"])
@@ -28,8 +29,9 @@ def _text(value: str | None) -> str:
     return (value or "").translate(_CTRL)
 
 
-def _moment(item: FeedItem) -> datetime:
-    return (item.moment or datetime(1970, 1, 1)).replace(tzinfo=timezone.utc)
+def _moment(item: FeedItem) -> datetime | None:
+    """When the item entered the feed, or None for a paper with no date at all."""
+    return item.moment.replace(tzinfo=timezone.utc) if item.moment else None
 
 
 def _authors(item: FeedItem) -> str:
@@ -39,7 +41,7 @@ def _authors(item: FeedItem) -> str:
 
 def render_feed(fmt: str, title: str, self_url: str, page_url: str, items: list[FeedItem],
                 base: str) -> Response:
-    updated = max((_moment(i) for i in items), default=datetime.now(timezone.utc))
+    updated = max((m for m in map(_moment, items) if m), default=datetime.now(timezone.utc))
     if fmt == "atom":
         ET.register_namespace("", ATOM_NS)
         feed = ET.Element(f"{{{ATOM_NS}}}feed")
@@ -56,7 +58,9 @@ def render_feed(fmt: str, title: str, self_url: str, page_url: str, items: list[
             ET.SubElement(entry, f"{{{ATOM_NS}}}title").text = _text(" ".join(item.paper.title.split()))
             ET.SubElement(entry, f"{{{ATOM_NS}}}id").text = url
             ET.SubElement(entry, f"{{{ATOM_NS}}}link", href=url, rel="alternate")
-            ET.SubElement(entry, f"{{{ATOM_NS}}}updated").text = _moment(item).isoformat()
+            # Atom requires it: an undated paper takes the feed's own time, never 1970
+            ET.SubElement(entry, f"{{{ATOM_NS}}}updated").text = (
+                _moment(item) or updated).isoformat()
             if item.paper.published:
                 ET.SubElement(entry, f"{{{ATOM_NS}}}published").text = (
                     item.paper.published.replace(tzinfo=timezone.utc).isoformat())
@@ -85,7 +89,8 @@ def render_feed(fmt: str, title: str, self_url: str, page_url: str, items: list[
             ET.SubElement(el, "title").text = _text(" ".join(item.paper.title.split()))
             ET.SubElement(el, "link").text = url
             ET.SubElement(el, "guid", isPermaLink="true").text = url
-            ET.SubElement(el, "pubDate").text = format_datetime(_moment(item))
+            if _moment(item):  # optional in RSS: left out rather than invented
+                ET.SubElement(el, "pubDate").text = format_datetime(_moment(item))
             for cat in item.paper.categories:
                 ET.SubElement(el, "category").text = _text(cat)
             ET.SubElement(el, "description").text = _text(
@@ -97,40 +102,40 @@ def render_feed(fmt: str, title: str, self_url: str, page_url: str, items: list[
                     headers={"cache-control": "public, max-age=300"})
 
 
-def _urls(request: Request, settings, page_path: str) -> tuple[str, str, str]:
-    base = settings.base_url.rstrip("/")
+def _urls(request: Request, page_path: str) -> tuple[str, str, str]:
+    base = request_base_url(request)
     self_url = base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return base, self_url, base + page_path
 
 
 @router.get("/daily.{fmt}", summary="The latest day's papers")
-def daily(fmt: Fmt, request: Request, store: StoreDep, settings: SettingsDep):
+def daily(fmt: Fmt, request: Request, store: StoreDep):
     latest = store.feeds.latest_day()
     items = []
     if latest is not None:
         items = store.feeds.listed(Period.day(latest), sort="trending", limit=100).items
-    base, self_url, page = _urls(request, settings, "/")
+    base, self_url, page = _urls(request, "/")
     day = f" — {latest.isoformat()}" if latest else ""
     return render_feed(fmt, f"Daily papers{day}", self_url, page, items, base)
 
 
 @router.get("/trending.{fmt}", summary="Trending papers")
-def trending(fmt: Fmt, request: Request, store: StoreDep, settings: SettingsDep):
+def trending(fmt: Fmt, request: Request, store: StoreDep):
     items = store.feeds.trending(days=7, limit=50).items
-    base, self_url, page = _urls(request, settings, "/trending")
+    base, self_url, page = _urls(request, "/trending")
     return render_feed(fmt, "Trending papers", self_url, page, items, base)
 
 
 @router.get("/category/{category}.{fmt}", summary="Newest papers of an arXiv category")
-def category(category: str, fmt: Fmt, request: Request, store: StoreDep, settings: SettingsDep):
+def category(category: str, fmt: Fmt, request: Request, store: StoreDep):
     cat = parse_category(category)
     items = store.feeds.by_category(cat, limit=50).items
-    base, self_url, page = _urls(request, settings, f"/categories/{cat}")
+    base, self_url, page = _urls(request, f"/categories/{cat}")
     return render_feed(fmt, f"Newest papers in {cat}", self_url, page, items, base)
 
 
 @router.get("/search.{fmt}", summary="Papers matching a search query")
-def search_feed(fmt: Fmt, request: Request, settings: SettingsDep, search: SearchDep,
+def search_feed(fmt: Fmt, request: Request, search: SearchDep,
                 q: str = "", category: str | None = None, author: str | None = None):
     query = clean(q)
     filters = search_filters(None, None, category, author)
@@ -142,6 +147,6 @@ def search_feed(fmt: Fmt, request: Request, settings: SettingsDep, search: Searc
         raise BadInput(f"q: {exc}") from None
     from urllib.parse import urlencode
 
-    base, self_url, _ = _urls(request, settings, "/search")
+    base, self_url, _ = _urls(request, "/search")
     page = f"{base}/search?{urlencode({'q': query})}"
     return render_feed(fmt, f"Search: {query}", self_url, page, res.items, base)

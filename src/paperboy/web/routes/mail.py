@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from paperboy.mail.addresses import InvalidAddress
 from paperboy.mail.service import MAX_ALERTS, MAX_PAPERS, MailService, PreferenceError
 from paperboy.mail.tokens import TokenError
+from paperboy.web.auth import current_user, mail_rate_limit
 from paperboy.web.deps import CsrfDep, SettingsDep, TemplatesDep
 
 router = APIRouter()
@@ -45,11 +46,7 @@ Token = Annotated[str, Field(max_length=400)]
 
 
 def _signed_in(request: Request):
-    """The signed-in account where the community area is installed, else None."""
-    try:
-        from paperboy.web.auth import current_user
-    except ImportError:  # pragma: no cover - mail works without accounts
-        return None
+    """The signed-in account, else None."""
     try:
         return current_user(request)
     except HTTPException:
@@ -80,6 +77,7 @@ def subscribe_form(
     email: Annotated[str, Form(max_length=400)] = "",
     period: Annotated[str, Form(max_length=10)] = "daily",
 ):
+    mail_rate_limit(request)
     try:
         msg = mail.request_subscription(email, period, user_id=_account_id(request, email))
     except (InvalidAddress, PreferenceError) as exc:
@@ -104,10 +102,12 @@ class SubscriptionAccepted(BaseModel):
 
 @router.post("/api/v1/subscriptions", status_code=202, response_model=SubscriptionAccepted,
              tags=["mail"], summary="Subscribe an address to e-mail digests (double opt-in)")
-def subscribe_api(body: SubscriptionIn, background: BackgroundTasks, mail: MailDep):
+def subscribe_api(request: Request, body: SubscriptionIn, background: BackgroundTasks,
+                  mail: MailDep):
     """Stores the address unconfirmed and mails it a confirmation link. The answer is the same
     whether or not the address was known. Only JSON bodies are accepted, which a cross-site form
-    cannot send, so no CSRF token is needed."""
+    cannot send, so no CSRF token is needed. Requests per client and in all are limited (429)."""
+    mail_rate_limit(request)
     try:
         msg = mail.request_subscription(body.email, body.period, body.categories, body.max_papers)
     except (InvalidAddress, PreferenceError) as exc:
@@ -289,6 +289,7 @@ def account_mail_link(request: Request, background: BackgroundTasks, templates: 
         return RedirectResponse("/signin?next=/mail/account", status_code=303)
     sub = mail.subscription_of(user.email)
     if sub is not None and sub.status in ("active", "pending"):
+        mail_rate_limit(request)
         background.add_task(mail.deliver, mail.builder.notice(sub) if sub.status == "active"
                             else mail.builder.confirmation(sub))
     return templates.render(request, "mail/account.html", {"user": user, "sub": sub, "sent": True})

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from paperboy.search.api import QueryError
+from paperboy.query import QueryError
 from paperboy.storage.feeds import Period
 from paperboy.web.deps import SearchDep, SettingsDep, StoreDep, TemplatesDep
 from paperboy.web.markdown import paper_markdown
@@ -36,12 +36,13 @@ def _period_params(period: Period) -> dict:
 
 
 def _feed(request: Request, store, templates, settings, period: Period | None, sort: str,
-          page: int, is_home: bool):
+          page: int, is_home: bool, with_code: bool = False):
     feeds = store.feeds
     if period is None:
         latest = feeds.latest_day() or _today(settings)
         period = Period.day(latest)
-    result = feeds.listed(period, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    result = feeds.listed(period, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+                          with_code=with_code)
     prev_p, next_p = feeds.neighbours(period)
     return templates.render(
         request,
@@ -58,34 +59,37 @@ def _feed(request: Request, store, templates, settings, period: Period | None, s
             "period_params": _period_params,
             "is_home": is_home,
             "nav": "daily",
+            "with_code": with_code,
         },
     )
 
 
 @router.get("/")
 def home(request: Request, store: StoreDep, templates: TemplatesDep, settings: SettingsDep,
-         sort: str | None = None, page: PageNo = 1):
-    return _feed(request, store, templates, settings, None, parse_sort(sort), page, True)
+         sort: str | None = None, page: PageNo = 1, code: bool = False):
+    return _feed(request, store, templates, settings, None, parse_sort(sort), page, True, code)
 
 
 @router.get("/papers")
 def papers_feed(
     request: Request, store: StoreDep, templates: TemplatesDep, settings: SettingsDep,
     date: str | None = None, week: str | None = None, month: str | None = None,
-    sort: str | None = None, page: PageNo = 1,
+    sort: str | None = None, page: PageNo = 1, code: bool = False,
 ):
     period = parse_period(date, week, month)
-    return _feed(request, store, templates, settings, period, parse_sort(sort), page, False)
+    return _feed(request, store, templates, settings, period, parse_sort(sort), page, False, code)
 
 
 @router.get("/trending")
 def trending(request: Request, store: StoreDep, templates: TemplatesDep, page: PageNo = 1,
-             days: Annotated[int, Query(ge=1, le=90)] = 7):
-    result = store.feeds.trending(days=days, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+             days: Annotated[int, Query(ge=1, le=90)] = 7, code: bool = False):
+    result = store.feeds.trending(days=days, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+                                  with_code=code)
     return templates.render(
         request, "list.html",
         {"heading": "Trending", "subheading": f"the last {days} days, by upvotes and age",
          "page_obj": result, "items": result.items, "page": page, "nav": "trending",
+         "with_code": code,
          "feeds": {"rss": "/feeds/trending.rss", "atom": "/feeds/trending.atom"}},
     )
 
@@ -117,7 +121,7 @@ def paper_page(paper_id: str, request: Request, store: StoreDep, templates: Temp
     as_markdown = paper_id.endswith(".md")
     key = parse_paper_id(paper_id[:-3] if as_markdown else paper_id)
     paper = store.papers.get(key) if key else None
-    if paper is None or getattr(paper, "hidden", False):
+    if paper is None:
         raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
     [item] = store.feeds.items_for([paper.id]) or [None]
     if item is None:  # hidden
@@ -136,10 +140,10 @@ def search_page(
     request: Request, store: StoreDep, templates: TemplatesDep, search: SearchDep,
     q: str = "", since: str | None = None, until: str | None = None,
     category: str | None = None, author: str | None = None, page: PageNo = 1,
-    partial: bool = False,
+    partial: bool = False, code: bool = False,
 ):
     query = clean(q)
-    filters = search_filters(since, until, category, author)
+    filters = search_filters(since, until, category, author, with_code=code)
     results, error = None, None
     if query or not filters.is_empty():
         try:
@@ -149,8 +153,9 @@ def search_page(
             error = str(exc)
     context = {
         "q": query, "since": since or "", "until": until or "", "category": category or "",
-        "author": author or "", "results": results, "error": error, "page": page,
+        "author": author or "", "code": code, "results": results, "error": error, "page": page,
         "nav": "search", "categories": store.feeds.categories(30),
+        "uncategorized": store.papers.count_uncategorized_listed() if category else 0,
     }
     name = "_search_results.html" if partial else "search.html"
     return templates.render(request, name, context, status_code=422 if error else 200)
@@ -196,13 +201,14 @@ def category_page(category: str, request: Request, store: StoreDep, templates: T
 
     cat = parse_category(category)
     result = store.feeds.by_category(cat, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    if result.total == 0:
+    uncategorized = store.papers.count_uncategorized_listed()
+    if result.total == 0 and not uncategorized:
         raise HTTPException(404, f"no papers in {cat} here")
     return templates.render(
         request, "list.html",
         {"heading": cat, "subheading": f"{result.total} papers, newest first",
          "page_obj": result, "items": result.items, "page": page, "nav": "category",
-         "kind": "Category",
+         "kind": "Category", "uncategorized": uncategorized,
          "feeds": {"rss": f"/feeds/category/{cat}.rss", "atom": f"/feeds/category/{cat}.atom"}},
     )
 

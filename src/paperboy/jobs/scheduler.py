@@ -1,7 +1,9 @@
 """Periodic jobs inside ``paperboy serve`` (a background thread) or ``paperboy worker``.
 
-Jobs are listed once in :data:`JOBS`; another area adds its job with one line
-(``JOBS.append(Job("digest", every=..., run=...))``). Each job runs in the scheduler's own thread,
+This package sits below the web app and the CLI and above the areas whose work it schedules
+(ingest, mail), so both entry points share one scheduler.
+
+Jobs are listed once in :data:`JOBS` (an area adds its job there with one line). Each job runs in the scheduler's own thread,
 never in a request. With several server processes on one data directory, a file lock makes
 exactly one of them the scheduler; the others stay idle (a job failure is logged, not fatal).
 """
@@ -15,9 +17,15 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from paperboy.ingest.jobs import fetch_latest
+from paperboy.mail.digest import digest_job_interval, scheduler_job
 from paperboy.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: Seconds before a failed job (say, no network at first start) runs again; doubles with each
+#: failure in a row, never beyond the job's own interval.
+RETRY_AFTER_FAILURE = 120.0
 
 JobFn = Callable[[Settings, object, object], object]  # (settings, store, searcher)
 
@@ -34,11 +42,6 @@ class Job:
 
 def ingest_job(settings: Settings, store, searcher) -> object:
     """Fetch the latest days of the configured categories (arXiv + Hugging Face)."""
-    try:
-        from paperboy.ingest.jobs import fetch_latest  # type: ignore[import-not-found]
-    except ImportError:
-        log.info("ingest job skipped: paperboy.ingest.jobs is not available")
-        return None
     listeners = [searcher.index_papers] if searcher is not None else []
     return fetch_latest(store, settings, days=2, categories=settings.categories,
                         progress=False, listeners=listeners)
@@ -46,10 +49,8 @@ def ingest_job(settings: Settings, store, searcher) -> object:
 
 JOBS: list[Job] = [
     Job("ingest", every=lambda s: s.ingest_interval_minutes * 60.0, run=ingest_job),
+    Job("digest", every=digest_job_interval, run=scheduler_job),
 ]
-from paperboy.mail.digest import digest_job_interval, scheduler_job  # noqa: E402
-
-JOBS.append(Job("digest", every=digest_job_interval, run=scheduler_job))
 
 
 class Scheduler:
@@ -64,6 +65,9 @@ class Scheduler:
         self.tick = tick
         self.runs: dict[str, int] = {}
         self.errors: dict[str, str] = {}
+        #: the exception of each job's last run when it failed (for exit statuses)
+        self.failures: dict[str, Exception] = {}
+        self._failed_in_a_row: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock_file = None
@@ -104,18 +108,33 @@ class Scheduler:
             for job in jobs:
                 if now >= due[job.name] and not self._stop.is_set():
                     self.run_job(job)
-                    due[job.name] = time.monotonic() + job.every(self.settings)
+                    due[job.name] = time.monotonic() + self.next_run_in(job)
             self._stop.wait(self.tick)
 
-    def run_job(self, job: Job) -> None:
+    def next_run_in(self, job: Job) -> float:
+        """Seconds until the job's next run: its interval, sooner after a failure."""
+        every = job.every(self.settings)
+        failed = self._failed_in_a_row.get(job.name, 0)
+        if not failed:
+            return every
+        return min(every, RETRY_AFTER_FAILURE * 2 ** (failed - 1))
+
+    def run_job(self, job: Job, log_failure: bool = True) -> None:
+        """Run one job; a failure is kept in :attr:`errors` and logged unless the caller
+        reports it itself (``paperboy worker --once``)."""
         started = time.monotonic()
         try:
             job.run(self.settings, self.store, self.searcher)
         except Exception as exc:  # a failing job must not kill the scheduler
             self.errors[job.name] = str(exc)
-            log.warning("job %s failed: %s", job.name, exc)
+            self.failures[job.name] = exc
+            self._failed_in_a_row[job.name] = self._failed_in_a_row.get(job.name, 0) + 1
+            if log_failure:
+                log.warning("job %s failed: %s", job.name, exc)
         else:
             self.errors.pop(job.name, None)
+            self.failures.pop(job.name, None)
+            self._failed_in_a_row.pop(job.name, None)
         self.runs[job.name] = self.runs.get(job.name, 0) + 1
         log.info("job %s finished in %.1fs", job.name, time.monotonic() - started)
 

@@ -1,6 +1,9 @@
-"""The search contract the web app, the mailer and the CLI program against.
+"""The search contract: queries, filters and results, below every layer.
 
-Search answers with paper ids, scores and explanations; the caller reads the papers it shows. The
+The store filters by :class:`SearchFilters`, the mailer runs saved searches, the web app and the
+CLI show results: all of them program against these types, so none needs the search package
+itself. Search answers with paper ids, scores and explanations; the caller reads the papers it
+shows. The
 implementation lives in :mod:`paperboy.search.service` (``SearchService``), built once per
 process by the app factory / CLI and handed to whoever needs it.
 """
@@ -27,9 +30,11 @@ class SearchFilters:
     categories: list[str] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
     listed_only: bool = False  # only papers that appeared in a daily listing
+    with_code: bool = False  # only papers with a code link
 
     def is_empty(self) -> bool:
-        return not (self.since or self.until or self.categories or self.authors or self.listed_only)
+        return not (self.since or self.until or self.categories or self.authors or self.listed_only
+                    or self.with_code)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from paperboy.web.scheduler import JOBS, Job, Scheduler
+from paperboy.jobs.scheduler import JOBS, Job, Scheduler
 
 
 def test_jobs_run_and_failures_are_contained(web_settings, web_store):
@@ -50,3 +50,28 @@ def test_ingest_job_is_registered_and_disabled_by_zero_interval(web_settings):
     assert names[0] == "ingest"
     ingest = JOBS[0]
     assert ingest.every(web_settings) == 0  # the fixture sets ingest_interval_minutes = 0
+
+
+def test_a_failed_job_runs_again_soon_and_then_less_often(web_settings, web_store):
+    """Issue 19.5: offline at start, the ingest job retries after 2 min, 4, 8 ... never later
+    than its own interval, and its usual interval again once it succeeds."""
+    from paperboy.errors import SourceUnreachable
+    from paperboy.jobs.scheduler import RETRY_AFTER_FAILURE
+
+    outcomes = [SourceUnreachable("offline"), SourceUnreachable("offline"), None]
+
+    def flaky(settings, store, searcher):
+        exc = outcomes.pop(0)
+        if exc:
+            raise exc
+
+    job = Job("ingest", every=lambda s: 3600.0, run=flaky)
+    sched = Scheduler(web_settings, web_store, jobs=[job])
+    assert sched.next_run_in(job) == 3600.0
+    sched.run_job(job, log_failure=False)
+    assert sched.next_run_in(job) == RETRY_AFTER_FAILURE
+    assert isinstance(sched.failures["ingest"], SourceUnreachable)
+    sched.run_job(job, log_failure=False)
+    assert sched.next_run_in(job) == 2 * RETRY_AFTER_FAILURE
+    sched.run_job(job)
+    assert sched.next_run_in(job) == 3600.0 and not sched.failures and not sched.errors

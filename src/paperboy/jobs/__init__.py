@@ -1,0 +1,1 @@
+"""Scheduled work shared by ``paperboy serve`` and ``paperboy worker``."""

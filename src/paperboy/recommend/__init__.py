@@ -1,0 +1,44 @@
+"""Personal ranking ("For you", issue 13): a model per reader, fitted from their signals.
+
+Pure model code over paper ids, texts and stored vectors (numpy, scipy, scikit-learn); the
+store-facing service that gathers signals and caches models lives beside it (``service``).
+
+Public API::
+
+    Item(paper_id, text, vector)              # text = title + " " + abstract; vector may be None
+    vocab = Vocabulary.fit(texts, vectors=None)   # once, on a corpus of the store's papers
+    vocab.to_bytes() / Vocabulary.from_bytes(b); vocab.fingerprint
+    negatives = sample_negatives(pool, exclude=liked_ids, k=N, seed=reader_id)
+    model = fit_reader(positives, negatives, vocab, params=DEFAULT_PARAMS)
+    model.to_bytes() / ReaderModel.from_bytes(b); model.vocab_fingerprint; model.is_empty
+    scores = rank_many(models, candidates, vocab)  # (len(models), len(candidates)), float32
+    scores = rank(model, candidates, vocab)        # one reader
+    explain(model, candidate, vocab, top_liked=3, top_words=6) -> Explanation(score, liked, words)
+
+Positives are the papers a reader upvoted, collected, asked "more like this" for or imported;
+negatives are their "less like this" papers plus papers sampled from the same days
+(``sample_negatives``). A model is valid only with the vocabulary it was fitted with
+(``rank_many`` refuses another one: refit). Serialized forms are numpy arrays plus JSON with a
+format version, never pickle; a blob of an unknown version raises ``FormatError`` (refit).
+"""
+
+from paperboy.recommend.codec import FormatError
+from paperboy.recommend.explain import Explanation, explain
+from paperboy.recommend.features import Item, Vocabulary
+from paperboy.recommend.model import (
+    BASELINE_PARAMS,
+    DEFAULT_PARAMS,
+    KINDS,
+    ModelParams,
+    ReaderModel,
+    fit_reader,
+    rank,
+    rank_many,
+    sample_negatives,
+)
+
+__all__ = [
+    "BASELINE_PARAMS", "DEFAULT_PARAMS", "KINDS", "Explanation", "FormatError", "Item",
+    "ModelParams", "ReaderModel", "Vocabulary", "explain", "fit_reader", "rank", "rank_many",
+    "sample_negatives",
+]
