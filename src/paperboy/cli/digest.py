@@ -111,6 +111,8 @@ def status(state: CliContext, period: str) -> None:
     deliveries = repo.delivery_counts(key).by_status
     click.echo(f"{key}: " + (", ".join(f"{k} {v}" for k, v in sorted(deliveries.items()))
                              or "nothing sent yet"))
+    for reason, n in repo.skip_reasons(key):
+        click.echo(f"  not sent to {n} (nothing to send): {reason}")
     for row in stale_deliveries(state.store):
         click.echo(f"left sending: subscriber {row['subscriber_id']} {row['period_key']} "
                    f"message {row['message_id']} claimed {row['claimed_at']:%Y-%m-%d %H:%M} "

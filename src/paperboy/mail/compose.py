@@ -190,6 +190,23 @@ class DigestComposer:
             return 0
         return sum(1 for p in self.trending() if not p.categories)
 
+    def empty_reason(self, digest: "Digest") -> str:
+        """One line on why a digest has nothing to send (shown by ``digest status``)."""
+        start, end = self.window
+        when = (start.isoformat() if end - start == timedelta(days=1)
+                else f"{start.isoformat()}..{(end - timedelta(days=1)).isoformat()}")
+        pool = self.trending()
+        if not pool:
+            why = f"no papers listed on {when}"
+        elif digest.subscriber.categories:
+            why = (f"none of the {len(pool)} papers of {when} is in "
+                   + ", ".join(digest.subscriber.categories))
+            if digest.uncategorized:
+                why += f" ({digest.uncategorized} without a category yet)"
+        else:
+            why = f"no papers to show for {when}"
+        return why + "; no new matches for its alerts"
+
     # -- saved searches -----------------------------------------------------------------------
 
     def _run_search(self, query: str, since: date) -> list[str]:

@@ -46,13 +46,12 @@ from paperboy.mail.delivery import Mailer, MailConfigError, PermanentFailure, Te
 from paperboy.mail.render import MessageBuilder
 from paperboy.mail.tokens import MailTokens
 from paperboy.secret_key import load_secret_key
-from paperboy.settings import Settings
+from paperboy.settings import WEEKDAYS, Settings
 from paperboy.storage import Store
 from paperboy.storage.papers import utcnow
 
 log = logging.getLogger(__name__)
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def local_today(settings: Settings, now: datetime | None = None) -> date:
@@ -196,9 +195,11 @@ class DigestJob:
             setattr(report, name, getattr(report, name) + 1)
 
     def _skip(self, digest: Digest) -> None:
-        """Nothing to send: mark the period done so a later run does not compose it again."""
+        """Nothing to send: mark the period done so a later run does not compose it again,
+        with the reason ``digest status`` shows."""
         self.store.subscriptions.claim(digest.subscriber.id, self.period_key, self.job_id,
-                                       "", status="skipped")
+                                       "", status="skipped",
+                                       note=self.composer.empty_reason(digest))
 
     def _deliver(self, digest: Digest, mailer: Mailer, report: DigestReport) -> None:
         repo = self.store.subscriptions
@@ -253,11 +254,7 @@ def scheduled_run(settings: Settings, store: Store, searcher,
     if local.hour < settings.digest_hour:
         return []
     periods = ["daily"]
-    weekday = settings.digest_weekday.strip().lower()[:3]
-    if weekday not in WEEKDAYS:
-        log.warning("setting digest_weekday is %r; use mon .. sun (weekly digests not sent)",
-                    settings.digest_weekday)
-    elif WEEKDAYS.index(weekday) == local.weekday():
+    if WEEKDAYS.index(settings.digest_weekday) == local.weekday():
         periods.append("weekly")
     reports = []
     for period in periods:
