@@ -25,8 +25,8 @@ as the corpus mean (the zero of the centred features).
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -118,7 +118,7 @@ class ReaderModel:
             "lt_indices": lt.indices, "lt_indptr": lt.indptr})
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "ReaderModel":
+    def from_bytes(cls, data: bytes) -> ReaderModel:
         meta, a = unpack(data, "reader-model", _FORMAT)
         liked_text = sp.csr_matrix((a["lt_data"], a["lt_indices"], a["lt_indptr"]),
                                    shape=tuple(meta["text_shape"]))
