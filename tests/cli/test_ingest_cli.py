@@ -87,10 +87,19 @@ def test_ingest_hf_file_and_api(paperboy, replay_server, shared_data):
     result = paperboy("ingest", "file", shared_data / "hf-daily-papers" / "daily_papers_2024-10-25.json")
     assert result.exit_code == 0 and "hf: 29 new" in result.stdout
     replay_server.route("/api/daily_papers", (200, fixture_bytes("hf/daily_papers_2024-10-28.json")))
+    replay_server.route("/api/query", (200, fixture_bytes("arxiv_api/id_list_2.xml")))
     result = paperboy("ingest", "hf", "--date", "2024-10-28", "--no-embed")
     assert result.exit_code == 3
     assert "hf: 2 new, 0 updated, 0 unchanged, 1 rejected" in result.stdout
-    assert replay_server.requests[-1][1] == {"date": "2024-10-28"}
+    # then the categories of every listed paper without them, from arXiv, 100 ids a request
+    assert "arxiv: 0 new, 2 updated, 0 unchanged, 0 rejected" in result.stdout
+    hf_asked = [p for path, p in replay_server.requests if path == "/api/daily_papers"]
+    assert hf_asked[-1] == {"date": "2024-10-28"}
+    (asked,) = [p for path, p in replay_server.requests if path == "/api/query"]
+    ids = asked["id_list"].split(",")
+    assert len(ids) == 31 and sorted(ids[:2]) == ["2410.18057", "2410.19008"]  # newest first
+    assert json.loads(paperboy("show", "2410.18057", "--json").stdout)["categories"] == [
+        "cs.CV", "cs.CL"]
     shown = json.loads(paperboy("show", "2410.19008", "--json").stdout)
     assert shown["code_url"] == "https://github.com/princeton-nlp/ProLong"
     assert shown["listings"][0]["upvotes"] == 21

@@ -33,7 +33,7 @@ def test_snapshot_reimport_is_idempotent(store, shared_data):
     assert (again.new, again.updated, again.unchanged) == (0, 0, 200)
     assert store.papers.count() == 200
     p = store.papers.get("0704.0001")
-    assert p.authors == ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C. -P. Yuan"]
+    assert p.authors == ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan"]  # as the record writes it
     with store.engine.connect() as conn:
         names = conn.execute(select(paper_authors.c.name).where(
             paper_authors.c.paper_id == "0704.0001").order_by(paper_authors.c.position)).scalars()
@@ -122,6 +122,9 @@ def test_oai_cursor_resumes_after_interruption(store, server, sleeps):
 
 def test_fetch_latest_runs_arxiv_and_hf(store, settings, server, sleeps):
     server.route("/api/query", (200, fixture_bytes("arxiv_api/page1.xml")))
+    # the HF papers arXiv's category lists did not bring get their categories by id
+    server.route("/api/query", (200, fixture_bytes("arxiv_api/id_list_2.xml")),
+                 match=lambda p: "id_list" in p)
     server.route("/api/daily_papers", (200, fixture_bytes("hf/daily_papers_2024-10-28.json")))
     s = settings.__class__(**{**settings.__dict__, "arxiv_api_url": server.url + "/api/query",
                               "hf_base_url": server.url, "request_interval": 0.0})
@@ -129,19 +132,33 @@ def test_fetch_latest_runs_arxiv_and_hf(store, settings, server, sleeps):
     seen: list[list[str]] = []
     reports = fetch_latest(store, s, days=2, categories=["cs.LG", "cs.CL"],
                            listeners=[seen.append], client=client, today=date(2024, 10, 28))
-    arxiv_report, hf_report = reports
+    arxiv_report, hf_report, filled = reports
     assert (arxiv_report.source, arxiv_report.new) == ("arxiv", 2)  # cs.CL repeats: deduplicated
     # The replayed answer is the same for both days: 2 papers (merged within the batch, one
     # listing per day) and 1 bad item each day.
     assert (hf_report.source, hf_report.new, hf_report.rejected) == ("hf", 2, 2)
     assert [r["listed_on"] for r in store.papers.listings("2410.19008")] == [
         date(2024, 10, 28), date(2024, 10, 27)]
-    queries = [p["search_query"] for path, p in server.requests if path == "/api/query"]
+    queries = [p["search_query"] for path, p in server.requests
+               if path == "/api/query" and "search_query" in p]
     assert queries[0] == "cat:cs.LG AND submittedDate:[202410270000 TO 202410282359]"
     assert [p["date"] for path, p in server.requests if path == "/api/daily_papers"] == [
         "2024-10-27", "2024-10-28"]
-    assert sorted(i for batch in seen for i in batch) == ["2410.16256", "2410.17243",
-                                                          "2410.18057", "2410.19008"]
+    # the index hears of every change, the filled fields included
+    assert sorted(set(i for batch in seen for i in batch)) == [
+        "2410.16256", "2410.17243", "2410.18057", "2410.19008"]
+    # one id_list request for both, in the scheduled job itself
+    asked = [p for path, p in server.requests if path == "/api/query" and "id_list" in p]
+    assert [sorted(p["id_list"].split(",")) for p in asked] == [["2410.18057", "2410.19008"]]
+    assert (filled.source, filled.updated, filled.rejected) == ("arxiv", 2, 0)
+    prolong = store.papers.get("2410.19008")
+    assert (prolong.categories, prolong.primary_category, prolong.version) == (
+        ["cs.CL", "cs.LG"], "cs.CL", 2)
+    assert store.papers.listings("2410.19008")[0]["upvotes"] == 21  # the listing stays
+    assert store.papers.uncategorized_listed() == []
+    # nothing left to fill: the next run asks arXiv for no ids
+    assert fetch_latest(store, s, days=2, categories=["cs.LG"], client=client,
+                        today=date(2024, 10, 28))[2:] == []
 
 
 def test_fetch_latest_offline_is_one_line(store, settings):

@@ -98,3 +98,22 @@ def test_api_error_entry_is_rejected():
 </feed>"""
     [reject], _ = arxiv_api.parse_feed(error_feed, "page")
     assert reject.problem == "arXiv API error: incorrect id format for 1234.12345"
+
+
+def test_fetch_ids_asks_in_batches_and_reports_refused_ids(server, client):
+    server.route("/api/query", (200, fixture_bytes("arxiv_api/id_list_2.xml")),
+                 match=lambda p: p.get("id_list") == "2410.19008,2410.18057")
+    server.route("/api/query", (200, fixture_bytes("arxiv_api/id_list_error.xml")),
+                 match=lambda p: p.get("id_list") == "2410.19100")
+    items = list(arxiv_api.fetch_ids(client, server.url + "/api/query",
+                                     ["2410.19008", "2410.18057", "2410.19008", "2410.19100"],
+                                     batch_size=2))
+    papers = [i for i in items if isinstance(i, Paper)]
+    rejects = [i for i in items if isinstance(i, Reject)]
+    assert [(p.id, p.version, p.categories, p.primary_category) for p in papers] == [
+        ("2410.19008", 2, ["cs.CL", "cs.LG"], "cs.CL"),
+        ("2410.18057", 1, ["cs.CV", "cs.CL"], "cs.CV")]
+    assert [r.problem for r in rejects] == ["arXiv API error: incorrect id format for 2410.19100"]
+    asked = [p for path, p in server.requests if path == "/api/query"]
+    assert asked == [{"id_list": "2410.19008,2410.18057", "start": "0", "max_results": "2"},
+                     {"id_list": "2410.19100", "start": "0", "max_results": "1"}]

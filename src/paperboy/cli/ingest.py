@@ -35,8 +35,9 @@ def index_listeners(state: CliContext, embed: bool = False) -> list:
 
 
 def run_import(state: CliContext, items: Iterable, source: str, *, batch_size: int = 2000,
-               embed: bool = False):
-    """Run one import through the pipeline: progress bar, rejects on stderr, summary, exit 3."""
+               embed: bool = False, exit_on_reject: bool = True):
+    """Run one import through the pipeline: progress bar, rejects on stderr, summary, exit 3
+    (unless ``exit_on_reject`` is False: the caller has more to do and exits itself)."""
     from paperboy.errors import SourceUnavailable
     from paperboy.ingest.pipeline import run_ingest
 
@@ -56,7 +57,7 @@ def run_import(state: CliContext, items: Iterable, source: str, *, batch_size: i
             click.echo(partial.summary() + "; stopped early, run the same command again to continue")
         raise
     click.echo(report.summary())
-    if report.exit_code:
+    if report.exit_code and exit_on_reject:
         sys.exit(report.exit_code)
     return report
 
@@ -190,7 +191,8 @@ def ingest_rss(state: CliContext, categories: tuple[str, ...], embed: bool) -> N
 @pass_ctx
 def ingest_hf(state: CliContext, day: datetime | None, since: datetime | None,
               embed: bool) -> None:
-    """Hugging Face daily papers (upvotes, comments, submitter, organization) of some days."""
+    """Hugging Face daily papers (upvotes, comments, submitter, organization) of some days,
+    then their categories and other arXiv fields from the arXiv API (100 ids per request)."""
     from paperboy.errors import PaperboyError
     from paperboy.sources import hf_daily
 
@@ -203,6 +205,18 @@ def ingest_hf(state: CliContext, day: datetime | None, since: datetime | None,
         days = hf_daily.days_between(since.date(), today)
     else:
         days = [day.date() if day else today]
+    from paperboy.ingest.jobs import FILL_LIMIT
+    from paperboy.sources import arxiv_api
+
     with _client(state) as client:
-        run_import(state, hf_daily.fetch(client, state.settings.hf_base_url, days),
-                   hf_daily.SOURCE, embed=embed)
+        listed = run_import(state, hf_daily.fetch(client, state.settings.hf_base_url, days),
+                            hf_daily.SOURCE, embed=embed, exit_on_reject=False)
+        ids = state.store.papers.uncategorized_listed(FILL_LIMIT)
+        filled = None
+        if ids:
+            filled = run_import(state, arxiv_api.fetch_ids(client, state.settings.arxiv_api_url,
+                                                           ids),
+                                arxiv_api.SOURCE, embed=embed, exit_on_reject=False)
+    status = max(listed.exit_code, filled.exit_code if filled else 0)
+    if status:
+        sys.exit(status)

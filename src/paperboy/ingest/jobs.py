@@ -43,6 +43,23 @@ def arxiv_stream(client: PoliteClient, settings: Settings, categories: Sequence[
             yield item
 
 
+#: Papers whose arXiv fields one run fills at most (100 per request, 3 s apart: 30 s).
+FILL_LIMIT = 1000
+
+
+def fill_arxiv_fields(store: Store, settings: Settings, client: PoliteClient,
+                      progress: bool | None = False, listeners: Iterable[BatchListener] = (),
+                      limit: int = FILL_LIMIT) -> IngestReport | None:
+    """Categories (and the other arXiv fields) for listed papers that came without them, from
+    the arXiv API in batches of ids; None when every listed paper has its categories. Papers
+    arXiv does not know stay as they are and are asked for again by the next run."""
+    ids = store.papers.uncategorized_listed(limit)
+    if not ids:
+        return None
+    return run_ingest(store, arxiv_api.fetch_ids(client, settings.arxiv_api_url, ids),
+                      arxiv_api.SOURCE, progress=progress, listeners=listeners)
+
+
 def fetch_latest(
     store: Store,
     settings: Settings,
@@ -57,7 +74,8 @@ def fetch_latest(
     """Fetch the last ``days`` days (default settings.fetch_days) of ``categories`` (default
     settings.categories) from the arXiv API, then the HF daily papers of those days.
 
-    Returns one report per source (arXiv, then HF).
+    Returns one report per source (arXiv, then HF), then one for the arXiv fields of HF
+    papers that arXiv's lists did not bring (:func:`fill_arxiv_fields`), if any.
     """
     days = days or settings.fetch_days
     categories = list(categories or settings.categories)
@@ -73,6 +91,9 @@ def fetch_latest(
                                              hf_daily.days_between(since, until)),
                        hf_daily.SOURCE, progress=progress, listeners=listeners),
         ]
+        filled = fill_arxiv_fields(store, settings, client, progress, listeners)
+        if filled is not None:
+            reports.append(filled)
     finally:
         if own_client:
             client.close()

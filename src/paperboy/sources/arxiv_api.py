@@ -132,3 +132,28 @@ def fetch(
         start += len(records)
         if fresh == 0 or (total is not None and start >= total):
             return
+
+
+def fetch_ids(
+    client: PoliteClient,
+    base_url: str,
+    ids: list[str],
+    *,
+    batch_size: int = 100,
+) -> Iterator[Paper | Reject]:
+    """The arXiv records of known ids, ``batch_size`` per request (``id_list``): how papers
+    that came from a list without arXiv's fields (Hugging Face's daily papers have no
+    categories) get them. An id arXiv does not know comes back as an error entry, reported as
+    one rejected record; an unreadable page rejects its batch and the next batch goes on."""
+    ids = list(dict.fromkeys(ids))
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start:start + batch_size]
+        params = {"id_list": ",".join(chunk), "start": "0", "max_results": str(len(chunk))}
+        response = client.get(base_url, params=params)
+        location = f"arXiv API id_list {chunk[0]}..{chunk[-1]} ({len(chunk)} ids)"
+        try:
+            records, _total = parse_feed(response.content, location)
+        except XMLProblem as exc:
+            yield Reject(location, str(exc))
+            continue
+        yield from records

@@ -16,7 +16,7 @@ from typing import Iterator, Mapping, Sequence
 
 import orjson
 
-from sqlalchemy import JSON, Boolean, Connection, DateTime, bindparam, delete, func, select
+from sqlalchemy import JSON, Boolean, Connection, DateTime, bindparam, delete, exists, func, select
 
 from paperboy.ids import month_of
 from paperboy.records import CONTENT_FIELDS, STORED_FIELDS, Listing, Paper, content_hash
@@ -28,6 +28,7 @@ from paperboy.storage.schema import (
     paper_categories,
     paper_sources,
     papers,
+    search_docs,
     sync_state,
 )
 
@@ -192,8 +193,8 @@ def _insert_many(conn: Connection, table, rows: list[dict], conflict: Sequence[s
     for name in names:
         proc = table.c[name].type.bind_processor(conn.dialect)
         if isinstance(table.c[name].type, DateTime):
-            # sqlite3 would adapt it with isoformat(" ") itself, once per value
-            proc = _same_value_memo(proc or _sqlite_datetime)
+            # the one stored form every comparison's bound shares (see sqlite_datetime_text)
+            proc = _same_value_memo(sqlite_datetime_text)
         procs.append(proc)
     sql = _insert_sql(conn, table, names)
     if conflict:
@@ -231,11 +232,20 @@ def _insert_sql(conn: Connection, table, names: Sequence[str]) -> str:
             f"VALUES ({', '.join('?' * len(names))})")
 
 
-def _sqlite_datetime(value):
-    """What sqlite3's default adapters store for a datetime or a date."""
+def sqlite_datetime_text(value):
+    """The one text form of a datetime on SQLite: SQLAlchemy's ``YYYY-MM-DD HH:MM:SS.ffffff``.
+
+    SQLite compares datetimes as text, and every bound SQLAlchemy renders has the microseconds,
+    so a stored value must have them too: sqlite3's own adapter (``isoformat(" ")``) drops them
+    at a whole second, and ``2026-12-02 00:00:00`` sorts before the bound
+    ``2026-12-02 00:00:00.000000`` (a midnight paper fell on the previous day)."""
     if isinstance(value, datetime):
-        return value.isoformat(" ")
-    return value.isoformat() if isinstance(value, date) else value
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.isoformat(" ", "microseconds")
+    if isinstance(value, date):
+        return f"{value.isoformat()} 00:00:00.000000"
+    return value
 
 
 def _same_value_memo(proc):
@@ -298,6 +308,10 @@ def sqlite_papers(conn: Connection, sql: str, params: Sequence) -> Iterator[tupl
         for i, reader in _SQLITE_READERS:
             values[i + 1] = reader(values[i + 1])
         yield values[0], make(**dict(zip(names, values[1:])))
+
+
+#: a listed paper without any category row
+_NO_CATEGORY = ~exists().where(paper_categories.c.paper_id == daily_listings.c.paper_id)
 
 
 class PaperRepository:
@@ -468,6 +482,10 @@ class PaperRepository:
                 select(sync_state.c.value).where(sync_state.c.key == key)
             ).scalar_one_or_none()
 
+    def delete_state(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(sync_state).where(sync_state.c.key == key))
+
     # -- reads ----------------------------------------------------------------------------
 
     def get(self, paper_id: str) -> Paper | None:
@@ -511,6 +529,51 @@ class PaperRepository:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(papers)).scalar_one()
+
+    def remove_source_only(self, source: str, chunk: int = 500) -> tuple[list[str], list[int]]:
+        """Delete the papers that came from ``source`` alone (a paper another source also
+        brought stays), with everything that hangs off them (listings, facets, vectors, keyword
+        rows: foreign keys and triggers); returns (their ids, their search doc ids), so the
+        caller can drop them from the keyword index file too."""
+        ps, other = paper_sources, paper_sources.alias("other")
+        only = select(ps.c.paper_id).where(
+            ps.c.source == source,
+            ~exists().where(other.c.paper_id == ps.c.paper_id, other.c.source != source))
+        doc_ids: list[int] = []
+        with self.engine.begin() as conn:
+            ids = sorted(conn.execute(only).scalars())
+            for start in range(0, len(ids), chunk):
+                part = ids[start:start + chunk]
+                doc_ids += conn.execute(select(search_docs.c.doc_id).where(
+                    search_docs.c.paper_id.in_(part))).scalars()
+                conn.execute(delete(papers).where(papers.c.id.in_(part)))
+        return ids, sorted(doc_ids)
+
+    def uncategorized_listed(self, limit: int = 1000) -> list[str]:
+        """arXiv papers on a daily listing that have no category yet (Hugging Face's daily
+        papers come without), the most recently listed first: what an arXiv ``id_list`` fetch
+        fills in. Papers under another prefix (``s2:``, ``doi:``) are not arXiv's to fill."""
+        q = (
+            select(daily_listings.c.paper_id)
+            .where(~daily_listings.c.paper_id.contains(":"), _NO_CATEGORY)
+            .group_by(daily_listings.c.paper_id)
+            .order_by(func.max(daily_listings.c.listed_on).desc(), daily_listings.c.paper_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(q).scalars())
+
+    def count_uncategorized_listed(self) -> int:
+        """Visible papers on a daily listing that have no category yet: what a category page,
+        filter or digest preference cannot show until arXiv's categories arrive (pages say
+        how many, rather than lose them silently)."""
+        q = (
+            select(func.count(func.distinct(daily_listings.c.paper_id)))
+            .select_from(daily_listings.join(papers, papers.c.id == daily_listings.c.paper_id))
+            .where(_NO_CATEGORY, papers.c.hidden.is_(False))
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar_one()
 
     def stats(self) -> dict:
         """Counts a user wants after an import: papers, by source, by category, listing days."""

@@ -307,3 +307,74 @@ paper_stats = Table(
            doc="visible comments, maintained on comment/delete/hide"),
     Column("updated_at", DateTime, nullable=False),
 )
+
+# -- "For you" (migration 0010_reader_signals): what each reader tells us, and what we keep to
+# rank for them. Rows belong to one account (user_id) and go with it (ON DELETE CASCADE).
+
+reader_signals = Table(
+    "reader_signals",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(8), nullable=False, doc="more | less"),
+    Column("created_at", DateTime, nullable=False),
+)
+
+reader_library = Table(
+    "reader_library",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("entry", String(255), nullable=False, doc="how the imported file named it"),
+    Column("added_at", DateTime, nullable=False),
+)
+
+reader_follows = Table(
+    "reader_follows",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False, doc="author | organization | category"),
+    Column("value", String(300), nullable=False, doc="as typed"),
+    Column("value_key", String(300), nullable=False, doc="folded, unique per reader and kind"),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("user_id", "kind", "value_key", name="uq_reader_follows"),
+)
+
+reader_rules = Table(
+    "reader_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("action", String(8), nullable=False, doc="include | exclude"),
+    Column("query", String(300), nullable=False, doc="search syntax: words, author:, cat:"),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("user_id", "action", "query", name="uq_reader_rules"),
+)
+
+reader_models = Table(
+    "reader_models",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", String(64), nullable=False,
+           doc="digest of the signals and vocabulary the model was fitted on"),
+    Column("model", LargeBinary, nullable=False),
+    Column("fitted_at", DateTime, nullable=False),
+)
+
+reco_vocabularies = Table(
+    "reco_vocabularies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("n_docs", Integer, nullable=False, doc="papers it was fitted on"),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+reader_feed_tokens = Table(
+    "reader_feed_tokens",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True, doc="sha256 of the token"),
+    Column("created_at", DateTime, nullable=False),
+)

@@ -14,19 +14,21 @@ from paperboy.storage.accounts import AccountRepository
 from paperboy.storage.community import CommunityRepository
 from paperboy.storage.feeds import FeedRepository
 from paperboy.storage.papers import PaperRepository
+from paperboy.storage.signals import ReaderSignalRepository
 from paperboy.storage.subscriptions import SubscriptionRepository
 from paperboy.storage.search_index import SearchIndexRepository
 
 
 class Store:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, tz: str):
         self.engine = engine
         self.papers = PaperRepository(engine)
         self.accounts = AccountRepository(engine)
         self.community = CommunityRepository(engine)
         self.subscriptions = SubscriptionRepository(engine)
         self.search = SearchIndexRepository(engine)
-        self.feeds = FeedRepository(engine)
+        self.feeds = FeedRepository(engine, tz)
+        self.signals = ReaderSignalRepository(engine)
 
     @property
     def dialect(self) -> str:
@@ -49,7 +51,9 @@ class Store:
 def open_store(settings: Settings, migrate: bool = True) -> Store:
     """Connect to the configured database, creating/upgrading the schema unless told not to."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(database.make_engine(settings.resolved_database_url))
+    # Configuration goes in here, once, for the CLI, the worker and the server alike: the feed's
+    # days (and so the digests') are local days of the configured zone.
+    store = Store(database.make_engine(settings.resolved_database_url), settings.timezone)
     if migrate:
         store.migrate()
         # an import killed while its indexes were set aside leaves them missing: put them back
