@@ -182,3 +182,16 @@ def test_cached_rows_follow_text_changes_and_stay_bounded(items):
         np.testing.assert_allclose(vocab.rows(part).toarray(),
                                    vocab.transform([it.text for it in part]).toarray())
         assert len(vocab._rows) <= 10
+
+
+@pytest.mark.parametrize("centred", [True, False])
+def test_a_paper_without_vector_scores_as_the_readers_average(items, fields, vocab, centred):
+    """Whether or not the vocabulary knows the corpus mean vector."""
+    if not centred:
+        vocab = Vocabulary(vocab.terms, vocab.idf, ngrams=vocab.ngrams, vector_mean=None)
+    liked, negs, cands, _ = reader_split(items, fields, "math", 5)
+    for kind in ("linear_vector", "nearest_liked"):
+        model = fit_reader(liked, negs, vocab, ModelParams(kind=kind, solver="centroid"))
+        bare = Item("no-vector", cands[0].text, None)
+        scores = rank(model, cands[1:] + [bare], vocab)
+        assert scores[-1] == pytest.approx(float(scores[:-1].mean()), abs=1e-5)
