@@ -140,7 +140,7 @@ class Vocabulary:
             fresh = self.transform([items[i].text for i in missing])
             if len(self._rows) + len(missing) > self.cache_size:  # forget the oldest half
                 for key in list(self._rows)[:len(self._rows) // 2 + len(missing)]:
-                    del self._rows[key]
+                    self._rows.pop(key, None)  # another thread may have dropped it
             for row_at, i in enumerate(missing):
                 lo, hi = fresh.indptr[row_at], fresh.indptr[row_at + 1]
                 packed[i] = (fresh.indices[lo:hi].astype(np.int32).tobytes(),

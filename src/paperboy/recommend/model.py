@@ -27,6 +27,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -98,6 +99,11 @@ class ReaderModel:
     def is_empty(self) -> bool:
         """True when the reader gave no signal at all: every score is 0."""
         return not self.liked_ids and self.n_negative == 0
+
+    @cached_property
+    def embedded_liked(self) -> np.ndarray:
+        """The vectors of the liked papers that have one (what the closest-liked term uses)."""
+        return np.ascontiguousarray(self.liked_vectors[self.liked_has_vector])
 
     def dense_text_weight(self, size: int) -> np.ndarray:
         out = np.zeros(size, dtype=np.float32)
@@ -271,10 +277,11 @@ def _score_chunk(models: Sequence[ReaderModel], cand: _Candidates, vocab_size: i
     scores += np.array([m.bias for m in models], dtype=np.float32)[:, None]
     knn_rows = [i for i, m in enumerate(models) if m.knn_weight and m.liked_has_vector.any()]
     if knn_rows and cand.present.any():
-        liked = [models[i].liked_vectors[models[i].liked_has_vector] for i in knn_rows]
+        liked = [models[i].embedded_liked for i in knn_rows]
         starts = np.r_[0, np.cumsum([len(v) for v in liked])[:-1]]
-        sims = np.vstack(liked) @ cand.raw.T  # (all liked of the chunk, candidates)
-        best = np.maximum.reduceat(sims, starts, axis=0)
+        # (candidates, all liked of the chunk): the per-reader max runs along contiguous rows
+        sims = cand.raw @ np.vstack(liked).T
+        best = np.maximum.reduceat(sims, starts, axis=1).T
         if not cand.present.all():  # no vector: the reader's average closest-liked similarity
             fill = best[:, cand.present].mean(axis=1, keepdims=True)
             best[:, ~cand.present] = fill
