@@ -325,7 +325,7 @@ def main() -> None:
     from paperboy.search.service import SearchService
 
     # As `paperboy up` does before serving: the keyword index takes in every stored paper.
-    SearchService(store, settings).sync_keywords()
+    SearchService(store, settings).upkeep.catch_up()
     rng = random.Random(1)
     all_urls = urls = url_sets(store, rng, args.requests)
     if args.only:

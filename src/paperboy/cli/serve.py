@@ -146,8 +146,8 @@ def up(state: CliContext, host: str | None, port: int | None, workers: int, days
     searcher = build_searcher(store, settings)
     if not offline:
         _fetch(state, days)
-    if searcher is not None and hasattr(searcher, "sync_keywords"):
-        searcher.sync_keywords(progress=state.progress() is not False)
+    if searcher is not None:
+        searcher.upkeep.catch_up(progress=state.progress() is not False)
     if searcher is not None and hasattr(searcher, "embed_missing"):
         try:
             done = searcher.embed_missing(progress=state.progress() is not False)
