@@ -261,6 +261,22 @@ class KeywordIndex:
             finally:
                 w.close()
 
+    def delete(self, doc_ids: Sequence[int]) -> None:
+        """Drop these documents (papers deleted from the store, e.g. the sample's)."""
+        if not doc_ids:
+            return
+        with self._lock:
+            if self._index is None:
+                self._open()
+            writer = self._writer(1, 32)
+            if writer is None:
+                raise IndexBusy()
+            for doc_id in doc_ids:
+                writer.delete_documents_by_term("doc_id", int(doc_id))
+            writer.commit()
+            writer.wait_merging_threads()
+            self._index.reload()
+
     def clear(self) -> None:
         """Drop every document (``paperboy index rebuild`` then syncs from rev 0)."""
         with self._lock:

@@ -125,6 +125,10 @@ class TantivyLexical:
             raise IndexBusy()
         return self.index.size
 
+    def forget(self, doc_ids) -> None:
+        """Drop documents of papers deleted from the store."""
+        self.index.delete(doc_ids)
+
     def check(self) -> bool:
         """True when the index holds every paper of the store, each at its current rev."""
         return self.pending() == 0 and self.index.size == self.repo.doc_count()
@@ -288,6 +292,9 @@ class DatabaseLexical:
 
     def follower(self):
         return None  # triggers index every paper in its own transaction
+
+    def forget(self, doc_ids) -> None:
+        """Nothing to do: the rows went with the papers (foreign keys)."""
 
     def rebuild(self, progress=None) -> int:
         return self.repo.rebuild_lexical()
