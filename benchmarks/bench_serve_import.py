@@ -34,9 +34,12 @@ from bench_web import _load, free_port, pct  # noqa: E402 - the same bounded loa
 from snapshot_gen import generate  # noqa: E402
 
 
+SRC = ROOT / "src"
+
+
 def _cli(data_dir: Path, *args: str, **kw) -> subprocess.Popen:
     env = dict(os.environ, PAPERBOY_DATA_DIR=str(data_dir), PAPERBOY_INGEST_INTERVAL_MINUTES="0",
-               PYTHONPATH=str(ROOT / "src"))
+               PYTHONPATH=str(SRC))
     return subprocess.Popen([sys.executable, "-m", "paperboy.cli.main", "-q", *args], env=env,
                             **kw)
 
@@ -80,7 +83,11 @@ def main() -> None:
     ap.add_argument("--phase", type=float, default=6.0, help="seconds of each load phase")
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--max-phases", type=int, default=60, help="bound on alternating phases")
+    ap.add_argument("--src", type=Path, default=SRC,
+                    help="the paperboy sources to run (e.g. an exported older commit)")
     args = ap.parse_args()
+    global SRC
+    SRC = args.src
 
     OUT.mkdir(parents=True, exist_ok=True)
     records = OUT / f"snapshot_{args.base + args.import_records}.jsonl"
