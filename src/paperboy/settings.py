@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     embedding_int8: StrictishBool = _setting(
         False, "Run the embedding model with int8 dynamic quantization: faster on CPU, slightly "
         "different vectors (stored under '<model>+int8'; see benchmarks/RESULTS.md).")
+    search_related_min: float = _setting(
+        0.40, "Cosine similarity from which a paper that has none of the query's words still "
+        "counts as a search result (related by meaning); below it, a search says nothing matched "
+        "(chosen from relevant and random query-paper pairs: benchmarks/RESULTS.md, Issue 16).")
     base_url: str = _setting(
         "", "Public URL of this instance, used in links of feeds, APIs and e-mails. Empty: links "
         "in answers follow the request (its Host header and scheme, see README: behind a proxy), "
