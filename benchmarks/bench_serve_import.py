@@ -83,11 +83,10 @@ def main() -> None:
     ap.add_argument("--phase", type=float, default=6.0, help="seconds of each load phase")
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--max-phases", type=int, default=60, help="bound on alternating phases")
-    ap.add_argument("--src", type=Path, default=SRC,
+    ap.add_argument("--src", type=Path, default=ROOT / "src",
                     help="the paperboy sources to run (e.g. an exported older commit)")
     args = ap.parse_args()
-    global SRC
-    SRC = args.src
+    globals()["SRC"] = args.src  # what _cli runs
 
     OUT.mkdir(parents=True, exist_ok=True)
     records = OUT / f"snapshot_{args.base + args.import_records}.jsonl"
