@@ -118,7 +118,9 @@ def test_hf_compatible_api_passes_repo_and_stars(client, starred):
 
 
 def test_search_with_code_by_checkbox_api_and_query_syntax(web_settings, web_store, starred):
-    with TestClient(create_app(web_settings, web_store)) as c:  # the real keyword search
+    app = create_app(web_settings, web_store)
+    app.state.search.searcher.upkeep.catch_up()  # the seed went in directly, not by an import
+    with TestClient(app) as c:  # the real keyword search
         plain = _ids(c.get("/search", params={"q": "retrieval"}).text)
         assert STARRED in plain and len(plain) > 2
         for params in ({"q": "retrieval", "code": "1"}, {"q": "retrieval has:code"}):

@@ -14,6 +14,7 @@ service = pytest.importorskip("paperboy.search.service")
 @pytest.fixture
 def search_client(web_settings, web_store):
     svc = service.SearchService(web_store, web_settings)
+    svc.upkeep.catch_up()  # the seed went into the store directly, not through an import
     app = create_app(web_settings, web_store)  # builds its own SearchService
     assert app.state.search.ready
     with TestClient(app) as c:

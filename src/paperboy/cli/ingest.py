@@ -22,16 +22,11 @@ _DAY = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def index_listeners(state: CliContext, embed: bool = False) -> list:
-    """INDEX LISTENERS: callbacks told the ids of new/changed papers after every stored batch.
-
-    Search index maintenance plugs in here, so every import keeps search current:
-    ``paperboy.search.service.index_listener`` (the keyword index takes in every batch; with
-    ``embed`` the changed papers are embedded at once, which suits small daily fetches, while
-    bulk file imports leave embedding to ``paperboy embed``).
-    """
-    from paperboy.search.service import index_listener
-
-    return [index_listener(state.store, state.settings, embed=embed)]
+    """The search upkeep's listener (paperboy.search.upkeep): told the ids of new/changed papers
+    after every stored batch, so every import keeps search current (the keyword index takes in
+    every batch; with ``embed`` the changed papers are embedded at once, which suits small
+    daily fetches, while bulk file imports leave embedding to ``paperboy embed``)."""
+    return [state.searcher.upkeep.listener(embed=embed)]
 
 
 def run_import(state: CliContext, items: Iterable, source: str, *, batch_size: int = 2000,

@@ -32,7 +32,7 @@ def load(state: CliContext) -> None:
     searcher = build_searcher(state.store, state.settings)
     if searcher is not None:
         show = state.progress() is not False
-        searcher.sync_keywords(progress=show)
+        searcher.upkeep.catch_up(progress=show)
         done = searcher.embed_missing(progress=show)
         if done:
             click.echo(f"embedded {done} papers")

@@ -150,8 +150,8 @@ def up(state: CliContext, host: str | None, port: int | None, workers: int, days
         from paperboy.cli.sample import load_into
 
         load_into(state)  # a first run without network: a small real sample, not "0 papers"
-    if searcher is not None and hasattr(searcher, "sync_keywords"):
-        searcher.sync_keywords(progress=state.progress() is not False)
+    if searcher is not None:
+        searcher.upkeep.catch_up(progress=state.progress() is not False)
     if searcher is not None and hasattr(searcher, "embed_missing"):
         try:
             done = searcher.embed_missing(progress=state.progress() is not False)
