@@ -175,8 +175,8 @@ def main() -> None:
                 step(label, lambda: pg_import(args.file, args.pg_lines, src))
         if args.baseline_src:
             def median(name):
-                rates = sorted(results[k]["rate"] for k in results if k.startswith(name + "_")
-                               or k == name)
+                rates = sorted(results[k]["rate"] for k in results
+                               if k == name or k.removeprefix(name + "_").isdigit())
                 return rates[len(rates) // 2]
             results["postgresql_speedup"] = round(median("postgresql")
                                                   / median("postgresql_baseline"), 2)
