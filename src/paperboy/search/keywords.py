@@ -329,6 +329,12 @@ class KeywordIndex:
         return tv.Query.boolean_query([(tv.Occur.Must, text),
                                        (tv.Occur.Must, tv.Query.const_score_query(flt, 0.0))])
 
+    def count(self, q: KeywordQuery) -> int:
+        """How many documents match the query (words, phrases and filters)."""
+        if q.is_empty or (q.doc_ids is not None and len(q.doc_ids) == 0):
+            return 0
+        return int(self.index.searcher().search(self._query(q), 1, count=True).count)
+
     def search(self, q: KeywordQuery, limit: int) -> tuple[np.ndarray, np.ndarray]:
         """(doc ids, BM25 scores) of the best ``limit`` matches, best first."""
         if q.is_empty or limit <= 0:

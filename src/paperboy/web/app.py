@@ -57,7 +57,6 @@ def create_app(
     owns_store = store is None
     if store is None:
         store = open_store(settings)
-    store.feeds.tz = settings.timezone
     if searcher is None:
         searcher = build_searcher(store, settings)
     elif searcher is False:
