@@ -1,5 +1,5 @@
 """A first run without network: `paperboy up` on an empty store loads the sample shipped in
-the package, embeds it (progress), and serves feed, search, similar papers and trending with a
+the package with its vectors, and serves feed, search, similar papers and trending with a
 "sample data" banner; `paperboy sample remove` deletes exactly the sample papers and their
 index entries (SQLite; the removal also on PostgreSQL)."""
 
@@ -48,7 +48,9 @@ def test_first_run_offline_serves_the_sample_then_remove_takes_it_out(tmp_path):
         out, _ = proc.communicate(timeout=30)
     assert len([line for line in out.splitlines() if line.startswith("offline:")]) == 1, out
     assert "sample: 229 sample papers loaded" in out
-    assert "embedded 229 papers" in out
+    # shipped vectors: nothing to embed before serving
+    assert "sample: 229 shipped all-MiniLM-L6-v2 vectors stored" in out
+    assert "embedded " not in out
     assert "Traceback" not in out
 
     removed = subprocess.run([sys.executable, "-m", "paperboy.cli.main", "sample", "remove"],
