@@ -99,3 +99,19 @@ def test_sample_listing_day_is_the_hf_answer_day(store):
     load_sample(store)
     assert store.feeds.latest_day() == date(2024, 10, 25)
     assert len(store.papers.listings("2410.17243")) == 1
+
+
+def test_sample_load_and_remove_commands(paperboy):
+    loaded = paperboy("sample", "load")
+    assert loaded.exit_code == 0, loaded.output
+    assert "sample: 229 sample papers loaded" in loaded.output
+    assert "sample: 229 shipped all-MiniLM-L6-v2 vectors stored" in loaded.output
+    assert "embedded" not in loaded.output  # nothing left to embed
+    shown = paperboy("show", "0704.0001")
+    assert shown.exit_code == 0 and "diphoton" in shown.output
+    removed = paperboy("sample", "remove")
+    assert removed.exit_code == 0
+    assert "removed 229 sample papers and their search index entries; 0 papers left" in (
+        removed.output)
+    again = paperboy("sample", "remove")  # nothing left: says so, no error
+    assert again.exit_code == 0 and "removed 0 sample papers" in again.output
