@@ -190,12 +190,14 @@ class MessageBuilder:
         else:
             when = f"{d.window_start:%b} {d.window_start.day}, {d.window_start:%Y}"
         parts = []
+        if d.for_you:
+            parts.append(f"{len(d.for_you)} for you")
         if d.trending:
             parts.append(f"{len(d.trending)} trending paper{'s' if len(d.trending) != 1 else ''}")
         n_alert = sum(len(a.papers) for a in d.alerts)
         if n_alert:
             parts.append(f"{n_alert} new for your alerts")
-        return f"Paperboy {d.period} digest, {when}: " + ", ".join(parts)
+        return f"Paperboy {d.period} digest, {when}: " + (", ".join(parts) or "nothing new")
 
     def render_digest(self, d: Digest) -> tuple[str, str, str]:
         """(subject, text, html) of a digest."""

@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from paperboy.query import Hit, QueryError, SearchFilters, SearchResults
+from paperboy.query import Hit, QueryError, SearchFilters, SearchResults, describe_counts
 from paperboy.storage import Store
 from paperboy.storage.feeds import FeedItem
 
@@ -57,6 +57,15 @@ class WebResults:
     mode: str = "hybrid"
     #: False when the fallback answered (no index)
     indexed: bool = True
+    #: papers with the words (None: not counted), papers related by meaning only
+    matched: int | None = None
+    related: int = 0
+    related_more: bool = False
+
+    @property
+    def summary(self) -> str:
+        """"12 papers match the words, and 3 related by meaning"."""
+        return describe_counts(self)
 
 
 class SearchFacade:
@@ -110,6 +119,9 @@ class SearchFacade:
                     highlight_terms=list(res.highlight_terms),
                     message=res.message,
                     mode=res.mode,
+                    matched=res.matched,
+                    related=res.related,
+                    related_more=res.related_more,
                 )
         page = self.store.feeds.title_matches(query, limit=limit, offset=offset)
         return WebResults(
