@@ -220,17 +220,19 @@ def _moderate_comment(store, comment_id: int, hidden: bool):
 
 @html.post("/papers/{paper_id:path}/hide")
 def hide_paper(paper_id: str, store: StoreDep, admin: AdminDep, _: CsrfDep):
-    key = _paper_key(paper_id)
-    if not store.community.set_paper_hidden(key, True):
-        raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
-    # administrators still see the page, with the way back (unhide)
-    return RedirectResponse(f"/papers/{key}", status_code=303)
+    return _moderate_paper(store, paper_id, True)
 
 
 @html.post("/papers/{paper_id:path}/unhide")
 def unhide_paper(paper_id: str, store: StoreDep, admin: AdminDep, _: CsrfDep):
+    return _moderate_paper(store, paper_id, False)
+
+
+def _moderate_paper(store, paper_id: str, hidden: bool):
+    """Back to the paper's page either way: administrators still see a hidden paper there,
+    with the way back (Unhide)."""
     key = _paper_key(paper_id)
-    if not store.community.set_paper_hidden(key, False):
+    if not store.community.set_paper_hidden(key, hidden):
         raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
     return RedirectResponse(f"/papers/{key}", status_code=303)
 
