@@ -164,25 +164,38 @@ def show(state: CliContext, paper_id: str, as_json: bool) -> None:
     click.echo(paper.abstract)
 
 
+def _shown(name: str, value) -> str:
+    if isinstance(value, tuple):
+        return " ".join(value)
+    if name == "smtp_password" and value:
+        return "********"
+    return str(value) if value != "" else '""'
+
+
 @cli.command("settings")
-def settings_cmd() -> None:
-    """List every setting with its environment variable, default and meaning."""
+@pass_ctx
+def settings_cmd(state: CliContext) -> None:
+    """List every setting: the value in effect, where it came from (default, TOML file,
+    environment, command line), the default and what it means."""
+    settings = state.settings
     for name, env, default, help_text in describe_settings():
-        if isinstance(default, tuple):
-            default = " ".join(default)
-        click.echo(f"{env} (default: {default!s})\n    {help_text}")
+        value, origin = getattr(settings, name), settings.origin(name)
+        line = f"{env} = {_shown(name, value)}  ({origin}"
+        line += ")" if origin == "default" else f"; default {_shown(name, default)})"
+        click.echo(f"{line}\n    {help_text}")
 
 
 # Sub-command groups live in one module each; their heavy imports happen inside the commands.
 from paperboy.cli.digest import digest  # noqa: E402
 from paperboy.cli.ingest import ingest  # noqa: E402
 from paperboy.cli.recommend import recommend  # noqa: E402
+from paperboy.cli.sample import sample  # noqa: E402
 from paperboy.cli.search import embed, eval_group, index, search, similar  # noqa: E402
 from paperboy.cli.serve import serve, up, worker  # noqa: E402
 from paperboy.cli.users import moderate, user  # noqa: E402
 
 for _command in (ingest, search, similar, embed, index, eval_group, serve, up, worker, digest,
-                 user, moderate, recommend):
+                 user, moderate, recommend, sample):
     cli.add_command(_command)
 
 

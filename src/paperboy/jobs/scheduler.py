@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from paperboy.ingest.jobs import fetch_latest
+from paperboy.jobs.for_you import digest_picks
 from paperboy.mail.digest import digest_job_interval, scheduler_job
 from paperboy.settings import Settings
 
@@ -47,9 +48,14 @@ def ingest_job(settings: Settings, store, searcher) -> object:
                         progress=False, listeners=listeners)
 
 
+def digest_job(settings: Settings, store, searcher) -> object:
+    """The digests due now, each with its reader's "For you" picks where it has an account."""
+    return scheduler_job(settings, store, searcher, personal=digest_picks(store, settings))
+
+
 JOBS: list[Job] = [
     Job("ingest", every=lambda s: s.ingest_interval_minutes * 60.0, run=ingest_job),
-    Job("digest", every=digest_job_interval, run=scheduler_job),
+    Job("digest", every=digest_job_interval, run=digest_job),
 ]
 
 

@@ -35,6 +35,9 @@ from paperboy.recommend.codec import pack, unpack
 from paperboy.recommend.features import Item, Vocabulary
 
 _FORMAT = 1
+#: papers to sample as a reader's negatives (:func:`sample_negatives`): the count measured in
+#: benchmarks/bench_recommend.py
+NEGATIVES = 200
 KINDS = ("svm_text", "linear_vector", "combined", "nearest_liked", "hybrid")
 SOLVERS = ("svm", "centroid")
 

@@ -170,18 +170,20 @@ class RecommendService:
         p = self.params
         return f"{profile.version[:20]}-{vocab.fingerprint[:8]}-{p.kind[:3]}{p.C:g}"[:64]
 
-    def models(self, user_ids: Sequence[int]) -> dict[int, tuple[ReaderModel | None, str]]:
-        """Each reader's model (None: no signal at all) and its version; stale ones are refit
-        and stored."""
+    def models(self, user_ids: Sequence[int]
+               ) -> dict[int, tuple[ReaderModel | None, str, frozenset[str]]]:
+        """Each reader's model (None: no signal at all), its version, and the papers the reader
+        already judged (never recommended back); stale models are refit and stored."""
         vocab = self.vocabulary()
         profiles = self.store.signals.profiles(user_ids)
         cached = self.store.signals.cached_models(user_ids)
-        out: dict[int, tuple[ReaderModel | None, str]] = {}
+        out: dict[int, tuple[ReaderModel | None, str, frozenset[str]]] = {}
         for uid in user_ids:
             profile = profiles[uid]
             version = self._version(profile, vocab)
+            seen = frozenset(profile.positives) | frozenset(profile.negatives)
             if not profile.positives and not profile.negatives:
-                out[uid] = (None, version)
+                out[uid] = (None, version, seen)
                 continue
             hit = cached.get(uid)
             model = None
@@ -192,11 +194,11 @@ class RecommendService:
                     model = None
             if model is None or model.vocab_fingerprint != vocab.fingerprint:
                 model = self._fit(uid, profile, vocab, version)
-            out[uid] = (model, version)
+            out[uid] = (model, version, seen)
         return out
 
     def model(self, user_id: int) -> tuple[ReaderModel | None, str]:
-        return self.models([user_id])[user_id]
+        return self.models([user_id])[user_id][:2]
 
     def _fit(self, user_id: int, profile: Profile, vocab: Vocabulary, version: str) -> ReaderModel:
         sig = self.store.signals
@@ -253,16 +255,22 @@ class RecommendService:
         return SHOWN_PER_DAY * max(1, (period.end - period.start).days)
 
     def _order(self, scores: np.ndarray, cands: Sequence[Candidate], overrides: Overrides,
-               has_model: bool, shown: int) -> list[tuple[str, float, list[str]]]:
+               has_model: bool, shown: int, seen: frozenset[str]
+               ) -> list[tuple[str, float, list[str]]]:
         """The reader's list: the model's best ``shown`` papers plus every followed / included
-        one, minus the excluded; followed / included first, then by score."""
+        one, minus the excluded and those the reader already judged; followed / included
+        first, then by score."""
         keep: list[tuple[str, float, list[str]]] = []
+        top: set[int] = set()
         if has_model:
-            by_score = np.argsort(-scores, kind="stable")
-            top = set(by_score[:shown].tolist())
-        else:
-            top = set()
+            for i in np.argsort(-scores, kind="stable").tolist():
+                if len(top) >= shown:
+                    break
+                if cands[i].id not in seen:
+                    top.add(i)
         for i, cand in enumerate(cands):
+            if cand.id in seen:
+                continue
             excluded, reasons = overrides.apply(cand) if not overrides.empty else (False, [])
             if excluded or (i not in top and not reasons):
                 continue
@@ -273,7 +281,7 @@ class RecommendService:
 
     def _ranked(self, user_id: int, period: Period) -> tuple[_Ranked, ReaderModel | None,
                                                                dict[str, Candidate], bool]:
-        model, version = self.model(user_id)
+        model, version, seen = self.models([user_id])[user_id]
         follows = self.store.signals.follows(user_id)
         rules = self.store.signals.rules(user_id)
         overrides = Overrides.of(follows, rules, self.parse_query)
@@ -292,7 +300,7 @@ class RecommendService:
         else:
             scores = np.zeros(len(cands), dtype=np.float32)
         ranked = _Ranked(self._order(scores, cands, overrides, model is not None,
-                                     self._shown(period)))
+                                     self._shown(period), seen))
         with self._lock:
             self._lists[key] = ranked
             while len(self._lists) > 512:
@@ -341,7 +349,8 @@ class RecommendService:
             if model is None and overrides.empty:
                 out[uid] = []
                 continue
-            order = self._order(scores[i], cands, overrides, model is not None, limit)[:limit]
+            order = self._order(scores[i], cands, overrides, model is not None, limit,
+                                models[uid][2])[:limit]
             explained = self._explain(model, order, by_id)
             out[uid] = [explained[pid] for pid, _, _ in order]
         return out

@@ -87,6 +87,10 @@ class TantivyLexical:
             raise IndexBusy()
         return self.index.size
 
+    def forget(self, doc_ids) -> None:
+        """Drop documents of papers deleted from the store."""
+        self.index.delete(doc_ids)
+
     def check(self) -> bool:
         """True when the index holds every paper of the store, each at its current rev."""
         return self.pending() == 0 and self.index.size == self.repo.doc_count()
@@ -144,6 +148,21 @@ class TantivyLexical:
         q = KeywordQuery.from_words([], phrases)
         ids, _ = self.index.search(q, cap)
         return np.sort(ids)
+
+    def scores(self, terms: Sequence[str], phrases: Sequence[Sequence[str]],
+               doc_ids: Sequence[int]) -> dict[int, float]:
+        """BM25 of these documents for the words (documents without them are left out): the
+        same score the ranking gives them, however deep it was read."""
+        if not len(doc_ids):
+            return {}
+        q = KeywordQuery.from_words(terms, phrases, doc_ids=[int(d) for d in doc_ids])
+        ids, scores = self.index.search(q, len(doc_ids))
+        return dict(zip(ids.tolist(), scores.tolist()))
+
+    def count(self, terms: Sequence[str], phrases: Sequence[Sequence[str]],
+              flt: SearchFilters | None) -> int:
+        """How many papers match the words under the filters."""
+        return self.index.count(self._query(terms, phrases, flt))
 
 
 class KeywordFollower:
@@ -250,6 +269,9 @@ class DatabaseLexical:
     def follower(self):
         return None  # triggers index every paper in its own transaction
 
+    def forget(self, doc_ids) -> None:
+        """Nothing to do: the rows went with the papers (foreign keys)."""
+
     def rebuild(self, progress=None) -> int:
         return self.repo.rebuild_lexical()
 
@@ -262,6 +284,15 @@ class DatabaseLexical:
 
     def phrase_doc_ids(self, phrases, cap: int = 200_000) -> np.ndarray:
         return self.repo.phrase_doc_ids(phrases, cap)
+
+    def scores(self, terms, phrases, doc_ids) -> dict[int, float]:
+        if not len(doc_ids):
+            return {}
+        return {h.doc_id: h.score
+                for h in self.repo.lexical(terms, phrases, None, len(doc_ids), doc_ids=doc_ids)}
+
+    def count(self, terms, phrases, flt) -> int:
+        return self.repo.lexical_count(terms, phrases, flt)
 
 
 def lexical_backend(repo: SearchIndexRepository, index_dir: Path):

@@ -44,6 +44,7 @@ from sqlalchemy import (
 
 from paperboy import trending as formula
 from paperboy.records import STORED_FIELDS, Paper
+from paperboy.storage.database import LIKE_ESCAPE, like_escape
 from paperboy.storage.schema import (
     daily_listings,
     paper_authors,
@@ -315,7 +316,7 @@ class FeedRepository:
     CACHE_SIZE = 128
     CACHE_ROWS = 1200
 
-    def __init__(self, engine, tz: str = "UTC"):
+    def __init__(self, engine, tz: str):
         self.engine = engine
         self.tz = tz
         self._changes = _ChangeMarker(engine)
@@ -686,24 +687,24 @@ class FeedRepository:
         with self.engine.connect() as conn:
             return self._page_of_ids(conn, ids, limit, offset)
 
-    def items_for(self, ids: Sequence[str]) -> list[FeedItem]:
-        """FeedItems (with listing facts) for papers in the given order; unknown/hidden skipped."""
+    def items_for(self, ids: Sequence[str], include_hidden: bool = False) -> list[FeedItem]:
+        """FeedItems (with listing facts) for papers in the given order; unknown papers skipped,
+        hidden ones too unless ``include_hidden`` (what administrators see)."""
         ids = list(dict.fromkeys(ids))
         if not ids:
             return []
         with self.engine.connect() as conn:
-            visible = set(
-                conn.execute(
-                    select(papers.c.id).where(papers.c.id.in_(ids), papers.c.hidden == false())
-                ).scalars()
-            )
+            query = select(papers.c.id).where(papers.c.id.in_(ids))
+            if not include_hidden:
+                query = query.where(papers.c.hidden == false())
+            visible = set(conn.execute(query).scalars())
             rows = [(i, None, None, None) for i in ids if i in visible]
             return self._hydrate(conn, rows)
 
     def title_matches(self, text: str, limit: int = 20, offset: int = 0) -> FeedPage:
         """A plain substring match on titles: the fallback while the search index is not ready."""
         words = [w for w in text.split() if w][:8]
-        conds = [papers.c.title.ilike(f"%{_like_escape(w)}%", escape="\\") for w in words]
+        conds = [papers.c.title.ilike(f"%{like_escape(w)}%", escape=LIKE_ESCAPE) for w in words]
         ids = select(papers.c.id.label("id")).where(and_(*conds) if conds else or_(false()))
         with self.engine.connect() as conn:
             return self._page_of_ids(conn, ids, limit, offset)
@@ -718,10 +719,6 @@ class FeedRepository:
         )
         with self.engine.connect() as conn:
             return [(c, n) for c, n in conn.execute(q).all()]
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _as_datetime(value) -> datetime | None:

@@ -27,6 +27,7 @@ from paperboy.validation import MAX_COLLECTION_NAME, MAX_DESCRIPTION, MAX_NOTE
 from paperboy.web import auth
 from paperboy.web.auth import AdminDep, CurrentUser, UserDep
 from paperboy.web.deps import CsrfDep, SearchDep, SettingsDep, StoreDep, TemplatesDep
+from paperboy.web.pending import signin_to_vote_url
 
 html = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["community"])
@@ -222,7 +223,26 @@ def hide_paper(paper_id: str, store: StoreDep, admin: AdminDep, _: CsrfDep):
     key = _paper_key(paper_id)
     if not store.community.set_paper_hidden(key, True):
         raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
-    return RedirectResponse("/", status_code=303)
+    # administrators still see the page, with the way back (unhide)
+    return RedirectResponse(f"/papers/{key}", status_code=303)
+
+
+@html.post("/papers/{paper_id:path}/unhide")
+def unhide_paper(paper_id: str, store: StoreDep, admin: AdminDep, _: CsrfDep):
+    key = _paper_key(paper_id)
+    if not store.community.set_paper_hidden(key, False):
+        raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
+    return RedirectResponse(f"/papers/{key}", status_code=303)
+
+
+@html.get("/admin/hidden")
+def hidden_papers(request: Request, store: StoreDep, templates: TemplatesDep, admin: AdminDep):
+    """What administrators hid, each a link to its page and its Unhide button."""
+    items = store.feeds.items_for(store.community.hidden_paper_ids(), include_hidden=True)
+    return templates.render(request, "list.html", {
+        "heading": "Hidden papers", "kind": "Moderation", "items": items, "page_obj": None,
+        "page": 1, "nav": "admin",
+        "subheading": f"{len(items)} hidden from readers; open one to unhide it"})
 
 
 # -- submissions --------------------------------------------------------------------------
@@ -430,6 +450,7 @@ def install(app) -> None:
         paper_counts=lambda pid: store.community.counts([pid])[pid],
         paper_comments=lambda pid: store.community.comments_for(pid),
         my_collections=my_collections,
+        signin_to_vote_url=signin_to_vote_url,
     )
     env.filters["comment_html"] = lambda text: Markup(render_comment(text or ""))
     env.filters["safe_url"] = safe_url  # imported links: http(s)/mailto only
