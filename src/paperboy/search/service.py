@@ -27,6 +27,7 @@ from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse, fused_score
 from paperboy.search.lexical import lexical_backend
 from paperboy.search.matching import matched_terms
 from paperboy.search.query import parse_query
+from paperboy.search.similar import SIMILAR_ALPHA
 from paperboy.search.pgvectors import vector_index
 from paperboy.search.vectors import VectorIndex
 from paperboy.settings import Settings
@@ -272,10 +273,10 @@ class SearchService:
         return self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms),
                                        single_thread=single_thread)
 
-    def _score(self, found: list[tuple[int, float]], near, terms, phrases, qvec, method: str
-               ) -> "_Pool":
+    def _score(self, found: list[tuple[int, float]], near, terms, phrases, qvec, method: str,
+               alpha: float | None = None, floor: float | None = None) -> "_Pool":
         """Candidates from both lists, each with both scores, ranked; those that do not count
-        (no word, not close in meaning) left out."""
+        (none of the words, similarity under ``floor``: by default ``related_min``) left out."""
         candidates: dict[int, Candidate] = {}
         for rank, (doc_id, score) in enumerate(found, 1):
             candidates[doc_id] = Candidate(doc_id, lexical=score, lexical_rank=rank)
@@ -291,7 +292,7 @@ class SearchService:
             # Every similarity from the stored vectors (the graph's own are approximate).
             for doc_id, v in self.vectors.vectors(list(candidates)).items():
                 candidates[doc_id].dense = float(v @ qvec)
-        floor = self.related_min
+        floor = self.related_min if floor is None else floor
         if method == "lexical":
             ranked = sorted(candidates.values(), key=lambda c: (-c.lexical, c.doc_id))
             for c in ranked:
@@ -302,7 +303,8 @@ class SearchService:
             for c in ranked:
                 c.fused = c.dense
         else:
-            ranked = [c for c in fuse(candidates, method, self.alpha, best_lexical)
+            ranked = [c for c in fuse(candidates, method, self.alpha if alpha is None else alpha,
+                                           best_lexical)
                       if c.lexical is not None or (c.dense is not None and c.dense >= floor)]
         related = sum(1 for c in ranked if c.lexical is None)
         return _Pool(ranked, method, best_lexical, related)
@@ -395,27 +397,43 @@ class SearchService:
 
     def similar(self, paper_id: str, k: int = 10, since: date | None = None,
                 until: date | None = None) -> list[Hit]:
-        """Nearest papers by meaning, the paper itself excluded, optionally in a date window."""
+        """Papers closest to this one (itself excluded), optionally in a date window: its
+        nearest vectors fused with a keyword query of its most distinctive words
+        (:mod:`paperboy.search.similar`), each candidate scored on both sides."""
         k = max(1, min(int(k), 200))
         doc_id = self.repo.doc_ids([paper_id]).get(paper_id)
         if doc_id is None:
             raise NotFound(f"no paper {paper_id} in the store")
+        if self.vectors.size == 0:
+            return []
+        paper = self.store.papers.get(paper_id)
         vec = self.vectors.vector(doc_id)
         if vec is None:
-            paper = self.store.papers.get(paper_id)
             from paperboy.storage.search_index import embed_text
 
             vec = self.embedder.embed_one(embed_text(paper.title, paper.abstract))
-        if self.vectors.size == 0:
-            return []
         window = SearchFilters(since=since, until=until)
-        allowed = None if window.is_empty() else self._mask(window)
-        ids, sims = self.vectors.search(vec, k + 10, allowed=allowed, exclude=doc_id)
-        visible = self.repo.visible_ids(ids.tolist())
-        hits = [Hit(visible[d], round(float(s), 6), {"dense_similarity": round(float(s), 4),
-                                                     "dense_rank": rank})
-                for rank, (d, s) in enumerate(zip(ids.tolist(), sims.tolist()), 1) if d in visible]
-        return hits[:k]
+        flt = None if window.is_empty() else window
+        mask = None if flt is None else self._mask(flt)
+        depth = max(self.depth, k + 10)
+        terms = self.lexical.distinctive_words(paper.title, paper.abstract)
+        found = []
+        if terms:
+            found = [(d, s) for d, s in self.lexical.search(terms, [], flt, depth + 1, allowed=mask,
+                                                           required=depth + 1) if d != doc_id]
+        ids, sims = self.vectors.search(vec, depth, allowed=mask, exclude=doc_id)
+        method = "score" if terms else "dense"
+        # Neighbours are a ranking, not matches: no similarity cut-off.
+        pool = self._score(found, (ids, sims), terms, [], vec, method, alpha=SIMILAR_ALPHA,
+                           floor=-1.0)
+        page, _, _ = self._visible_page(pool.ranked, 0, k)
+        return [Hit(pid, round(float(c.fused), 6), {
+            "method": "similar",
+            "dense_similarity": None if c.dense is None else round(c.dense, 4),
+            "dense_rank": c.dense_rank,
+            "lexical_score": None if c.lexical is None else round(c.lexical, 4),
+            "lexical_rank": c.lexical_rank,
+        }) for c, pid in page]
 
     # -- index maintenance ------------------------------------------------------------------
 
