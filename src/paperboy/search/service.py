@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Callable
@@ -224,15 +225,15 @@ class SearchService:
         method = self.fusion if (use_lexical and use_dense) else ("lexical" if use_lexical else "dense")
         depth = need if method == "lexical" else min(MAX_DEPTH, max(self.depth, need))
 
-        def keyword_side(depth: int) -> tuple[list[tuple[int, float]], int]:
+        def keyword_side() -> tuple[list[tuple[int, float]], int]:
             found = self.lexical.search(terms, phrases, flt, depth, allowed=mask, required=depth)
             return found, self.lexical.count(terms, phrases, flt)
 
-        found, matched, qvec = [], None, None
+        found, matched, qvec, keywords = [], None, None, None
         if use_lexical and use_dense:
-            found, matched, qvec = self._both_sides(parsed, lambda: keyword_side(depth))
+            keywords, qvec = self._embed_beside(parsed, keyword_side)
         elif use_lexical:
-            found, matched = keyword_side(depth)
+            found, matched = keyword_side()
         else:
             qvec = self._query_vector(parsed)
         dense_allowed = mask
@@ -241,6 +242,8 @@ class SearchService:
             dense_allowed = must if mask is None else np.intersect1d(mask, must)
         while True:
             near = self.vectors.search(qvec, depth, allowed=dense_allowed) if use_dense else None
+            if keywords is not None:  # ranked beside the embedding or the vector search
+                (found, matched), keywords = keywords.result(), None
             pool = self._score(found, near, terms, phrases, qvec, method)
             bound = self._unseen_bound(found if use_lexical else None, near, depth, pool)
             if bound is None or depth >= MAX_DEPTH or (
@@ -255,19 +258,25 @@ class SearchService:
                                  and float(near[1][-1]) >= self.related_min)
         return pool
 
-    def _both_sides(self, parsed, keyword_side):
-        """Keywords and the query's embedding at once: tantivy releases the GIL, so the keyword
-        ranking runs on the other core. On a large store (slow keyword ranking) beside a
-        one-thread embedding; on a smaller one after a two-thread embedding, beside the
+    def _embed_beside(self, parsed, keyword_side) -> tuple[Future, np.ndarray]:
+        """The query's vector, with the keyword ranking started on the other core (tantivy
+        releases the GIL): on a large store (slow keyword ranking) beside a one-thread
+        embedding; on a smaller one after a two-thread embedding, so that it runs beside the
         vector search (RESULTS.md, "Issue 16": the measured costs behind the rule)."""
+        started = threading.Event()
+
+        def run():
+            started.set()
+            return keyword_side()
+
         if self.vectors.size >= KEYWORDS_BESIDE_EMBEDDING_FROM:
-            job = self._pool().submit(keyword_side)
-            qvec = self._query_vector(parsed, single_thread=True)
-        else:
-            qvec = self._query_vector(parsed)
-            job = self._pool().submit(keyword_side)
-        found, matched = job.result()
-        return found, matched, qvec
+            job = self._pool().submit(run)
+            return job, self._query_vector(parsed, single_thread=True)
+        qvec = self._query_vector(parsed)
+        job = self._pool().submit(run)
+        # usearch holds the GIL while it searches: let the keyword thread reach tantivy first.
+        started.wait(0.005)
+        return job, qvec
 
     def _query_vector(self, parsed, single_thread: bool = False) -> np.ndarray:
         return self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms),
