@@ -33,7 +33,7 @@ def test_snapshot_reimport_is_idempotent(store, shared_data):
     assert (again.new, again.updated, again.unchanged) == (0, 0, 200)
     assert store.papers.count() == 200
     p = store.papers.get("0704.0001")
-    assert p.authors == ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C. -P. Yuan"]
+    assert p.authors == ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan"]  # as the record writes it
     with store.engine.connect() as conn:
         names = conn.execute(select(paper_authors.c.name).where(
             paper_authors.c.paper_id == "0704.0001").order_by(paper_authors.c.position)).scalars()

@@ -36,7 +36,7 @@ def test_real_sample(shared_data):
     assert p.id == "0704.0001" and p.version == 2
     assert p.title == ("Calculation of prompt diphoton production cross sections at Tevatron "
                        "and LHC energies")
-    assert p.authors == ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C. -P. Yuan"]
+    assert p.authors == ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan"]  # as written
     assert p.categories == ["hep-ph"] and p.primary_category == "hep-ph"
     assert p.published == datetime(2007, 4, 2, 19, 18, 42)
     assert p.updated == datetime(2007, 7, 24, 20, 10, 27)

@@ -11,6 +11,7 @@ import click
 from paperboy.cli.context import CliContext, pass_ctx
 from paperboy.errors import NotFound, PaperboyError
 from paperboy.ids import normalize_paper_id
+from paperboy.plural import count_of
 from paperboy.settings import SettingsError, describe_settings
 
 
@@ -85,7 +86,8 @@ def cli(ctx: click.Context, data_dir: Path | None, database_url: str | None, qui
 def init(state: CliContext) -> None:
     """Create the data directory and database (or upgrade it to the current schema)."""
     store = state.store
-    click.echo(f"ready: {state.settings.data_dir} ({store.dialect}, {store.papers.count()} papers)")
+    click.echo(f"ready: {state.settings.data_dir} ({store.dialect}, "
+               f"{count_of(store.papers.count(), 'paper')})")
 
 
 @cli.command()
@@ -102,7 +104,7 @@ def stats(state: CliContext, as_json: bool) -> None:
         click.echo(f"  from {source}: {n}")
     if data["listing_days"]:
         click.echo(
-            f"daily listings: {data['listing_days']} days "
+            f"daily listings: {count_of(data['listing_days'], 'day')} "
             f"({data['first_listing_day']} .. {data['last_listing_day']})"
         )
     if data["top_categories"]:

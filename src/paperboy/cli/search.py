@@ -10,6 +10,7 @@ import click
 
 from paperboy.cli.context import CliContext, pass_ctx
 from paperboy.errors import PaperboyError
+from paperboy.plural import count_of, verb
 
 MODE = click.Choice(["hybrid", "lexical", "dense"])
 
@@ -144,7 +145,7 @@ def embed(state: CliContext, batch: int) -> None:
     done = svc.embed_missing(progress=_show_progress(state), batch=batch)
     if stale:
         svc.repo.drop_embeddings_except(svc.model_id)
-    click.echo(f"embedded {done} papers with {svc.model_id}; "
+    click.echo(f"embedded {count_of(done, 'paper')} with {svc.model_id}; "
                f"{svc.vectors.size} vectors in the index")
 
 
@@ -161,8 +162,9 @@ def index_rebuild(state: CliContext) -> None:
     Run it after restoring a database backup or if search misses papers the store has; the
     keyword index otherwise follows every import by itself."""
     info = _service(state).rebuild(progress=_show_progress(state))
-    click.echo(f"keyword index: {info['documents']} papers; vectors ({info['model']}): "
-               f"{info['vectors']}" + (f"; {info['missing_vectors']} papers need `paperboy embed`"
+    click.echo(f"keyword index: {count_of(info['documents'], 'paper')}; vectors ({info['model']}): "
+               f"{info['vectors']}" + (f"; {count_of(info['missing_vectors'], 'paper')} "
+                                       f"{verb(info['missing_vectors'], 'needs', 'need')} `paperboy embed`"
                                       if info["missing_vectors"] else ""))
 
 

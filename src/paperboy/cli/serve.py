@@ -15,6 +15,7 @@ import click
 
 from paperboy.cli.context import CliContext, pass_ctx
 from paperboy.errors import PaperboyError, SourceUnavailable
+from paperboy.plural import count_of
 
 
 class JobsFailed(PaperboyError):
@@ -25,7 +26,7 @@ class JobsFailed(PaperboyError):
         codes = [getattr(exc, "exit_code", 2) for exc in failures.values()]
         unreachable = any(isinstance(exc, SourceUnavailable) for exc in failures.values())
         self.exit_code = 4 if unreachable else max(codes)
-        super().__init__(f"{len(failures)} of {total} jobs failed ({', '.join(failures)}); "
+        super().__init__(f"{len(failures)} of {count_of(total, 'job')} failed ({', '.join(failures)}); "
                          "the next run tries again")
 
 
@@ -40,7 +41,7 @@ def _run_server(state: CliContext, host: str | None, port: int | None, workers: 
     _check_port(host, port)
     if not state.quiet:
         click.echo(f"serving http://{host}:{port} ({state.store.dialect}, "
-                   f"{state.store.papers.count()} papers); Ctrl+C stops")
+                   f"{count_of(state.store.papers.count(), 'paper')}); Ctrl+C stops")
     if workers > 1:
         # Each worker process builds its own app from the environment (same settings).
         for key, value in state.overrides.items():
@@ -139,7 +140,7 @@ def up(state: CliContext, host: str | None, port: int | None, workers: int, days
     settings = state.settings
     store = state.store
     click.echo(f"data directory: {settings.data_dir} ({store.dialect}, "
-               f"{store.papers.count()} papers)")
+               f"{count_of(store.papers.count(), 'paper')})")
     from paperboy.web.searching import build_searcher
 
     searcher = build_searcher(store, settings)
@@ -151,7 +152,7 @@ def up(state: CliContext, host: str | None, port: int | None, workers: int, days
         try:
             done = searcher.embed_missing(progress=state.progress() is not False)
             if done:
-                click.echo(f"embedded {done} papers")
+                click.echo(f"embedded {count_of(done, 'paper')}")
         except Exception as exc:  # a missing model must not keep the site down
             click.echo(f"embedding skipped: {exc} (run `paperboy embed` later)", err=True)
     _run_server(state, host, port, workers, scheduler=not no_schedule)
@@ -165,13 +166,14 @@ def _fetch(state: CliContext, days: int | None) -> None:
     # No per-batch listener: the caller brings the keyword index up to date and embeds
     # everything new right after, each behind one progress bar.
     listeners: list = []
-    click.echo(f"fetching the last {days or settings.fetch_days} days of "
+    click.echo(f"fetching the last {count_of(days or settings.fetch_days, 'day')} of "
                f"{' '.join(settings.categories)} from arXiv and Hugging Face...")
     try:
         reports = fetch_latest(state.store, settings, days=days, categories=settings.categories,
                                progress=state.progress(), listeners=listeners)
     except SourceUnavailable as exc:
-        click.echo(f"offline: {exc}; serving the {state.store.papers.count()} papers already stored")
+        click.echo(f"offline: {exc}; serving the {count_of(state.store.papers.count(), 'paper')} "
+                   "already stored")
         return
     for report in reports or []:
         click.echo(report.summary())

@@ -78,6 +78,15 @@ def signup(request: Request, store: StoreDep, templates: TemplatesDep, _: CsrfDe
 
 # -- sign in / out ------------------------------------------------------------------------
 
+@html.get("/login")
+@html.get("/register")
+def old_names(request: Request):
+    """The names other sites use lead to ours (the query, e.g. ``next``, kept)."""
+    target = "/signin" if request.url.path == "/login" else "/signup"
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(target + query, status_code=301)
+
+
 @html.get("/signin")
 def signin_form(request: Request, templates: TemplatesDep, next: str = "/", reset: bool = False):
     notice = "Your password was changed; sign in with the new one." if reset else None
@@ -131,12 +140,12 @@ def _account_page(request, store, templates, user: User, status=200, **ctx):
 
 
 @html.get("/account")
-def account(request: Request, store: StoreDep, templates: TemplatesDep, user: UserDep):
+def account(request: Request, store: StoreDep, templates: TemplatesDep, user: auth.SessionUserDep):
     return _account_page(request, store, templates, user)
 
 
 @html.post("/account/password")
-def change_password(request: Request, store: StoreDep, templates: TemplatesDep, user: UserDep,
+def change_password(request: Request, store: StoreDep, templates: TemplatesDep, user: auth.SessionUserDep,
                     _: CsrfDep, current: Password = "", new: Password = "", confirm: Password = ""):
     auth.rate_limit(request, "login:account", f"user:{user.id}")
     errors = []
@@ -162,7 +171,7 @@ def change_password(request: Request, store: StoreDep, templates: TemplatesDep, 
 
 
 @html.post("/account/tokens")
-def create_token(request: Request, store: StoreDep, templates: TemplatesDep, user: UserDep,
+def create_token(request: Request, store: StoreDep, templates: TemplatesDep, user: auth.SessionUserDep,
                  _: CsrfDep, name: FormStr = "token"):
     auth.rate_limit(request, "write:user", str(user.id))
     token, row = store.accounts.create_api_token(user.id, name)
@@ -170,7 +179,7 @@ def create_token(request: Request, store: StoreDep, templates: TemplatesDep, use
 
 
 @html.post("/account/tokens/{token_id}/revoke")
-def revoke_token(token_id: int, request: Request, store: StoreDep, user: UserDep, _: CsrfDep):
+def revoke_token(token_id: int, request: Request, store: StoreDep, user: auth.SessionUserDep, _: CsrfDep):
     if not store.accounts.revoke_api_token(user.id, token_id):
         raise HTTPException(404, "no such token")
     return RedirectResponse("/account", status_code=303)
