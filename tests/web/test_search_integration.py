@@ -58,6 +58,19 @@ def test_hybrid_search_and_similar_after_embedding(search_client):
     assert client.get("/papers/2501.00001/similar").status_code == 404
 
 
+def test_nothing_found_on_every_surface(search_client):
+    """No word and no close neighbour: empty lists in both APIs, an empty page with hints."""
+    client, svc = search_client
+    svc.embed_missing()
+    api = client.get("/api/v1/search", params={"q": "zzzqqqxx"}).json()
+    assert api["data"] == [] and api["count"] == 0 and api["matched"] == 0
+    assert client.get("/api/papers/search", params={"q": "zzzqqqxx"}).json() == []
+    page = client.get("/search", params={"q": "zzzqqqxx"}).text
+    assert "No papers match “zzzqqqxx”" in page and 'class="card"' not in page
+    found = client.get("/api/v1/search", params={"q": "denoising diffusion", "limit": 100}).json()
+    assert found["count"] == found["matched"] + found["related"] == len(found["data"]) > 0
+
+
 def test_hostile_queries_with_real_search(search_client):
     client, _ = search_client
     for q in ['"unbalanced', "NEAR", "'; DROP TABLE papers;--", "*", "the of and", "x" * 1999,

@@ -333,6 +333,10 @@ class KeywordIndex:
         return tv.Query.boolean_query([(tv.Occur.Must, text),
                                        (tv.Occur.Must, tv.Query.const_score_query(flt, 0.0))])
 
+    def doc_freq(self, token: str) -> int:
+        """How many documents hold this (analyzed) token."""
+        return int(self.index.searcher().doc_freq("body", token))
+
     def count(self, q: KeywordQuery) -> int:
         """How many documents match the query (words, phrases and filters)."""
         if q.is_empty or (q.doc_ids is not None and len(q.doc_ids) == 0):

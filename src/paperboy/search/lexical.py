@@ -25,6 +25,7 @@ from paperboy.search.keywords import (
     KeywordQuery,
     docs_reader,
 )
+from paperboy.search.similar import distinctive_words
 from paperboy.storage.search_index import SearchIndexRepository
 
 #: Seconds a search reuses its last look at how far the index is behind the store.
@@ -202,6 +203,10 @@ class TantivyLexical:
         """How many papers match the words under the filters."""
         return self.index.count(self._query(terms, phrases, flt))
 
+    def distinctive_words(self, title: str, abstract: str) -> list[str]:
+        """A paper's words that best tell it apart (the keyword side of "similar papers")."""
+        return distinctive_words(title, abstract, self.index.doc_freq, self.index.size)
+
 
 class KeywordFollower:
     """Keeps the keyword index up with an import: fed after each stored batch and committed
@@ -332,6 +337,9 @@ class DatabaseLexical:
 
     def count(self, terms, phrases, flt) -> int:
         return self.repo.lexical_count(terms, phrases, flt)
+
+    def distinctive_words(self, title: str, abstract: str) -> list[str]:
+        return []  # no cheap document frequencies: "similar papers" is by meaning only here
 
 
 def lexical_backend(repo: SearchIndexRepository, index_dir: Path):
