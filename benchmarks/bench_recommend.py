@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from paperboy.recommend import NEGATIVES
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 MATH = DATA / "arxiv-math-2505" / "arxiv_data.csv"
@@ -110,7 +112,7 @@ def cmd_embed(args) -> None:
 # archive) is a second, test-only check on another domain with a tiny vocabulary corpus.
 
 DAY = 300
-from paperboy.recommend import NEGATIVES as NEG  # noqa: E402
+NEG = NEGATIVES
 SIZES = (1, 5, 20)
 MIN_INTEREST = 30
 
@@ -288,8 +290,8 @@ def cmd_quality(args) -> None:
         results[split.name, every] = evaluate(split, BASELINE_PARAMS, all_negatives=True)
     rows[every] = BASELINE_PARAMS
     base = "svm_text (arxiv-sanity-lite, C=0.1) = baseline"
-    print(f"| model | params | math train p@10 | nDCG@10 | math test p@10 | nDCG@10 | "
-          f"kaggle p@10 | nDCG@10 | test nDCG@10 - baseline (95 % CI) |")
+    print("| model | params | math train p@10 | nDCG@10 | math test p@10 | nDCG@10 | "
+          "kaggle p@10 | nDCG@10 | test nDCG@10 - baseline (95 % CI) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for label, params in rows.items():
         cells = []
@@ -324,8 +326,15 @@ def cmd_speed(args) -> None:
     one batch, beside one reader at a time (the same models)."""
     import statistics
 
-    from paperboy.recommend import (BASELINE_PARAMS, DEFAULT_PARAMS, Item, Vocabulary,
-                                    fit_reader, rank, rank_many)
+    from paperboy.recommend import (
+        BASELINE_PARAMS,
+        DEFAULT_PARAMS,
+        Item,
+        Vocabulary,
+        fit_reader,
+        rank,
+        rank_many,
+    )
 
     recs = load_math()
     vecs = vectors_for("math", recs)

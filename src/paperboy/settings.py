@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     ingest_interval_minutes: int = _setting(
         60, "Minutes between scheduled ingests inside `paperboy serve`/`worker` (0 disables)."
     )
+    index_upkeep_seconds: float = _setting(
+        15.0, "Seconds between the scheduler's checks that the keyword index holds every stored "
+        "paper (what an interrupted import left is indexed then); 0 disables.")
     bulk_index_after: int = _setting(
         100_000, "SQLite: once an import has added this many papers, and at least as many as the "
         "store held before, it drops the secondary indexes (dates, authors, categories, "

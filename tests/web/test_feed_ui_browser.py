@@ -81,7 +81,9 @@ def search_server(web_settings, web_store):
     from paperboy.web.app import create_app
     from tests.web.conftest import serve_in_thread
 
-    live, thread = serve_in_thread(create_app(web_settings, web_store))
+    app = create_app(web_settings, web_store)
+    app.state.search.searcher.upkeep.catch_up()  # the seed went in directly, not by an import
+    live, thread = serve_in_thread(app)
     yield live
     live.server.should_exit = True
     thread.join(10)

@@ -68,3 +68,23 @@ def test_more_like_this_without_javascript(browser, live_server):
     expect(page.locator('.card[data-paper-id="2410.20013"] form[data-signal=more] button')
            ).to_have_attribute("aria-pressed", "true")
     context.close()
+
+
+def test_settings_page_import_follow_and_rule(page, live_server):
+    base = live_server.url
+    _sign_up(page, base, "fy-settings")
+    page.goto(base + "/for-you/settings")
+    page.fill("textarea[name=ids]", "2410.20001\nhttps://arxiv.org/abs/2410.20002v2\nnot-an-id")
+    page.click("#import-button")
+    page.wait_for_selector("#import-report")
+    report = page.inner_text("#import-report")
+    assert "2 matched" in report and "not an arXiv id" in report
+    page.fill("input[name=rule]", "exclude: <b>survey</b>")
+    page.click("form[action='/for-you/rules'] button")
+    page.wait_for_selector("#rules")
+    assert page.locator("code", has_text="exclude: <b>survey</b>").count() == 1  # shown as text
+    page.fill("input[name=value]", "Grace Hopper")
+    page.select_option("select[name=kind]", "author")
+    page.click("form[action='/for-you/follows'] button")
+    page.wait_for_selector("text=Unfollow")
+    screenshot(page, "for-you-settings")

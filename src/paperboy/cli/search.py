@@ -16,9 +16,7 @@ MODE = click.Choice(["hybrid", "lexical", "dense"])
 
 
 def _service(state: CliContext):
-    from paperboy.search.service import SearchService
-
-    return SearchService(state.store, state.settings)
+    return state.searcher
 
 
 def _show_progress(state: CliContext) -> bool:
@@ -174,6 +172,19 @@ def index_rebuild(state: CliContext) -> None:
                f"{info['vectors']}" + (f"; {count_of(info['missing_vectors'], 'paper')} "
                                        f"{verb(info['missing_vectors'], 'needs', 'need')} `paperboy embed`"
                                       if info["missing_vectors"] else ""))
+
+
+@index.command("sync")
+@pass_ctx
+def index_sync(state: CliContext) -> None:
+    """Index the papers the keyword index does not hold yet (after an interrupted import; the
+    server and `paperboy worker` do it by themselves every few seconds)."""
+    from paperboy.search.keywords import IndexBusy
+
+    done = _service(state).upkeep.catch_up(progress=_show_progress(state))
+    if done is None:
+        raise IndexBusy()
+    click.echo(f"keyword index: {done} papers indexed")
 
 
 @click.group("eval")

@@ -81,7 +81,7 @@ def submit(store, settings: Settings, username: str, text: str, today: date,
     store.papers.upsert([replace(paper, listing=listing)], source=SUBMITTED_SOURCE)
     if searcher is not None:
         try:
-            searcher.index_papers([arxiv_id])
+            searcher.upkeep.papers_changed([arxiv_id])
         except Exception:  # the index catches up at the next rebuild; the submission stands
             pass
     return arxiv_id

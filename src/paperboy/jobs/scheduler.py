@@ -42,10 +42,17 @@ class Job:
 
 
 def ingest_job(settings: Settings, store, searcher) -> object:
-    """Fetch the latest days of the configured categories (arXiv + Hugging Face)."""
-    listeners = [searcher.index_papers] if searcher is not None else []
+    """Fetch the latest days of the configured categories (arXiv + Hugging Face); the search
+    upkeep takes in every stored batch and embeds the new papers."""
+    listeners = [searcher.upkeep.listener(embed=True)] if searcher is not None else []
     return fetch_latest(store, settings, days=2, categories=settings.categories,
                         progress=False, listeners=listeners)
+
+
+def index_job(settings: Settings, store, searcher) -> object:
+    """Index what the store holds and the keyword index not yet (what a killed import or
+    another process left); costs one counter read when there is nothing to do."""
+    return searcher.upkeep.catch_up() if searcher is not None else None
 
 
 def digest_job(settings: Settings, store, searcher) -> object:
@@ -55,6 +62,7 @@ def digest_job(settings: Settings, store, searcher) -> object:
 
 JOBS: list[Job] = [
     Job("ingest", every=lambda s: s.ingest_interval_minutes * 60.0, run=ingest_job),
+    Job("index", every=lambda s: s.index_upkeep_seconds, run=index_job, run_at_start=True),
     Job("digest", every=digest_job_interval, run=digest_job),
 ]
 

@@ -52,8 +52,6 @@ ANALYZER = "paperboy_en"
 TITLE_REPEAT = 3
 #: Papers indexed per writer commit while catching up.
 SYNC_CHUNK = 5000
-#: A search indexes at most this many pending papers itself (ingest normally did it already).
-INLINE_SYNC = 5000
 _EPOCH = date(1970, 1, 1)
 
 
@@ -201,6 +199,12 @@ class KeywordIndex:
         hits = searcher.search(tv.Query.all_query(), 1, count=False, order_by_field=field).hits
         return int(hits[0][0]) if hits else 0
 
+    def committed_cursor(self) -> int:
+        """The highest rev committed, as the reader sees it now (it follows commits of any
+        process by itself); unlike :meth:`reload`, changes nothing."""
+        self.index  # noqa: B018 - opens it
+        return self._highest("rev")
+
     def reload(self) -> None:
         """See what other processes committed."""
         self.index.reload()
@@ -328,6 +332,10 @@ class KeywordIndex:
             return text
         return tv.Query.boolean_query([(tv.Occur.Must, text),
                                        (tv.Occur.Must, tv.Query.const_score_query(flt, 0.0))])
+
+    def doc_freq(self, token: str) -> int:
+        """How many documents hold this (analyzed) token."""
+        return int(self.index.searcher().doc_freq("body", token))
 
     def count(self, q: KeywordQuery) -> int:
         """How many documents match the query (words, phrases and filters)."""

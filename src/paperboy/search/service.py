@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Callable
@@ -22,11 +23,13 @@ import numpy as np
 
 from paperboy.errors import NotFound
 from paperboy.search.facets import FacetColumns
+from paperboy.search.upkeep import IndexUpkeep
 from paperboy.query import Hit, Mode, QueryError, SearchFilters, SearchResults
 from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse, fused_score
 from paperboy.search.lexical import lexical_backend
 from paperboy.search.matching import matched_terms
 from paperboy.search.query import parse_query
+from paperboy.search.similar import SIMILAR_ALPHA
 from paperboy.search.pgvectors import vector_index
 from paperboy.search.vectors import VectorIndex
 from paperboy.settings import Settings
@@ -96,8 +99,16 @@ class SearchService:
         self._facets_head: int | None = None
         #: a paper with none of the words counts when its similarity reaches this
         self.related_min = settings.search_related_min
+        self._upkeep: IndexUpkeep | None = None
 
     # -- components -------------------------------------------------------------------------
+
+    @property
+    def upkeep(self) -> IndexUpkeep:
+        """The one component that writes this service's indexes (see paperboy.search.upkeep)."""
+        if self._upkeep is None:
+            self._upkeep = IndexUpkeep(self)
+        return self._upkeep
 
     @property
     def repo(self):
@@ -177,7 +188,7 @@ class SearchService:
             return SearchResults([], 0, mode=mode, highlight_terms=parsed.highlight_terms,
                                  message="; ".join(notes) or "nothing to match", matched=0)
         if use_lexical:
-            behind = self.lexical.refresh()
+            behind = self.lexical.lag_note()  # reads a counter; a search never indexes
             if behind:
                 notes.append(behind)
         # The filter's doc-id mask (date/category columns in memory, recent filters' masks
@@ -223,15 +234,15 @@ class SearchService:
         method = self.fusion if (use_lexical and use_dense) else ("lexical" if use_lexical else "dense")
         depth = need if method == "lexical" else min(MAX_DEPTH, max(self.depth, need))
 
-        def keyword_side(depth: int) -> tuple[list[tuple[int, float]], int]:
+        def keyword_side() -> tuple[list[tuple[int, float]], int]:
             found = self.lexical.search(terms, phrases, flt, depth, allowed=mask, required=depth)
             return found, self.lexical.count(terms, phrases, flt)
 
-        found, matched, qvec = [], None, None
+        found, matched, qvec, keywords = [], None, None, None
         if use_lexical and use_dense:
-            found, matched, qvec = self._both_sides(parsed, lambda: keyword_side(depth))
+            keywords, qvec = self._embed_beside(parsed, keyword_side)
         elif use_lexical:
-            found, matched = keyword_side(depth)
+            found, matched = keyword_side()
         else:
             qvec = self._query_vector(parsed)
         dense_allowed = mask
@@ -240,6 +251,8 @@ class SearchService:
             dense_allowed = must if mask is None else np.intersect1d(mask, must)
         while True:
             near = self.vectors.search(qvec, depth, allowed=dense_allowed) if use_dense else None
+            if keywords is not None:  # ranked beside the embedding or the vector search
+                (found, matched), keywords = keywords.result(), None
             pool = self._score(found, near, terms, phrases, qvec, method)
             bound = self._unseen_bound(found if use_lexical else None, near, depth, pool)
             if bound is None or depth >= MAX_DEPTH or (
@@ -254,28 +267,34 @@ class SearchService:
                                  and float(near[1][-1]) >= self.related_min)
         return pool
 
-    def _both_sides(self, parsed, keyword_side):
-        """Keywords and the query's embedding at once: tantivy releases the GIL, so the keyword
-        ranking runs on the other core. On a large store (slow keyword ranking) beside a
-        one-thread embedding; on a smaller one after a two-thread embedding, beside the
+    def _embed_beside(self, parsed, keyword_side) -> tuple[Future, np.ndarray]:
+        """The query's vector, with the keyword ranking started on the other core (tantivy
+        releases the GIL): on a large store (slow keyword ranking) beside a one-thread
+        embedding; on a smaller one after a two-thread embedding, so that it runs beside the
         vector search (RESULTS.md, "Issue 16": the measured costs behind the rule)."""
+        started = threading.Event()
+
+        def run():
+            started.set()
+            return keyword_side()
+
         if self.vectors.size >= KEYWORDS_BESIDE_EMBEDDING_FROM:
-            job = self._pool().submit(keyword_side)
-            qvec = self._query_vector(parsed, single_thread=True)
-        else:
-            qvec = self._query_vector(parsed)
-            job = self._pool().submit(keyword_side)
-        found, matched = job.result()
-        return found, matched, qvec
+            job = self._pool().submit(run)
+            return job, self._query_vector(parsed, single_thread=True)
+        qvec = self._query_vector(parsed)
+        job = self._pool().submit(run)
+        # usearch holds the GIL while it searches: let the keyword thread reach tantivy first.
+        started.wait(0.005)
+        return job, qvec
 
     def _query_vector(self, parsed, single_thread: bool = False) -> np.ndarray:
         return self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms),
                                        single_thread=single_thread)
 
-    def _score(self, found: list[tuple[int, float]], near, terms, phrases, qvec, method: str
-               ) -> "_Pool":
+    def _score(self, found: list[tuple[int, float]], near, terms, phrases, qvec, method: str,
+               alpha: float | None = None, floor: float | None = None) -> "_Pool":
         """Candidates from both lists, each with both scores, ranked; those that do not count
-        (no word, not close in meaning) left out."""
+        (none of the words, similarity under ``floor``: by default ``related_min``) left out."""
         candidates: dict[int, Candidate] = {}
         for rank, (doc_id, score) in enumerate(found, 1):
             candidates[doc_id] = Candidate(doc_id, lexical=score, lexical_rank=rank)
@@ -291,7 +310,7 @@ class SearchService:
             # Every similarity from the stored vectors (the graph's own are approximate).
             for doc_id, v in self.vectors.vectors(list(candidates)).items():
                 candidates[doc_id].dense = float(v @ qvec)
-        floor = self.related_min
+        floor = self.related_min if floor is None else floor
         if method == "lexical":
             ranked = sorted(candidates.values(), key=lambda c: (-c.lexical, c.doc_id))
             for c in ranked:
@@ -302,7 +321,8 @@ class SearchService:
             for c in ranked:
                 c.fused = c.dense
         else:
-            ranked = [c for c in fuse(candidates, method, self.alpha, best_lexical)
+            ranked = [c for c in fuse(candidates, method, self.alpha if alpha is None else alpha,
+                                           best_lexical)
                       if c.lexical is not None or (c.dense is not None and c.dense >= floor)]
         related = sum(1 for c in ranked if c.lexical is None)
         return _Pool(ranked, method, best_lexical, related)
@@ -395,38 +415,45 @@ class SearchService:
 
     def similar(self, paper_id: str, k: int = 10, since: date | None = None,
                 until: date | None = None) -> list[Hit]:
-        """Nearest papers by meaning, the paper itself excluded, optionally in a date window."""
+        """Papers closest to this one (itself excluded), optionally in a date window: its
+        nearest vectors fused with a keyword query of its most distinctive words
+        (:mod:`paperboy.search.similar`), each candidate scored on both sides."""
         k = max(1, min(int(k), 200))
         doc_id = self.repo.doc_ids([paper_id]).get(paper_id)
         if doc_id is None:
             raise NotFound(f"no paper {paper_id} in the store")
+        if self.vectors.size == 0:
+            return []
+        paper = self.store.papers.get(paper_id)
         vec = self.vectors.vector(doc_id)
         if vec is None:
-            paper = self.store.papers.get(paper_id)
             from paperboy.storage.search_index import embed_text
 
             vec = self.embedder.embed_one(embed_text(paper.title, paper.abstract))
-        if self.vectors.size == 0:
-            return []
         window = SearchFilters(since=since, until=until)
-        allowed = None if window.is_empty() else self._mask(window)
-        ids, sims = self.vectors.search(vec, k + 10, allowed=allowed, exclude=doc_id)
-        visible = self.repo.visible_ids(ids.tolist())
-        hits = [Hit(visible[d], round(float(s), 6), {"dense_similarity": round(float(s), 4),
-                                                     "dense_rank": rank})
-                for rank, (d, s) in enumerate(zip(ids.tolist(), sims.tolist()), 1) if d in visible]
-        return hits[:k]
+        flt = None if window.is_empty() else window
+        mask = None if flt is None else self._mask(flt)
+        depth = max(self.depth, k + 10)
+        terms = self.lexical.distinctive_words(paper.title, paper.abstract)
+        found = []
+        if terms:
+            found = [(d, s) for d, s in self.lexical.search(terms, [], flt, depth + 1, allowed=mask,
+                                                           required=depth + 1) if d != doc_id]
+        ids, sims = self.vectors.search(vec, depth, allowed=mask, exclude=doc_id)
+        method = "score" if terms else "dense"
+        # Neighbours are a ranking, not matches: no similarity cut-off.
+        pool = self._score(found, (ids, sims), terms, [], vec, method, alpha=SIMILAR_ALPHA,
+                           floor=-1.0)
+        page, _, _ = self._visible_page(pool.ranked, 0, k)
+        return [Hit(pid, round(float(c.fused), 6), {
+            "method": "similar",
+            "dense_similarity": None if c.dense is None else round(c.dense, 4),
+            "dense_rank": c.dense_rank,
+            "lexical_score": None if c.lexical is None else round(c.lexical, 4),
+            "lexical_rank": c.lexical_rank,
+        }) for c, pid in page]
 
     # -- index maintenance ------------------------------------------------------------------
-
-    def index_papers(self, ids: list[str]) -> None:
-        """Bring the indexes up to date for these papers: the keyword index takes in every
-        change the store has (by rev), then the papers are embedded (a failure to load the
-        model is logged, and `paperboy embed` catches up later)."""
-        if not ids:
-            return
-        self.sync_keywords()
-        self.embed_new(ids)
 
     def embed_new(self, ids: list[str]) -> None:
         """Embed these papers now; a model that fails to load is logged, not raised."""
@@ -477,22 +504,6 @@ class SearchService:
             self._vectors.save()
         return done
 
-    def sync_keywords(self, progress: bool = False) -> int | None:
-        """Index every paper changed since the keyword index last saw the store (None: another
-        process is doing it). PostgreSQL needs nothing: its triggers keep the index."""
-        bar = None
-        if progress:
-            pending = self.lexical.pending()
-            if pending:
-                from tqdm import tqdm
-
-                bar = tqdm(total=pending, unit="paper", desc="keyword index", dynamic_ncols=True)
-        try:
-            return self.lexical.sync(progress=bar.update if bar is not None else None)
-        finally:
-            if bar is not None:
-                bar.close()
-
     def stale_models(self) -> dict[str, int]:
         """Vectors stored for models other than the configured one."""
         return {m: n for m, n in self.repo.embedding_models().items() if m != self.model_id}
@@ -518,35 +529,3 @@ class SearchService:
         self._refreshed_at = time.monotonic()
         return {"documents": docs, "vectors": self._vectors.size, "model": self.model_id,
                 "missing_vectors": self.repo.count_missing_embeddings(self.model_id)}
-
-
-def index_listener(store: Store, settings: Settings, embed: bool = True,
-                   service: SearchService | None = None) -> "IndexListener":
-    """A run_ingest listener keeping search current for each stored batch."""
-    return IndexListener(service or SearchService(store, settings), embed)
-
-
-class IndexListener:
-    """Told the ids of every stored batch of an import; ``close`` ends the run.
-
-    The keyword index takes in each batch (tantivy on SQLite: one writer for the run, in a
-    helper process past the first batches; on PostgreSQL triggers did it in the same
-    transaction). With ``embed`` the changed papers
-    are embedded right away (daily ingests); bulk imports pass ``embed=False`` and leave it to
-    `paperboy embed`.
-    """
-
-    def __init__(self, service: SearchService, embed: bool):
-        self.service = service
-        self.embed = embed
-        self.keywords = service.lexical.follower()
-
-    def __call__(self, ids: list[str]) -> None:
-        if self.keywords is not None:
-            self.keywords(ids)
-        if self.embed and ids:
-            self.service.embed_new(ids)
-
-    def close(self) -> None:
-        if self.keywords is not None:
-            self.keywords.close()

@@ -339,16 +339,18 @@ router.routes.extend(html.routes + api.routes)
 
 
 def install(app) -> None:
-    """The app's ranking service, and the template helper the card partials use."""
+    """The app's ranking service, and the viewer's marks the card partials show."""
     auth.install(app)
     if getattr(app.state, "recommend", None) is None:
         app.state.recommend = RecommendService(app.state.store, app.state.settings, parse_query)
     store = app.state.store
 
-    def paper_signal(request: Request, paper_id: str) -> str | None:
-        user = auth.current_user(request)
-        if user is None:
-            return None
-        return store.signals.signals_for(user.id, [paper_id]).get(paper_id)
+    def signals(request: Request, name: str, ctx: dict, paper_ids: list[str]) -> dict:
+        """The viewer's "more / less like this" marks on the page's papers (one query)."""
+        user = ctx.get("current_user")
+        if user is None or not paper_ids:
+            return {"signals": {}}
+        return {"signals": store.signals.signals_for(user.id, paper_ids)}
 
-    app.state.templates.env.globals["paper_signal"] = paper_signal
+    if not any(getattr(f, "__name__", "") == "signals" for f in app.state.templates.page_data):
+        app.state.templates.page_data.append(signals)
