@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from paperboy.errors import PaperboyError
+from paperboy.errors import PaperboyError, SourceUnavailable
 from paperboy.search.onnx_bert import GRAPH_FORMAT, build_bert_encoder, save_model
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -32,6 +32,11 @@ _BUNDLED = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 
 class ModelError(PaperboyError):
     """The embedding model cannot be found, downloaded or understood."""
+
+
+class ModelUnreachable(ModelError, SourceUnavailable):
+    """Hugging Face could not be reached to download the model (exit status 4, like any
+    source; an unknown model name stays a configuration error)."""
 
 
 def resolve_model_dir(name: str) -> Path:
@@ -52,6 +57,7 @@ def resolve_model_dir(name: str) -> Path:
         raise ModelError(f"embedding model folder {name} does not exist")
     try:
         from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import LocalEntryNotFoundError
     except ImportError:
         raise ModelError(f"embedding model {name!r} is not a folder, and huggingface_hub "
                          "is not installed to download it") from None
@@ -60,7 +66,9 @@ def resolve_model_dir(name: str) -> Path:
             name, allow_patterns=["*.json", "*.safetensors", "*.txt", "1_Pooling/*"]))
     except Exception as exc:  # noqa: BLE001 - offline, unknown repo, auth...
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(
+        # no connection and nothing cached (an unknown name is a configuration error)
+        offline = isinstance(exc, LocalEntryNotFoundError)
+        raise (ModelUnreachable if offline else ModelError)(
             f"cannot download embedding model {name!r} from Hugging Face ({first[:160]}); "
             "check the network or set PAPERBOY_EMBEDDING_MODEL to a local folder"
         ) from None
