@@ -110,7 +110,7 @@ def child_import(path: Path, data_dir: Path, database_url: str, limit: int,
     from io import StringIO
 
     from paperboy.ingest.pipeline import run_ingest
-    from paperboy.search.service import index_listener
+    from paperboy.search.service import SearchService
     from paperboy.settings import load_settings
     from paperboy.sources.snapshot import read_snapshot
     from paperboy.storage import open_store
@@ -123,7 +123,7 @@ def child_import(path: Path, data_dir: Path, database_url: str, limit: int,
         items = islice(items, limit)
     extra = _apply_variant(variant)
     start, cpu = time.perf_counter(), time.process_time()
-    listener = index_listener(store, settings, embed=False)
+    listener = SearchService(store, settings).upkeep.listener(embed=False)
     report = run_ingest(store, items, "snapshot", progress=False, error_stream=StringIO(),
                         listeners=[listener], bulk_index_after=settings.bulk_index_after,
                         **extra)

@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     embedding_int8: StrictishBool = _setting(
         False, "Run the embedding model with int8 dynamic quantization: faster on CPU, slightly "
         "different vectors (stored under '<model>+int8'; see benchmarks/RESULTS.md).")
+    search_related_min: float = _setting(
+        0.40, "Cosine similarity from which a paper that has none of the query's words still "
+        "counts as a search result (related by meaning); below it, a search says nothing matched "
+        "(chosen from relevant and random query-paper pairs: benchmarks/RESULTS.md, Issue 16).")
     base_url: str = _setting(
         "", "Public URL of this instance, used in links of feeds, APIs and e-mails. Empty: links "
         "in answers follow the request (its Host header and scheme, see README: behind a proxy), "
@@ -118,6 +122,9 @@ class Settings(BaseSettings):
     ingest_interval_minutes: int = _setting(
         60, "Minutes between scheduled ingests inside `paperboy serve`/`worker` (0 disables)."
     )
+    index_upkeep_seconds: float = _setting(
+        15.0, "Seconds between the scheduler's checks that the keyword index holds every stored "
+        "paper (what an interrupted import left is indexed then); 0 disables.")
     bulk_index_after: int = _setting(
         100_000, "SQLite: once an import has added this many papers, and at least as many as the "
         "store held before, it drops the secondary indexes (dates, authors, categories, "

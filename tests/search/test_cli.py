@@ -19,6 +19,8 @@ def data_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("cli") / "data"
     with open_store(load_settings({"data_dir": path}, environ={})) as store:
         store.papers.upsert(corpus_papers(), source="arxiv")
+    result = CliRunner().invoke(cli, ["--data-dir", str(path), "-q", "index", "sync"])
+    assert result.exit_code == 0 and f"{len(CORPUS)} papers indexed" in result.output
     result = CliRunner().invoke(cli, ["--data-dir", str(path), "-q", "embed"])
     assert result.exit_code == 0, result.output
     assert f"embedded {len(CORPUS)} papers" in result.output
@@ -44,6 +46,17 @@ def test_search_text_and_filters(data_dir):
     assert "1512.03385" in result.stdout and "1409.4842" not in result.stdout
     result = run(data_dir, "search", "--mode", "lexical", "--author", "Kingma", "variational")
     assert "Auto-Encoding Variational Bayes" in result.stdout
+
+
+def test_nothing_found_is_one_line_and_success(data_dir):
+    for mode in ("hybrid", "lexical", "dense"):
+        result = run(data_dir, "search", "--mode", mode, "zzzqqqxx")
+        assert result.exit_code == 0, result.output
+        assert result.stdout == "no papers match\n"
+        as_json = run(data_dir, "search", "--json", "--mode", mode, "zzzqqqxx")
+        assert as_json.exit_code == 0 and json.loads(as_json.stdout) == []
+    found = run(data_dir, "search", "retrieval heads")
+    assert "papers match the words" in found.stderr or "paper matches the words" in found.stderr
 
 
 def test_embed_is_resumable_and_idempotent(data_dir):

@@ -24,7 +24,7 @@ def columns(store):
 
 
 def ids_of(store, mask):
-    return sorted(p.id for p in store.search.visible_papers(mask.tolist()).values())
+    return sorted(store.search.visible_ids(mask.tolist()).values())
 
 
 def test_a_repeated_filter_reuses_its_mask_read_only(store, columns):

@@ -13,7 +13,7 @@ import pytest
 from paperboy.ingest.pipeline import run_ingest
 from paperboy.search import follow_process
 from paperboy.search.lexical import KeywordFollower, TantivyLexical
-from paperboy.search.service import index_listener
+from paperboy.search.service import SearchService
 from paperboy.sources import snapshot
 from tests.builders import make_paper
 from tests.replay import FIXTURES
@@ -36,7 +36,7 @@ def helpers(monkeypatch):
 
 
 def _import(store, settings, *extra):
-    listener = index_listener(store, settings, embed=False)
+    listener = SearchService(store, settings).upkeep.listener(embed=False)
     report = run_ingest(store, snapshot.read_snapshot(SAMPLE), "snapshot",
                         batch_size=5, progress=False, error_stream=StringIO(),
                         listeners=[listener, *extra])

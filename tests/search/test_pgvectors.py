@@ -106,7 +106,7 @@ def test_updates_replace_vectors_and_deletes_cascade(filled):
     store, ids, vecs = filled
     index = PgVectorIndex(store.search, "m")
     index.refresh()
-    pid = store.search.visible_papers([int(ids[0])])[int(ids[0])].id
+    pid = store.search.visible_ids([int(ids[0])])[int(ids[0])]
     store.search.put_embeddings("m", [(pid, "new", vecs[1])])
     assert index.refresh() == 0 and index.size == 300
     assert np.allclose(index.vector(int(ids[0])), vecs[1])

@@ -42,6 +42,28 @@ def test_exact_search_is_a_true_scan(filled):
     assert set(got) <= set(allowed.tolist()) and int(ids[150]) not in got
 
 
+def test_exact_vectors_saved_and_reloaded_with_newer_ones(filled, tmp_path, monkeypatch):
+    """A new process loads the exact-mode matrix from its file and reads only newer vectors
+    from the database (a re-embedded paper's newest vector wins)."""
+    from paperboy.search import vectors
+
+    monkeypatch.setattr(vectors, "EXACT_SAVE_FROM", 100)
+    store, ids, vecs = filled
+    first = VectorIndex(store.search, "m", tmp_path)
+    assert first.refresh() == 300 and first.exact_path.is_file()
+    pid = store.search.visible_ids([int(ids[0])])[int(ids[0])]
+    store.search.put_embeddings("m", [(pid, "new", vecs[1])])
+    second = VectorIndex(store.search, "m", tmp_path)
+    assert second.refresh() == 1  # the other 299 came from the file
+    assert second.size == 300 and np.allclose(second.vector(int(ids[0])), vecs[1])
+    got, _ = second.search(vecs[5], 10)
+    assert got.tolist() == first.search(vecs[5], 10)[0].tolist()
+    other = VectorIndex(store.search, "other-model", tmp_path)
+    assert other.refresh() == 0 and other.size == 0  # another model's file is not read
+    second.clear()
+    assert not second.exact_path.exists()
+
+
 def test_hnsw_past_threshold_saved_atomically_and_reloaded(filled, tmp_path):
     store, ids, vecs = filled
     index = VectorIndex(store.search, "m", tmp_path, hnsw_threshold=100)
@@ -130,7 +152,7 @@ def test_reembedding_replaces_the_vector(filled):
     store, ids, vecs = filled
     index = VectorIndex(store.search, "m")
     index.refresh()
-    pid = store.search.visible_papers([int(ids[0])])[int(ids[0])].id
+    pid = store.search.visible_ids([int(ids[0])])[int(ids[0])]
     store.search.put_embeddings("m", [(pid, "new", vecs[1])])
     assert index.refresh() == 1 and index.size == 300
     assert np.allclose(index.vector(int(ids[0])), vecs[1])

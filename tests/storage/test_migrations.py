@@ -28,3 +28,19 @@ def test_store_at_the_three_old_heads_upgrades_to_the_single_head(tmp_path):
     script = ScriptDirectory.from_config(database._alembic_config(None))
     assert list(current) == script.get_heads()
     assert not database.pending_migrations(engine)
+
+
+def test_quick_head_check_agrees_with_alembic(tmp_path):
+    """Opening a store at head skips alembic (a CLI command's start-up): the head read off the
+    migration files is alembic's own, and a store behind it is still upgraded."""
+    from alembic.script import ScriptDirectory
+
+    from paperboy.storage import database
+
+    with database.make_engine(f"sqlite:///{tmp_path / 'x.db'}").connect() as conn:
+        heads = ScriptDirectory.from_config(database._alembic_config(conn)).get_heads()
+    assert [database._single_head()] == heads
+    engine = database.make_engine(f"sqlite:///{tmp_path / 'y.db'}")
+    assert not database._at_single_head(engine)  # no version table yet
+    database.upgrade(engine)
+    assert database._at_single_head(engine) and not database.pending_migrations(engine)

@@ -19,6 +19,7 @@ def search_server(web_settings, web_store):
 
     app = create_app(web_settings, web_store)
     assert app.state.search.ready
+    app.state.search.searcher.upkeep.catch_up()  # the seed went in directly, not by an import
     live, thread = serve_in_thread(app)
     yield live
     live.server.should_exit = True
@@ -60,6 +61,22 @@ def test_instant_search_and_open_result(page, search_server):
     first.click()
     page.wait_for_url(re.compile(r"/papers/2410\.\d+$"))
     assert page.locator("h1.paper-title").inner_text() == title
+
+
+def test_search_counts_and_nothing_found(page, search_server):
+    """The count says how many papers have the words; a query with no word and no neighbour by
+    meaning gives an empty page with hints, not a list of unrelated papers."""
+    page.goto(search_server.url + "/search?q=diffusion")
+    count = page.locator(".result-count").inner_text()
+    cards = page.locator("#search-results article.card").count()
+    assert re.match(rf"{cards} papers? match(es)? the words for “diffusion”", count), count
+    screenshot(page, "search-count")
+    page.goto(search_server.url + "/search?q=zzzqqqxx")
+    empty = page.locator("#search-results .empty")
+    assert empty.locator("h2").inner_text() == "No papers match “zzzqqqxx”"
+    assert "Remove a filter" in empty.inner_text()
+    assert page.locator("#search-results article.card").count() == 0
+    screenshot(page, "search-nothing-found")
 
 
 def test_paper_page(page, live_server):

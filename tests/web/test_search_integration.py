@@ -13,6 +13,7 @@ from paperboy.web.app import create_app
 @pytest.fixture
 def search_client(web_settings, web_store):
     svc = service.SearchService(web_store, web_settings)
+    svc.upkeep.catch_up()  # the seed went into the store directly, not through an import
     app = create_app(web_settings, web_store)  # builds its own SearchService
     assert app.state.search.ready
     with TestClient(app) as c:
@@ -54,6 +55,19 @@ def test_hybrid_search_and_similar_after_embedding(search_client):
     assert full.status_code == 200 and "Similar to: Paper 1: scaling" in full.text
     assert full.text.count('class="card"') == 20
     assert client.get("/papers/2501.00001/similar").status_code == 404
+
+
+def test_nothing_found_on_every_surface(search_client):
+    """No word and no close neighbour: empty lists in both APIs, an empty page with hints."""
+    client, svc = search_client
+    svc.embed_missing()
+    api = client.get("/api/v1/search", params={"q": "zzzqqqxx"}).json()
+    assert api["data"] == [] and api["count"] == 0 and api["matched"] == 0
+    assert client.get("/api/papers/search", params={"q": "zzzqqqxx"}).json() == []
+    page = client.get("/search", params={"q": "zzzqqqxx"}).text
+    assert "No papers match “zzzqqqxx”" in page and 'class="card"' not in page
+    found = client.get("/api/v1/search", params={"q": "denoising diffusion", "limit": 100}).json()
+    assert found["count"] == found["matched"] + found["related"] == len(found["data"]) > 0
 
 
 #: hostile or odd queries -> (ids the API answers, or their count; a phrase its message holds)

@@ -189,12 +189,13 @@ def settings_cmd(state: CliContext) -> None:
 from paperboy.cli.digest import digest  # noqa: E402
 from paperboy.cli.ingest import ingest  # noqa: E402
 from paperboy.cli.recommend import recommend  # noqa: E402
+from paperboy.cli.sample import sample  # noqa: E402
 from paperboy.cli.search import embed, eval_group, index, search, similar  # noqa: E402
 from paperboy.cli.serve import serve, up, worker  # noqa: E402
 from paperboy.cli.users import moderate, user  # noqa: E402
 
 for _command in (ingest, search, similar, embed, index, eval_group, serve, up, worker, digest,
-                 user, moderate, recommend):
+                 user, moderate, recommend, sample):
     cli.add_command(_command)
 
 

@@ -16,9 +16,7 @@ MODE = click.Choice(["hybrid", "lexical", "dense"])
 
 
 def _service(state: CliContext):
-    from paperboy.search.service import SearchService
-
-    return SearchService(state.store, state.settings)
+    return state.searcher
 
 
 def _show_progress(state: CliContext) -> bool:
@@ -37,8 +35,13 @@ def _date(value: str | None, option: str) -> date | None:
         raise PaperboyError(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _hit_json(hit) -> dict:
-    p = hit.paper
+def _with_papers(state: CliContext, hits) -> list[tuple]:
+    """(hit, paper) pairs: search answers with ids; the papers are read here, once."""
+    papers = {p.id: p for p in state.store.papers.get_many([h.id for h in hits])}
+    return [(h, papers.get(h.id)) for h in hits]
+
+
+def _hit_json(hit, p) -> dict:
     return {
         "id": hit.id,
         "title": p.title if p else None,
@@ -59,11 +62,11 @@ def _when(p) -> str:
 
 
 def _print_hits(hits, as_json: bool) -> None:
+    """``hits``: (hit, paper) pairs."""
     if as_json:
-        click.echo(json.dumps([_hit_json(h) for h in hits], indent=2, ensure_ascii=False))
+        click.echo(json.dumps([_hit_json(h, p) for h, p in hits], indent=2, ensure_ascii=False))
         return
-    for n, hit in enumerate(hits, 1):
-        p = hit.paper
+    for n, (hit, p) in enumerate(hits, 1):
         when = _when(p)
         click.echo(f"{n:3}. {hit.id:<18} {when}  {hit.score:8.4f}  {p.title if p else ''}")
         ex = hit.explanation
@@ -96,7 +99,7 @@ def search(state: CliContext, query, limit, offset, since, until, categories, au
            mode, as_json) -> None:
     """Find papers by words and meaning. QUERY may hold "quoted phrases", author:NAME,
     cat:CATEGORY, since:DATE and until:DATE."""
-    from paperboy.query import QueryError, SearchFilters
+    from paperboy.query import QueryError, SearchFilters, describe_counts
 
     filters = SearchFilters(since=_date(since, "--since"), until=_date(until, "--until"),
                             categories=list(categories), authors=list(authors), listed_only=listed)
@@ -107,9 +110,12 @@ def search(state: CliContext, query, limit, offset, since, until, categories, au
         raise PaperboyError(f"query: {exc}") from None
     if results.message:
         click.echo(f"note: {results.message}", err=True)
-    _print_hits(results.hits, as_json)
-    if not as_json and not results.hits:
-        click.echo("no matches", err=True)
+    if not results.hits and not as_json:
+        click.echo("no papers match")
+        return
+    if not as_json:
+        click.echo(describe_counts(results), err=True)
+    _print_hits(_with_papers(state, results.hits), as_json)
 
 
 @click.command()
@@ -128,7 +134,7 @@ def similar(state: CliContext, paper_id, limit, since, until, as_json) -> None:
                                    until=_date(until, "--until"))
     if not hits and not as_json:
         click.echo("no similar papers yet: run `paperboy embed` first", err=True)
-    _print_hits(hits, as_json)
+    _print_hits(_with_papers(state, hits), as_json)
 
 
 @click.command()
@@ -166,6 +172,19 @@ def index_rebuild(state: CliContext) -> None:
                f"{info['vectors']}" + (f"; {count_of(info['missing_vectors'], 'paper')} "
                                        f"{verb(info['missing_vectors'], 'needs', 'need')} `paperboy embed`"
                                       if info["missing_vectors"] else ""))
+
+
+@index.command("sync")
+@pass_ctx
+def index_sync(state: CliContext) -> None:
+    """Index the papers the keyword index does not hold yet (after an interrupted import; the
+    server and `paperboy worker` do it by themselves every few seconds)."""
+    from paperboy.search.keywords import IndexBusy
+
+    done = _service(state).upkeep.catch_up(progress=_show_progress(state))
+    if done is None:
+        raise IndexBusy()
+    click.echo(f"keyword index: {done} papers indexed")
 
 
 @click.group("eval")

@@ -136,7 +136,8 @@ def serve(state: CliContext, host: str | None, port: int | None, workers: int,
 @pass_ctx
 def up(state: CliContext, host: str | None, port: int | None, workers: int, days: int | None,
        offline: bool, no_schedule: bool) -> None:
-    """Initialize, fetch the latest papers, embed them, and serve."""
+    """Initialize, fetch the latest papers, embed them, and serve. An empty store that could
+    not fetch anything gets the sample shipped with Paperboy (`paperboy sample remove`)."""
     settings = state.settings
     store = state.store
     click.echo(f"data directory: {settings.data_dir} ({store.dialect}, "
@@ -144,10 +145,13 @@ def up(state: CliContext, host: str | None, port: int | None, workers: int, days
     from paperboy.web.searching import build_searcher
 
     searcher = build_searcher(store, settings)
-    if not offline:
-        _fetch(state, days)
-    if searcher is not None and hasattr(searcher, "sync_keywords"):
-        searcher.sync_keywords(progress=state.progress() is not False)
+    fetched = _fetch(state, days) if not offline else False
+    if not fetched and store.papers.count() == 0:
+        from paperboy.cli.sample import load_into
+
+        load_into(state, searcher)  # a first run without network: a real sample, not "0 papers"
+    if searcher is not None:
+        searcher.upkeep.catch_up(progress=state.progress() is not False)
     if searcher is not None and hasattr(searcher, "embed_missing"):
         try:
             done = searcher.embed_missing(progress=state.progress() is not False)
@@ -158,7 +162,8 @@ def up(state: CliContext, host: str | None, port: int | None, workers: int, days
     _run_server(state, host, port, workers, scheduler=not no_schedule)
 
 
-def _fetch(state: CliContext, days: int | None) -> None:
+def _fetch(state: CliContext, days: int | None) -> bool:
+    """Fetch the latest papers; False when a source could not be reached."""
     from paperboy.ingest.jobs import fetch_latest
     from paperboy.errors import SourceUnavailable
 
@@ -174,9 +179,10 @@ def _fetch(state: CliContext, days: int | None) -> None:
     except SourceUnavailable as exc:
         click.echo(f"offline: {exc}; serving the {count_of(state.store.papers.count(), 'paper')} "
                    "already stored")
-        return
+        return False
     for report in reports or []:
         click.echo(report.summary())
+    return True
 
 
 @click.command()

@@ -113,7 +113,7 @@ def build_scratch(dataset: BeirDataset, settings: Settings, scratch: Path, embed
     for start in range(0, len(rows), 2000):
         store.search.put_embeddings(embedder.model_id, rows[start:start + 2000])
     service = SearchService(store, scratch_settings, embedder=embedder)
-    service.sync_keywords(progress=progress)
+    service.upkeep.catch_up(progress=progress)
     return service
 
 

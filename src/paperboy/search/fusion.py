@@ -1,34 +1,45 @@
-"""Combining the lexical and dense rankings into one.
+"""Combining the keyword and meaning sides of a search into one ranking.
 
-Two methods, both measured on SciFact (tuned on qrels/train.tsv, reported on test; see
-benchmarks/RESULTS.md):
+Every candidate (the union of the best keyword matches and the nearest vectors) carries both of
+its scores, computed exactly for that paper: its BM25 for the query (0 when it contains none of
+the words) and the cosine similarity of its vector to the query's. The fused score is a fixed
+function of those two and of one number per query, the best BM25 under the query's filters:
 
-* ``rrf`` — reciprocal-rank fusion, sum of 1 / (k + rank): the classic floor, scale-free.
-* ``score`` (default) — weighted fusion of normalized scores over the union of both candidate
-  lists, where *both* scores are known for every candidate: the dense similarity is computed
-  for lexical-only candidates from their stored vectors and the BM25 score for dense-only
-  candidates from a deeper keyword list (service.LEXICAL_POOL). Lexical scores are divided by
-  the best lexical score of the query (BM25 has no fixed scale), dense similarities are min-max
-  normalized over the candidates; fused = alpha * lexical + (1 - alpha) * dense.
+    fused = alpha * bm25 / best_bm25 + (1 - alpha) * cosine
+
+So a paper's score does not depend on which other papers were read as candidates, and the
+ranking does not depend on the page size (an earlier version min-max normalized the cosines over
+the candidate set, which grew with ``limit``). ``alpha`` and the form were chosen on SciFact's
+train split (benchmarks/RESULTS.md, "Issue 16").
+
+``rrf`` (reciprocal-rank fusion over the two candidate lists) stays as a comparison for
+`paperboy eval beir --fusion rrf`; its ranks depend on how deep the lists were read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Tuned on SciFact qrels/train.tsv (see benchmarks/RESULTS.md "Search quality").
-DEFAULT_ALPHA = 0.45
+#: Tuned on SciFact qrels/train.tsv (see benchmarks/RESULTS.md "Issue 16").
+DEFAULT_ALPHA = 0.35
 RRF_K = 60
 
 
 @dataclass
 class Candidate:
     doc_id: int
-    lexical: float | None = None      # BM25 / ts_rank, None when the document did not match
+    lexical: float | None = None      # BM25 / ts_rank; None when the paper has none of the words
     dense: float | None = None        # cosine similarity
-    lexical_rank: int | None = None   # 1-based rank in the lexical list
-    dense_rank: int | None = None     # 1-based rank in the dense list
+    lexical_rank: int | None = None   # 1-based rank in the keyword list, when read that deep
+    dense_rank: int | None = None     # 1-based rank in the vector list, when read that deep
     fused: float = 0.0
+
+
+def fused_score(lexical: float | None, dense: float | None, best_lexical: float,
+                alpha: float = DEFAULT_ALPHA) -> float:
+    """The hybrid score of one paper (see the module docstring)."""
+    lx = lexical / best_lexical if (lexical and best_lexical > 0) else 0.0
+    return alpha * lx + (1.0 - alpha) * (dense or 0.0)
 
 
 def rrf(candidates: dict[int, Candidate], k: int = RRF_K) -> None:
@@ -36,25 +47,14 @@ def rrf(candidates: dict[int, Candidate], k: int = RRF_K) -> None:
         c.fused = sum(1.0 / (k + r) for r in (c.lexical_rank, c.dense_rank) if r is not None)
 
 
-def score_fusion(candidates: dict[int, Candidate], alpha: float = DEFAULT_ALPHA) -> None:
-    lex = [c.lexical for c in candidates.values() if c.lexical is not None]
-    dense = [c.dense for c in candidates.values() if c.dense is not None]
-    lex_max = max(lex) if lex else 0.0
-    d_lo, d_hi = (min(dense), max(dense)) if dense else (0.0, 0.0)
-    d_span = d_hi - d_lo
-    for c in candidates.values():
-        lx = (c.lexical / lex_max) if (c.lexical is not None and lex_max > 0) else 0.0
-        dn = ((c.dense - d_lo) / d_span) if (c.dense is not None and d_span > 0) else 0.0
-        c.fused = alpha * lx + (1.0 - alpha) * dn
-
-
-def fuse(candidates: dict[int, Candidate], method: str = "score", alpha: float = DEFAULT_ALPHA
-         ) -> list[Candidate]:
+def fuse(candidates: dict[int, Candidate], method: str = "score", alpha: float = DEFAULT_ALPHA,
+         best_lexical: float = 0.0) -> list[Candidate]:
     """Candidates best first (ties broken by doc id for stable pages)."""
     if method == "rrf":
         rrf(candidates)
     elif method == "score":
-        score_fusion(candidates, alpha)
+        for c in candidates.values():
+            c.fused = fused_score(c.lexical, c.dense, best_lexical, alpha)
     else:
         raise ValueError(f"unknown fusion method {method!r} (rrf or score)")
     return sorted(candidates.values(), key=lambda c: (-c.fused, c.doc_id))

@@ -52,8 +52,6 @@ ANALYZER = "paperboy_en"
 TITLE_REPEAT = 3
 #: Papers indexed per writer commit while catching up.
 SYNC_CHUNK = 5000
-#: A search indexes at most this many pending papers itself (ingest normally did it already).
-INLINE_SYNC = 5000
 _EPOCH = date(1970, 1, 1)
 
 
@@ -201,6 +199,12 @@ class KeywordIndex:
         hits = searcher.search(tv.Query.all_query(), 1, count=False, order_by_field=field).hits
         return int(hits[0][0]) if hits else 0
 
+    def committed_cursor(self) -> int:
+        """The highest rev committed, as the reader sees it now (it follows commits of any
+        process by itself); unlike :meth:`reload`, changes nothing."""
+        self.index  # noqa: B018 - opens it
+        return self._highest("rev")
+
     def reload(self) -> None:
         """See what other processes committed."""
         self.index.reload()
@@ -257,6 +261,22 @@ class KeywordIndex:
             finally:
                 w.close()
 
+    def delete(self, doc_ids: Sequence[int]) -> None:
+        """Drop these documents (papers deleted from the store, e.g. the sample's)."""
+        if not doc_ids:
+            return
+        with self._lock:
+            if self._index is None:
+                self._open()
+            writer = self._writer(1, 32)
+            if writer is None:
+                raise IndexBusy()
+            for doc_id in doc_ids:
+                writer.delete_documents_by_term("doc_id", int(doc_id))
+            writer.commit()
+            writer.wait_merging_threads()
+            self._index.reload()
+
     def clear(self) -> None:
         """Drop every document (``paperboy index rebuild`` then syncs from rev 0)."""
         with self._lock:
@@ -312,6 +332,16 @@ class KeywordIndex:
             return text
         return tv.Query.boolean_query([(tv.Occur.Must, text),
                                        (tv.Occur.Must, tv.Query.const_score_query(flt, 0.0))])
+
+    def doc_freq(self, token: str) -> int:
+        """How many documents hold this (analyzed) token."""
+        return int(self.index.searcher().doc_freq("body", token))
+
+    def count(self, q: KeywordQuery) -> int:
+        """How many documents match the query (words, phrases and filters)."""
+        if q.is_empty or (q.doc_ids is not None and len(q.doc_ids) == 0):
+            return 0
+        return int(self.index.searcher().search(self._query(q), 1, count=True).count)
 
     def search(self, q: KeywordQuery, limit: int) -> tuple[np.ndarray, np.ndarray]:
         """(doc ids, BM25 scores) of the best ``limit`` matches, best first."""

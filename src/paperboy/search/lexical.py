@@ -20,14 +20,20 @@ import numpy as np
 
 from paperboy.query import SearchFilters
 from paperboy.search.keywords import (
-    INLINE_SYNC,
     IndexBusy,
     KeywordIndex,
     KeywordQuery,
     docs_reader,
 )
+from paperboy.search.similar import distinctive_words
 from paperboy.storage.search_index import SearchIndexRepository
 
+#: Seconds a search reuses its last look at how far the index is behind the store.
+LAG_CHECK_EVERY = 2.0
+#: A file in the index directory an indexer touches while it works (each batch or chunk);
+#: searches call the lag "being indexed" only while it is this fresh (seconds).
+HEARTBEAT = "indexing.heartbeat"
+HEARTBEAT_FRESH = 60.0
 #: A filtered keyword search reads at most this deep into the unfiltered ranking (top-8,000 costs
 #: ~16 ms at 1M papers, tantivy's filtered search ~30 ms with a date range and two categories)...
 POSTFILTER_MAX = 8000
@@ -45,8 +51,11 @@ class TantivyLexical:
         self.repo = repo
         self.index = KeywordIndex(directory)
         self.fetch = docs_reader(repo)
-        #: the store's newest rev when last looked at (``refresh``)
+        #: the store's newest rev when last looked at (``lag_note``)
         self.head: int | None = None
+        self._lag: str | None = None
+        self._lag_checked = -LAG_CHECK_EVERY
+        self._heartbeat = Path(directory) / HEARTBEAT
 
     def pending(self) -> int:
         """Papers changed in the store that the index does not hold yet (0 when current)."""
@@ -56,24 +65,54 @@ class TantivyLexical:
         self.index.reload()  # another process may have indexed them
         return 0 if head <= self.index.cursor else self.repo.count_keyword_docs(self.index.cursor)
 
-    def refresh(self, limit: int | None = INLINE_SYNC) -> str | None:
-        """Before a query: take in what changed (at most ``limit`` papers here); a note for the
-        user when papers remain unsearchable by keyword."""
+    def lag_note(self) -> str | None:
+        """For a search: a note when the store holds papers the index does not yet (None when
+        current). Reads the store's rev counter and the index's committed cursor at most every
+        :data:`LAG_CHECK_EVERY` seconds; never counts documents, never takes the writer."""
+        now = time.monotonic()
+        if now - self._lag_checked < LAG_CHECK_EVERY:
+            return self._lag
+        self._lag_checked = now
         self.head = self.repo.keyword_rev()
-        if self.head <= self.index.cursor:
-            return None
-        self.index.sync(self.fetch, limit=limit)
-        left = self.pending()
-        if left:
-            return (f"{left} new papers are not yet searchable by keyword "
-                    "(they are being indexed; `paperboy index rebuild` finishes it at once)")
-        return None
+        if self.head <= self.index.committed_cursor():
+            self._lag = None
+        elif self.indexing_recently():
+            self._lag = ("some papers stored in the last moments are being indexed; they "
+                         "become searchable by keyword shortly")
+        else:
+            self._lag = ("some stored papers are not searchable by keyword yet and nothing is "
+                         "indexing them (an import stopped?): run `paperboy index sync`, or keep "
+                         "`paperboy serve` or `paperboy worker` running, which do it")
+        return self._lag
+
+    def mark_indexing(self) -> None:
+        """Tell searches (in any process) that an indexer is at work right now."""
+        try:
+            self._heartbeat.parent.mkdir(parents=True, exist_ok=True)
+            self._heartbeat.touch()
+        except OSError:  # a read-only data directory: the note just says less
+            pass
+
+    def indexing_recently(self) -> bool:
+        try:
+            return time.time() - self._heartbeat.stat().st_mtime < HEARTBEAT_FRESH
+        except OSError:
+            return False
 
     def sync(self, progress: Callable[[int], None] | None = None, threads: int = 1,
              heap_mb: int = 64) -> int | None:
-        """Index everything pending (ingest, `paperboy index rebuild`); None when another
+        """Index everything pending (the upkeep, `paperboy index rebuild`); None when another
         process holds the writer (it will finish the job)."""
-        return self.index.sync(self.fetch, threads=threads, heap_mb=heap_mb, on_chunk=progress)
+        if self.repo.keyword_rev() <= self.index.committed_cursor():
+            return 0  # current: the writer is not even asked for
+
+        def chunk_done(n: int) -> None:
+            self.mark_indexing()
+            if progress is not None:
+                progress(n)
+
+        self.mark_indexing()
+        return self.index.sync(self.fetch, threads=threads, heap_mb=heap_mb, on_chunk=chunk_done)
 
     def follower(self) -> "KeywordFollower":
         """A listener for one import run (see :class:`KeywordFollower`)."""
@@ -86,6 +125,10 @@ class TantivyLexical:
         if done is None:
             raise IndexBusy()
         return self.index.size
+
+    def forget(self, doc_ids) -> None:
+        """Drop documents of papers deleted from the store."""
+        self.index.delete(doc_ids)
 
     def check(self) -> bool:
         """True when the index holds every paper of the store, each at its current rev."""
@@ -145,6 +188,25 @@ class TantivyLexical:
         ids, _ = self.index.search(q, cap)
         return np.sort(ids)
 
+    def scores(self, terms: Sequence[str], phrases: Sequence[Sequence[str]],
+               doc_ids: Sequence[int]) -> dict[int, float]:
+        """BM25 of these documents for the words (documents without them are left out): the
+        same score the ranking gives them, however deep it was read."""
+        if not len(doc_ids):
+            return {}
+        q = KeywordQuery.from_words(terms, phrases, doc_ids=[int(d) for d in doc_ids])
+        ids, scores = self.index.search(q, len(doc_ids))
+        return dict(zip(ids.tolist(), scores.tolist()))
+
+    def count(self, terms: Sequence[str], phrases: Sequence[Sequence[str]],
+              flt: SearchFilters | None) -> int:
+        """How many papers match the words under the filters."""
+        return self.index.count(self._query(terms, phrases, flt))
+
+    def distinctive_words(self, title: str, abstract: str) -> list[str]:
+        """A paper's words that best tell it apart (the keyword side of "similar papers")."""
+        return distinctive_words(title, abstract, self.index.doc_freq, self.index.size)
+
 
 class KeywordFollower:
     """Keeps the keyword index up with an import: fed after each stored batch and committed
@@ -174,6 +236,7 @@ class KeywordFollower:
 
     def __call__(self, ids: list[str]) -> None:
         self.batches += 1
+        self.lexical.mark_indexing()
         if self.helper is not None:
             if self.helper.poke():
                 return
@@ -238,7 +301,7 @@ class DatabaseLexical:
         self.repo = repo
         self.weights = weights
 
-    def refresh(self, limit: int | None = None) -> str | None:
+    def lag_note(self) -> str | None:
         return None
 
     def sync(self, progress=None, **_) -> int:
@@ -249,6 +312,9 @@ class DatabaseLexical:
 
     def follower(self):
         return None  # triggers index every paper in its own transaction
+
+    def forget(self, doc_ids) -> None:
+        """Nothing to do: the rows went with the papers (foreign keys)."""
 
     def rebuild(self, progress=None) -> int:
         return self.repo.rebuild_lexical()
@@ -262,6 +328,18 @@ class DatabaseLexical:
 
     def phrase_doc_ids(self, phrases, cap: int = 200_000) -> np.ndarray:
         return self.repo.phrase_doc_ids(phrases, cap)
+
+    def scores(self, terms, phrases, doc_ids) -> dict[int, float]:
+        if not len(doc_ids):
+            return {}
+        return {h.doc_id: h.score
+                for h in self.repo.lexical(terms, phrases, None, len(doc_ids), doc_ids=doc_ids)}
+
+    def count(self, terms, phrases, flt) -> int:
+        return self.repo.lexical_count(terms, phrases, flt)
+
+    def distinctive_words(self, title: str, abstract: str) -> list[str]:
+        return []  # no cheap document frequencies: "similar papers" is by meaning only here
 
 
 def lexical_backend(repo: SearchIndexRepository, index_dir: Path):

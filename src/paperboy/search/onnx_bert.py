@@ -20,8 +20,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
 
 #: Bump when the graph layout changes: cached .onnx files of another version are rebuilt.
 GRAPH_FORMAT = 2
@@ -37,10 +35,14 @@ class _Graph:
         self._n = 0
 
     def const(self, name: str, array: np.ndarray) -> str:
+        from onnx import numpy_helper
+
         self.inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
     def op(self, op_type: str, inputs: list[str], **attrs) -> str:
+        from onnx import helper
+
         self._n += 1
         out = f"{op_type.lower()}_{self._n}"
         self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
@@ -70,6 +72,9 @@ def build_bert_encoder(
     normalize: bool = True,
 ) -> onnx.ModelProto:
     """The ONNX model: inputs input_ids, attention_mask (int64 [batch, seq]) -> embedding."""
+    # onnx is imported only here: a process that runs a cached graph never loads it.
+    from onnx import TensorProto, helper
+
     prefix = "bert." if "bert.embeddings.word_embeddings.weight" in weights else ""
     w = lambda key: weights[prefix + key]  # noqa: E731
     hidden = int(config["hidden_size"])

@@ -2,33 +2,34 @@
 
 Built once per process (app factory, CLI) from the store and settings; cheap to build: the
 embedding model loads on the first query that needs it and the vector index on the first dense
-search. Flow of a hybrid query: parse (query.py) -> lexical top N from the keyword index
-(lexical.py: tantivy on SQLite, tsvector on PostgreSQL) and dense top N from the vector index,
-both under the same filters -> complete the missing score of each candidate (dense similarity
-from its stored vector, the keyword score from one query restricted to those documents) ->
-fuse (fusion.py) -> page -> hydrate papers from the store -> explain each hit.
+search. Flow of a hybrid query: parse (query.py) -> the best keyword matches (lexical.py:
+tantivy on SQLite, tsvector on PostgreSQL) and the nearest vectors, both under the same filters
+-> score each candidate exactly on the side that did not find it -> fuse (fusion.py), reading
+both lists deeper until the page is certain -> the page's ids, scores and explanations. The
+caller reads the papers it shows, once.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from typing import Callable
 
 import numpy as np
 
 from paperboy.errors import NotFound
-from paperboy.records import Paper
 from paperboy.search.facets import FacetColumns
-from paperboy.search.schedule import HybridSchedule, work_kind
+from paperboy.search.upkeep import IndexUpkeep
 from paperboy.query import Hit, Mode, QueryError, SearchFilters, SearchResults
-from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse
+from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse, fused_score
 from paperboy.search.lexical import lexical_backend
 from paperboy.search.matching import matched_terms
 from paperboy.search.query import parse_query
+from paperboy.search.similar import SIMILAR_ALPHA
 from paperboy.search.pgvectors import vector_index
 from paperboy.search.vectors import VectorIndex
 from paperboy.settings import Settings
@@ -37,14 +38,26 @@ from paperboy.storage import Store
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "lexical", "dense")
-#: Candidates taken from each list before fusion (more when paging deep).
+#: Candidates read from each list before fusion (deeper when the page needs it).
 DEPTH = 100
 MAX_DEPTH = 1000
-#: Keyword matches read for hybrid queries, so candidates found by meaning get their score
-#: (SciFact train nDCG@10 with 100 / 300 / 1,000: 0.7424 / 0.7430 / 0.7430).
-LEXICAL_POOL = 300
+#: Papers (vectors) from which a hybrid search ranks keywords beside a one-thread query
+#: embedding rather than after a two-thread one (see ``_both_sides``).
+KEYWORDS_BESIDE_EMBEDDING_FROM = 250_000
 #: Seconds between checks for vectors written by other processes.
 REFRESH_EVERY = 5.0
+
+
+@dataclass
+class _Pool:
+    """Candidates of one search, ranked, with what the counts need."""
+
+    ranked: list[Candidate]  # those that count, best first
+    method: str
+    best_lexical: float
+    related: int  # candidates without the words, close enough in meaning
+    matched: int | None = None  # papers with the words (None: not a keyword search)
+    related_more: bool = False  # the vector list went on above the cut-off
 
 
 _blas_limited = False
@@ -84,9 +97,18 @@ class SearchService:
         self._facets: FacetColumns | None = None
         self._facets_at = 0.0
         self._facets_head: int | None = None
-        self.schedule = HybridSchedule()  # which hybrid work runs beside which
+        #: a paper with none of the words counts when its similarity reaches this
+        self.related_min = settings.search_related_min
+        self._upkeep: IndexUpkeep | None = None
 
     # -- components -------------------------------------------------------------------------
+
+    @property
+    def upkeep(self) -> IndexUpkeep:
+        """The one component that writes this service's indexes (see paperboy.search.upkeep)."""
+        if self._upkeep is None:
+            self._upkeep = IndexUpkeep(self)
+        return self._upkeep
 
     @property
     def repo(self):
@@ -143,9 +165,11 @@ class SearchService:
 
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
                offset: int = 0, mode: Mode = "hybrid", explain: bool = True) -> SearchResults:
-        """Ranked hits with their papers. Every hit's explanation has its rank and score in
-        each list; ``explain`` also decides which query terms each hit contains (stemming the
-        page's abstracts, ~2-3 ms a page: pages that only highlight words skip it)."""
+        """Ranked hits: paper ids, scores and explanations (whoever shows them reads the papers).
+
+        The ranking does not depend on ``limit`` or ``offset`` (see :meth:`_candidates`). Each
+        hit's explanation has its score on both sides; ``explain`` also finds which query terms
+        it contains (stemming the page's abstracts: pages that only highlight words skip it)."""
         if mode not in MODES:
             raise QueryError(f"unknown search mode {mode!r} (hybrid, lexical or dense)")
         limit = max(1, min(int(limit), 200))
@@ -153,170 +177,214 @@ class SearchService:
         parsed = parse_query(query, filters)
         notes = list(parsed.notes)
         flt = None if parsed.filters.is_empty() else parsed.filters
-
         if parsed.is_empty:
-            if flt is None:
-                return SearchResults([], 0, mode=mode, message="empty query: type some words, "
-                                     "a \"quoted phrase\", author:NAME or cat:CATEGORY")
-            ids, total = self.repo.browse(flt, limit, offset)
-            hits = self._hydrate([Hit(pid, 0.0, {"browse": "newest first"}) for pid in ids])
-            return SearchResults(hits, total, mode=mode,
-                                 message="no search words: newest papers matching the filters")
-
-        depth = min(MAX_DEPTH, max(self.depth, offset + limit))
+            return self._browse(flt, limit, offset, mode)
         use_lexical = mode in ("hybrid", "lexical") and bool(parsed.terms or parsed.phrases)
         use_dense = mode in ("hybrid", "dense")
         if use_dense and self.vectors.size == 0:
             use_dense = False
             notes.append(self._no_vectors_message())
-        if mode == "lexical" and not use_lexical:
+        if not (use_lexical or use_dense):
             return SearchResults([], 0, mode=mode, highlight_terms=parsed.highlight_terms,
-                                 message="; ".join(notes) or "nothing to match")
-
-        candidates: dict[int, Candidate] = {}
+                                 message="; ".join(notes) or "nothing to match", matched=0)
         if use_lexical:
-            behind = self.lexical.refresh()
+            behind = self.lexical.lag_note()  # reads a counter; a search never indexes
             if behind:
                 notes.append(behind)
-        concurrent = use_lexical and use_dense
         # The filter's doc-id mask (date/category columns in memory, recent filters' masks
         # cached; authors from the database) serves the vector search and, on tantivy, the
         # keyword one.
-        filter_mask = None
+        mask = None
         if flt is not None and (use_dense or self.lexical.postfilters):
-            filter_mask = self._mask(flt)
-        # Hybrid searches time their parts per kind of search, to choose their order.
-        kind = (work_kind(None if filter_mask is None else len(filter_mask), self.vectors.size)
-                if concurrent else None)
-        lex_job = None
-        if use_lexical:
-            # Hybrid reads a deeper keyword list (about as cheap: the index ranks the same
-            # postings): candidates found by meaning take their keyword score from it.
-            lex_depth = max(depth, LEXICAL_POOL) if use_dense else depth
+            mask = self._mask(flt)
+        pool = self._candidates(parsed, flt, mask, use_lexical, use_dense, offset + limit)
+        page, hidden_words, hidden_meaning = self._visible_page(pool.ranked, offset, limit)
+        hits = self._hits(page, parsed, pool.method, explain)
+        matched = None if pool.matched is None else max(0, pool.matched - hidden_words)
+        related = max(0, pool.related - hidden_meaning)
+        if matched is not None:
+            related = min(related, len(pool.ranked))
+        return SearchResults(hits, (matched or 0) + related, mode=mode,
+                             highlight_terms=parsed.highlight_terms,
+                             message="; ".join(notes) or None,
+                             matched=matched, related=related, related_more=pool.related_more)
 
-            started_keywords = threading.Event()
+    def _browse(self, flt: SearchFilters | None, limit: int, offset: int, mode: Mode
+                ) -> SearchResults:
+        """A query of filters only: the newest papers passing them."""
+        if flt is None:
+            return SearchResults([], 0, mode=mode, message="empty query: type some words, "
+                                 "a \"quoted phrase\", author:NAME or cat:CATEGORY")
+        ids, total = self.repo.browse(flt, limit, offset)
+        return SearchResults([Hit(pid, 0.0, {"browse": "newest first"}) for pid in ids], total,
+                             mode=mode, message="no search words: newest papers matching the filters")
 
-            def search_keywords():
-                started_keywords.set()
-                started = time.perf_counter()
-                found = self.lexical.search(parsed.terms, parsed.phrases, flt, lex_depth,
-                                            allowed=filter_mask, required=depth)
-                if kind is not None:
-                    self.schedule.saw_keywords(1000 * (time.perf_counter() - started), kind)
-                return found
+    def _candidates(self, parsed, flt: SearchFilters | None, mask: np.ndarray | None,
+                    use_lexical: bool, use_dense: bool, need: int) -> "_Pool":
+        """The ranked candidates, read deep enough that their first ``need`` are the first
+        ``need`` of the whole store under the filters.
 
-            if not concurrent:
-                self._add_lexical(candidates, search_keywords(), depth)
-        qvec = None
-        if use_dense:
-            # The keyword index releases the GIL: in hybrid searches it ranks on one core
-            # beside the query's embedding or beside the vector search, whichever the
-            # schedule (paperboy.search.schedule) expects to finish first.
-            together = concurrent and self.schedule.keywords_beside_embedding(kind)
-            if together:
-                lex_job = self._pool().submit(search_keywords)
-            started = time.perf_counter()
-            qvec = self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms),
-                                           single_thread=together)
-            self.schedule.saw_embedding(1000 * (time.perf_counter() - started), together)
-            if concurrent and not together:
-                lex_job = self._pool().submit(search_keywords)
-                # usearch holds the GIL while it searches: let the keyword thread reach
-                # tantivy (which releases it) first, or it would wait for the vector search.
-                started_keywords.wait(0.005)
-            allowed = filter_mask
-            if parsed.phrases:
-                must = self.lexical.phrase_doc_ids(parsed.phrases)
-                allowed = must if allowed is None else np.intersect1d(allowed, must)
-            started = time.perf_counter()
-            ids, sims = self.vectors.search(qvec, depth, allowed=allowed)
-            if kind is not None:
-                self.schedule.saw_vectors(1000 * (time.perf_counter() - started), kind)
-            for rank, (doc_id, sim) in enumerate(zip(ids.tolist(), sims.tolist()), 1):
+        The best keyword matches and the nearest vectors are read ``depth`` deep, and each
+        candidate is scored exactly on the side that did not find it. A paper in neither list
+        scores at most what the last one of each list scored (the threshold test of Fagin's
+        algorithm); while the ``need``-th candidate is below that bound, both are read deeper.
+        Papers without any of the words count only when close enough in meaning
+        (``related_min``)."""
+        terms, phrases = parsed.terms, parsed.phrases
+        method = self.fusion if (use_lexical and use_dense) else ("lexical" if use_lexical else "dense")
+        depth = need if method == "lexical" else min(MAX_DEPTH, max(self.depth, need))
+
+        def keyword_side() -> tuple[list[tuple[int, float]], int]:
+            found = self.lexical.search(terms, phrases, flt, depth, allowed=mask, required=depth)
+            return found, self.lexical.count(terms, phrases, flt)
+
+        found, matched, qvec, keywords = [], None, None, None
+        if use_lexical and use_dense:
+            keywords, qvec = self._embed_beside(parsed, keyword_side)
+        elif use_lexical:
+            found, matched = keyword_side()
+        else:
+            qvec = self._query_vector(parsed)
+        dense_allowed = mask
+        if use_dense and phrases:
+            must = self.lexical.phrase_doc_ids(phrases)
+            dense_allowed = must if mask is None else np.intersect1d(mask, must)
+        while True:
+            near = self.vectors.search(qvec, depth, allowed=dense_allowed) if use_dense else None
+            if keywords is not None:  # ranked beside the embedding or the vector search
+                (found, matched), keywords = keywords.result(), None
+            pool = self._score(found, near, terms, phrases, qvec, method)
+            bound = self._unseen_bound(found if use_lexical else None, near, depth, pool)
+            if bound is None or depth >= MAX_DEPTH or (
+                    len(pool.ranked) >= need and pool.ranked[need - 1].fused >= bound):
+                break
+            depth = min(MAX_DEPTH, depth * 4)
+            if use_lexical:
+                found = self.lexical.search(terms, phrases, flt, depth, allowed=mask,
+                                            required=depth)
+        pool.matched = matched
+        pool.related_more = bool(near is not None and len(near[0]) >= depth
+                                 and float(near[1][-1]) >= self.related_min)
+        return pool
+
+    def _embed_beside(self, parsed, keyword_side) -> tuple[Future, np.ndarray]:
+        """The query's vector, with the keyword ranking started on the other core (tantivy
+        releases the GIL): on a large store (slow keyword ranking) beside a one-thread
+        embedding; on a smaller one after a two-thread embedding, so that it runs beside the
+        vector search (RESULTS.md, "Issue 16": the measured costs behind the rule)."""
+        started = threading.Event()
+
+        def run():
+            started.set()
+            return keyword_side()
+
+        if self.vectors.size >= KEYWORDS_BESIDE_EMBEDDING_FROM:
+            job = self._pool().submit(run)
+            return job, self._query_vector(parsed, single_thread=True)
+        qvec = self._query_vector(parsed)
+        job = self._pool().submit(run)
+        # usearch holds the GIL while it searches: let the keyword thread reach tantivy first.
+        started.wait(0.005)
+        return job, qvec
+
+    def _query_vector(self, parsed, single_thread: bool = False) -> np.ndarray:
+        return self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms),
+                                       single_thread=single_thread)
+
+    def _score(self, found: list[tuple[int, float]], near, terms, phrases, qvec, method: str,
+               alpha: float | None = None, floor: float | None = None) -> "_Pool":
+        """Candidates from both lists, each with both scores, ranked; those that do not count
+        (none of the words, similarity under ``floor``: by default ``related_min``) left out."""
+        candidates: dict[int, Candidate] = {}
+        for rank, (doc_id, score) in enumerate(found, 1):
+            candidates[doc_id] = Candidate(doc_id, lexical=score, lexical_rank=rank)
+        if near is not None:
+            for rank, (doc_id, sim) in enumerate(zip(near[0].tolist(), near[1].tolist()), 1):
                 c = candidates.setdefault(doc_id, Candidate(doc_id))
                 c.dense, c.dense_rank = float(sim), rank
-        if lex_job is not None:
-            self._add_lexical(candidates, lex_job.result(), depth)
-        if use_lexical and use_dense:
-            # Every candidate gets both scores: similarities for the ones found by keywords
-            # (from their stored vectors); keyword scores came with the deeper keyword list.
-            missing = [c.doc_id for c in candidates.values() if c.dense is None]
-            for doc_id, v in self.vectors.vectors(missing).items():
+        best_lexical = found[0][1] if found else 0.0
+        if method in ("score", "rrf"):
+            by_meaning = [d for d, c in candidates.items() if c.lexical is None]
+            for doc_id, score in self.lexical.scores(terms, phrases, by_meaning).items():
+                candidates[doc_id].lexical = score
+            # Every similarity from the stored vectors (the graph's own are approximate).
+            for doc_id, v in self.vectors.vectors(list(candidates)).items():
                 candidates[doc_id].dense = float(v @ qvec)
-        method = self.fusion if (use_lexical and use_dense) else ("lexical" if use_lexical else "dense")
+        floor = self.related_min if floor is None else floor
         if method == "lexical":
-            ranked = sorted(candidates.values(), key=lambda c: -(c.lexical or 0.0))
+            ranked = sorted(candidates.values(), key=lambda c: (-c.lexical, c.doc_id))
             for c in ranked:
-                c.fused = c.lexical or 0.0
+                c.fused = c.lexical
         elif method == "dense":
-            ranked = sorted(candidates.values(), key=lambda c: -(c.dense or 0.0))
+            ranked = sorted((c for c in candidates.values() if c.dense >= floor),
+                            key=lambda c: (-c.dense, c.doc_id))
             for c in ranked:
-                c.fused = c.dense or 0.0
+                c.fused = c.dense
         else:
-            ranked = fuse(candidates, method, self.alpha)
+            ranked = [c for c in fuse(candidates, method, self.alpha if alpha is None else alpha,
+                                           best_lexical)
+                      if c.lexical is not None or (c.dense is not None and c.dense >= floor)]
+        related = sum(1 for c in ranked if c.lexical is None)
+        return _Pool(ranked, method, best_lexical, related)
 
-        page, total = self._visible_page(ranked, offset, limit)
+    def _unseen_bound(self, found, near, depth: int, pool: "_Pool") -> float | None:
+        """The best fused score a paper in neither list could have (None: no such paper can
+        count, or the method has no bound)."""
+        if pool.method != "score":
+            return None  # a single list is exact at its depth; RRF ranks depend on depth
+        lex_more = found is not None and len(found) >= depth
+        dense_more = near is not None and len(near[0]) >= depth
+        last_sim = float(near[1][-1]) if dense_more else 0.0
+        bounds = []
+        if lex_more:  # a paper with some of the words, no closer than the last neighbour
+            bounds.append(fused_score(found[-1][1], max(last_sim, 0.0), pool.best_lexical,
+                                      self.alpha))
+        if dense_more and last_sim >= self.related_min:
+            bounds.append(fused_score(None, last_sim, pool.best_lexical, self.alpha))
+        return max(bounds) if bounds else None
+
+    def _visible_page(self, ranked: list[Candidate], offset: int, limit: int
+                      ) -> tuple[list[tuple[Candidate, str]], int, int]:
+        """The requested page of (candidate, paper id), hidden papers skipped, and how many
+        hidden ones were passed (found by words, by meaning only).
+
+        Only as many candidates as the page needs are looked up (hidden papers are rare), so
+        the cost does not grow with the candidate depth."""
+        need = offset + limit
+        visible: list[tuple[Candidate, str]] = []
+        pos = hidden_words = hidden_meaning = 0
+        while len(visible) < need and pos < len(ranked):
+            chunk = ranked[pos:pos + need - len(visible) + 8]
+            found = self.repo.visible_ids([c.doc_id for c in chunk])
+            for c in chunk:
+                if c.doc_id in found:
+                    visible.append((c, found[c.doc_id]))
+                elif c.lexical is None:
+                    hidden_meaning += 1
+                else:
+                    hidden_words += 1
+            pos += len(chunk)
+        return visible[offset:need], hidden_words, hidden_meaning
+
+    def _hits(self, page: list[tuple[Candidate, str]], parsed, method: str, explain: bool
+              ) -> list[Hit]:
         hits = []
-        for c, paper in page:
-            explanation = {
+        for c, paper_id in page:
+            hits.append(Hit(paper_id, round(float(c.fused), 6), {
                 "method": method,
+                "found_by": "meaning" if c.lexical is None else "words",
                 "lexical_rank": c.lexical_rank,
                 "lexical_score": None if c.lexical is None else round(c.lexical, 4),
                 "dense_rank": c.dense_rank,
                 "dense_similarity": None if c.dense is None else round(c.dense, 4),
                 "matched_terms": [],
                 "phrases": [" ".join(p) for p in parsed.phrases],
-            }
-            hits.append(Hit(paper.id, round(float(c.fused), 6), explanation, paper=paper))
-        if parsed.terms and explain:
-            found = matched_terms({h.id: f"{h.paper.title}\n{h.paper.abstract}" for h in hits},
-                                  parsed.terms)
+            }))
+        if parsed.terms and explain and hits:
+            found = matched_terms(self.repo.texts([h.id for h in hits]), parsed.terms)
             for h in hits:
-                h.explanation["matched_terms"] = found[h.id]
-        return SearchResults(hits, total, mode=mode,
-                             highlight_terms=parsed.highlight_terms,
-                             message="; ".join(notes) or None)
-
-    def _visible_page(self, ranked: list[Candidate], offset: int, limit: int
-                      ) -> tuple[list[tuple[Candidate, Paper]], int]:
-        """The requested page of (candidate, paper), hidden papers skipped, and the total.
-
-        Only as many candidates as the page needs are looked up (hidden papers are rare), so
-        the cost does not grow with the candidate depth; the total counts the candidates
-        beyond the page as visible. (Papers of an earlier page are read too: deep pages are
-        rare, and one query is cheaper than two.)"""
-        need = offset + limit
-        visible: list[tuple[Candidate, Paper]] = []
-        pos = hidden = 0
-        while len(visible) < need and pos < len(ranked):
-            chunk = ranked[pos:pos + need - len(visible) + 8]
-            found = self.repo.visible_papers([c.doc_id for c in chunk])
-            for c in chunk:
-                if c.doc_id in found:
-                    visible.append((c, found[c.doc_id]))
-                else:
-                    hidden += 1
-            pos += len(chunk)
-        return visible[offset:need], len(ranked) - hidden
-
-    @staticmethod
-    def _add_lexical(candidates: dict[int, Candidate], ranked: list[tuple[int, float]],
-                     depth: int) -> None:
-        """The top ``depth`` become candidates; the rest only score candidates found by meaning
-        (a paper outside the keyword list scores 0 there)."""
-        found_by_meaning = list(candidates)
-        for rank, (doc_id, score) in enumerate(ranked[:depth], 1):
-            c = candidates.get(doc_id)
-            if c is None:
-                c = candidates[doc_id] = Candidate(doc_id)
-            c.lexical, c.lexical_rank = score, rank
-        if len(ranked) > depth and found_by_meaning:
-            rank_of = dict(zip([d for d, _ in ranked], range(1, len(ranked) + 1)))
-            for doc_id in found_by_meaning:
-                c = candidates[doc_id]
-                rank = rank_of.get(doc_id)
-                if rank is not None and c.lexical is None:
-                    c.lexical, c.lexical_rank = ranked[rank - 1][1], rank
+                h.explanation["matched_terms"] = found.get(h.id, [])
+        return hits
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -343,51 +411,49 @@ class SearchService:
             allowed = people if allowed is None else np.intersect1d(allowed, people, assume_unique=True)
         return allowed if allowed is not None else self.repo.filter_doc_ids(flt)
 
-    def _hydrate(self, hits: list[Hit]) -> list[Hit]:
-        papers = {p.id: p for p in self.store.papers.get_many([h.id for h in hits])}
-        out = []
-        for h in hits:
-            h.paper = papers.get(h.id)
-            if h.paper is not None:
-                out.append(h)
-        return out
-
     # -- similar ----------------------------------------------------------------------------
 
     def similar(self, paper_id: str, k: int = 10, since: date | None = None,
                 until: date | None = None) -> list[Hit]:
-        """Nearest papers by meaning, the paper itself excluded, optionally in a date window."""
+        """Papers closest to this one (itself excluded), optionally in a date window: its
+        nearest vectors fused with a keyword query of its most distinctive words
+        (:mod:`paperboy.search.similar`), each candidate scored on both sides."""
         k = max(1, min(int(k), 200))
         doc_id = self.repo.doc_ids([paper_id]).get(paper_id)
         if doc_id is None:
             raise NotFound(f"no paper {paper_id} in the store")
+        if self.vectors.size == 0:
+            return []
+        paper = self.store.papers.get(paper_id)
         vec = self.vectors.vector(doc_id)
         if vec is None:
-            paper = self.store.papers.get(paper_id)
             from paperboy.storage.search_index import embed_text
 
             vec = self.embedder.embed_one(embed_text(paper.title, paper.abstract))
-        if self.vectors.size == 0:
-            return []
         window = SearchFilters(since=since, until=until)
-        allowed = None if window.is_empty() else self._mask(window)
-        ids, sims = self.vectors.search(vec, k + 10, allowed=allowed, exclude=doc_id)
-        visible = self.repo.visible_papers(ids.tolist())
-        hits = [Hit(visible[d].id, round(float(s), 6), {"dense_similarity": round(float(s), 4),
-                                                        "dense_rank": rank}, paper=visible[d])
-                for rank, (d, s) in enumerate(zip(ids.tolist(), sims.tolist()), 1) if d in visible]
-        return hits[:k]
+        flt = None if window.is_empty() else window
+        mask = None if flt is None else self._mask(flt)
+        depth = max(self.depth, k + 10)
+        terms = self.lexical.distinctive_words(paper.title, paper.abstract)
+        found = []
+        if terms:
+            found = [(d, s) for d, s in self.lexical.search(terms, [], flt, depth + 1, allowed=mask,
+                                                           required=depth + 1) if d != doc_id]
+        ids, sims = self.vectors.search(vec, depth, allowed=mask, exclude=doc_id)
+        method = "score" if terms else "dense"
+        # Neighbours are a ranking, not matches: no similarity cut-off.
+        pool = self._score(found, (ids, sims), terms, [], vec, method, alpha=SIMILAR_ALPHA,
+                           floor=-1.0)
+        page, _, _ = self._visible_page(pool.ranked, 0, k)
+        return [Hit(pid, round(float(c.fused), 6), {
+            "method": "similar",
+            "dense_similarity": None if c.dense is None else round(c.dense, 4),
+            "dense_rank": c.dense_rank,
+            "lexical_score": None if c.lexical is None else round(c.lexical, 4),
+            "lexical_rank": c.lexical_rank,
+        }) for c, pid in page]
 
     # -- index maintenance ------------------------------------------------------------------
-
-    def index_papers(self, ids: list[str]) -> None:
-        """Bring the indexes up to date for these papers: the keyword index takes in every
-        change the store has (by rev), then the papers are embedded (a failure to load the
-        model is logged, and `paperboy embed` catches up later)."""
-        if not ids:
-            return
-        self.sync_keywords()
-        self.embed_new(ids)
 
     def embed_new(self, ids: list[str]) -> None:
         """Embed these papers now; a model that fails to load is logged, not raised."""
@@ -438,22 +504,6 @@ class SearchService:
             self._vectors.save()
         return done
 
-    def sync_keywords(self, progress: bool = False) -> int | None:
-        """Index every paper changed since the keyword index last saw the store (None: another
-        process is doing it). PostgreSQL needs nothing: its triggers keep the index."""
-        bar = None
-        if progress:
-            pending = self.lexical.pending()
-            if pending:
-                from tqdm import tqdm
-
-                bar = tqdm(total=pending, unit="paper", desc="keyword index", dynamic_ncols=True)
-        try:
-            return self.lexical.sync(progress=bar.update if bar is not None else None)
-        finally:
-            if bar is not None:
-                bar.close()
-
     def stale_models(self) -> dict[str, int]:
         """Vectors stored for models other than the configured one."""
         return {m: n for m, n in self.repo.embedding_models().items() if m != self.model_id}
@@ -479,35 +529,3 @@ class SearchService:
         self._refreshed_at = time.monotonic()
         return {"documents": docs, "vectors": self._vectors.size, "model": self.model_id,
                 "missing_vectors": self.repo.count_missing_embeddings(self.model_id)}
-
-
-def index_listener(store: Store, settings: Settings, embed: bool = True,
-                   service: SearchService | None = None) -> "IndexListener":
-    """A run_ingest listener keeping search current for each stored batch."""
-    return IndexListener(service or SearchService(store, settings), embed)
-
-
-class IndexListener:
-    """Told the ids of every stored batch of an import; ``close`` ends the run.
-
-    The keyword index takes in each batch (tantivy on SQLite: one writer for the run, in a
-    helper process past the first batches; on PostgreSQL triggers did it in the same
-    transaction). With ``embed`` the changed papers
-    are embedded right away (daily ingests); bulk imports pass ``embed=False`` and leave it to
-    `paperboy embed`.
-    """
-
-    def __init__(self, service: SearchService, embed: bool):
-        self.service = service
-        self.embed = embed
-        self.keywords = service.lexical.follower()
-
-    def __call__(self, ids: list[str]) -> None:
-        if self.keywords is not None:
-            self.keywords(ids)
-        if self.embed and ids:
-            self.service.embed_new(ids)
-
-    def close(self) -> None:
-        if self.keywords is not None:
-            self.keywords.close()

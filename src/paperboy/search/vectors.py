@@ -41,6 +41,9 @@ HNSW_THRESHOLD = 50_000
 EXACT_ROW_US = 0.45
 GRAPH_FETCH_US = 4.0
 FILTER_OVERFETCH = 1.3
+#: Exact-mode vectors are saved to a file from this many (a new process loads the file instead
+#: of reading each vector from the database: see RESULTS.md "Issue 16", CLI start-up).
+EXACT_SAVE_FROM = 2_000
 #: Seconds between rewrites of the saved graph while vectors keep arriving (a restart reads the
 #: newer vectors from the database anyway); ``save()`` itself always writes.
 SAVE_EVERY = 600.0
@@ -93,8 +96,11 @@ class VectorIndex:
     def refresh(self) -> int:
         """Take in vectors written since the last refresh; returns how many were added."""
         with self._lock:
-            if self.hnsw is None and self.last_seq == 0 and self.path and self.path.is_file():
-                self._load_file()
+            if self.hnsw is None and self.last_seq == 0 and self.path:
+                if self.path.is_file():
+                    self._load_file()
+                elif self.exact_path.is_file():
+                    self._load_exact()
             pending = self.repo.count_vectors(self.model, self.last_seq)
             if pending == 0:
                 return 0
@@ -115,7 +121,7 @@ class VectorIndex:
                 added += len(doc_ids)
             if id_parts:
                 self._add_exact(np.concatenate(id_parts), np.vstack(mat_parts))
-            if added and self.hnsw is not None and (
+            if added and (self.hnsw is not None or len(self.ids) >= EXACT_SAVE_FROM) and (
                     self._saved_at is None or time.monotonic() - self._saved_at > SAVE_EVERY):
                 self.save()
             return added
@@ -167,10 +173,45 @@ class VectorIndex:
     def rows_path(self) -> Path:
         return self.path.with_suffix(".rows.npz")
 
+    @property
+    def exact_path(self) -> Path:
+        return self.path.with_suffix(".exact.npy")
+
+    def _save_exact(self) -> None:
+        """The exact-mode matrix with its ids and metadata in one file, written atomically: a
+        new process (a CLI search) loads it instead of reading every vector from the database."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.exact_path.with_name(f".{self.exact_path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            np.save(fh, np.frombuffer(json.dumps(self._meta()).encode(), dtype=np.uint8))
+            np.save(fh, self.ids)
+            np.save(fh, self.matrix)
+        tmp.replace(self.exact_path)
+
+    def _load_exact(self) -> None:
+        try:
+            with open(self.exact_path, "rb") as fh:
+                meta = json.loads(np.load(fh).tobytes())
+                ids, matrix = np.load(fh), np.load(fh)
+        except (OSError, ValueError):
+            return
+        if meta.get("format") != INDEX_FORMAT or meta.get("model") != self.model \
+                or len(ids) != len(matrix):
+            return  # another model or format: read from the table
+        self.ids, self.matrix = ids, matrix
+        self.dim, self.last_seq = int(meta["dim"]), int(meta["last_seq"])
+        self._saved_at = time.monotonic()
+
     def save(self) -> None:
-        """Write the HNSW index, its int8 rows and its metadata atomically (exact mode needs no
-        file). The metadata goes last: rows or a graph of another seq are rebuilt on load."""
-        if self.hnsw is None or self.path is None:
+        """Write the HNSW index, its int8 rows and its metadata atomically (exact mode: the
+        matrix, from ``EXACT_SAVE_FROM`` vectors). The metadata goes last: rows or a graph of
+        another seq are rebuilt on load."""
+        if self.path is None:
+            return
+        if self.hnsw is None:
+            if len(self.ids) >= EXACT_SAVE_FROM:
+                self._saved_at = time.monotonic()
+                self._save_exact()
             return
         self._saved_at = time.monotonic()
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -221,7 +262,8 @@ class VectorIndex:
             self.matrix = np.zeros((0, 0), dtype=np.float32)
             self.last_seq = 0
             if self.path is not None:
-                for p in (self.path, self.path.with_suffix(".json"), self.rows_path):
+                for p in (self.path, self.path.with_suffix(".json"), self.rows_path,
+                          self.exact_path):
                     p.unlink(missing_ok=True)
 
     # -- search -----------------------------------------------------------------------------

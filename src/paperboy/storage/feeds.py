@@ -687,17 +687,17 @@ class FeedRepository:
         with self.engine.connect() as conn:
             return self._page_of_ids(conn, ids, limit, offset)
 
-    def items_for(self, ids: Sequence[str]) -> list[FeedItem]:
-        """FeedItems (with listing facts) for papers in the given order; unknown/hidden skipped."""
+    def items_for(self, ids: Sequence[str], include_hidden: bool = False) -> list[FeedItem]:
+        """FeedItems (with listing facts) for papers in the given order; unknown papers skipped,
+        hidden ones too unless ``include_hidden`` (what administrators see)."""
         ids = list(dict.fromkeys(ids))
         if not ids:
             return []
         with self.engine.connect() as conn:
-            visible = set(
-                conn.execute(
-                    select(papers.c.id).where(papers.c.id.in_(ids), papers.c.hidden == false())
-                ).scalars()
-            )
+            query = select(papers.c.id).where(papers.c.id.in_(ids))
+            if not include_hidden:
+                query = query.where(papers.c.hidden == false())
+            visible = set(conn.execute(query).scalars())
             rows = [(i, None, None, None) for i in ids if i in visible]
             return self._hydrate(conn, rows)
 

@@ -28,6 +28,7 @@ from paperboy.storage.schema import (
     paper_categories,
     paper_sources,
     papers,
+    search_docs,
     sync_state,
 )
 
@@ -481,6 +482,10 @@ class PaperRepository:
                 select(sync_state.c.value).where(sync_state.c.key == key)
             ).scalar_one_or_none()
 
+    def delete_state(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(sync_state).where(sync_state.c.key == key))
+
     # -- reads ----------------------------------------------------------------------------
 
     def get(self, paper_id: str) -> Paper | None:
@@ -524,6 +529,25 @@ class PaperRepository:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(papers)).scalar_one()
+
+    def remove_source_only(self, source: str, chunk: int = 500) -> tuple[list[str], list[int]]:
+        """Delete the papers that came from ``source`` alone (a paper another source also
+        brought stays), with everything that hangs off them (listings, facets, vectors, keyword
+        rows: foreign keys and triggers); returns (their ids, their search doc ids), so the
+        caller can drop them from the keyword index file too."""
+        ps, other = paper_sources, paper_sources.alias("other")
+        only = select(ps.c.paper_id).where(
+            ps.c.source == source,
+            ~exists().where(other.c.paper_id == ps.c.paper_id, other.c.source != source))
+        doc_ids: list[int] = []
+        with self.engine.begin() as conn:
+            ids = sorted(conn.execute(only).scalars())
+            for start in range(0, len(ids), chunk):
+                part = ids[start:start + chunk]
+                doc_ids += conn.execute(select(search_docs.c.doc_id).where(
+                    search_docs.c.paper_id.in_(part))).scalars()
+                conn.execute(delete(papers).where(papers.c.id.in_(part)))
+        return ids, sorted(doc_ids)
 
     def uncategorized_listed(self, limit: int = 1000) -> list[str]:
         """arXiv papers on a daily listing that have no category yet (Hugging Face's daily

@@ -26,15 +26,8 @@ import orjson
 from sqlalchemy import bindparam, delete, func, select, text
 
 from paperboy.query import SearchFilters
-from paperboy.records import Paper
 from paperboy.storage.database import like_escape
-from paperboy.storage.papers import (
-    SQLITE_PAPER_COLUMNS,
-    name_key,
-    paper_from_row,
-    sqlite_datetime_text,
-    sqlite_papers,
-)
+from paperboy.storage.papers import name_key, sqlite_datetime_text
 from paperboy.storage.schema import embeddings, paper_categories, papers, search_docs
 
 
@@ -243,12 +236,17 @@ class SearchIndexRepository:
         phrases: Sequence[Sequence[str]] = (),
         filters: SearchFilters | None = None,
         limit: int = 100,
+        doc_ids: Sequence[int] | None = None,
     ) -> list[LexicalHit]:
-        """Best ``limit`` matches by ``ts_rank`` (title weighted A, abstract B), filters applied."""
+        """Best ``limit`` matches by ``ts_rank`` (title weighted A, abstract B), filters applied;
+        with ``doc_ids``, the scores of those documents only (the ones that match)."""
         if not terms and not phrases:
             return []
         params: dict = {"lim": limit}
         where = self._filter_sql(filters, params)
+        if doc_ids is not None:
+            where += " AND d.doc_id = ANY(:only_ids)"
+            params["only_ids"] = [int(d) for d in doc_ids]
         tsq = self._pg_tsquery(terms, phrases, params)
         sql = (
             f"SELECT d.doc_id, d.paper_id, ts_rank(d.tsv, q.q) AS score "
@@ -258,6 +256,19 @@ class SearchIndexRepository:
         with self.engine.connect() as conn:
             rows = conn.execute(text(sql), params).all()
         return [LexicalHit(int(r[0]), r[1], float(r[2])) for r in rows]
+
+    def lexical_count(self, terms: Sequence[str], phrases: Sequence[Sequence[str]] = (),
+                      filters: SearchFilters | None = None) -> int:
+        """How many visible papers match the words under the filters."""
+        if not terms and not phrases:
+            return 0
+        params: dict = {}
+        where = self._filter_sql(filters, params)
+        tsq = self._pg_tsquery(terms, phrases, params)
+        sql = (f"SELECT count(*) FROM (SELECT {tsq} AS q) q, search_docs d "
+               f"JOIN papers p ON p.id = d.paper_id WHERE d.tsv @@ q.q AND {where}")
+        with self.engine.connect() as conn:
+            return int(conn.execute(text(sql), params).scalar_one())
 
     @staticmethod
     def _pg_tsquery(terms, phrases, params: dict) -> str:
@@ -305,26 +316,36 @@ class SearchIndexRepository:
                 out.update({int(d): p for d, p in rows})
         return out
 
-    def visible_papers(self, doc_ids: Sequence[int]) -> dict[int, "Paper"]:
-        """doc id -> Paper for the documents that exist and are not hidden: a search page's
-        visibility check and hydration in one query (two cost ~1 ms more at 1M papers)."""
-        out: dict[int, Paper] = {}
+    def visible_ids(self, doc_ids: Sequence[int]) -> dict[int, str]:
+        """doc id -> paper id for the documents that exist and are not hidden (search results
+        are ids; whoever shows them reads the papers once)."""
+        out: dict[int, str] = {}
         ids = [int(d) for d in doc_ids]
         with self.engine.connect() as conn:
             for start in range(0, len(ids), 900):
                 chunk = ids[start:start + 900]
-                if conn.dialect.name == "sqlite":
-                    out.update(sqlite_papers(
-                        conn, f"SELECT s.doc_id, {SQLITE_PAPER_COLUMNS} FROM search_docs s "
-                        "JOIN papers p ON p.id = s.paper_id "
-                        f"WHERE s.doc_id IN ({', '.join('?' * len(chunk))}) AND p.hidden = 0", chunk))
-                    continue
-                rows = conn.execute(
-                    select(search_docs.c.doc_id, papers)
-                    .join(papers, papers.c.id == search_docs.c.paper_id)
-                    .where(search_docs.c.doc_id.in_(chunk),
-                           papers.c.hidden.is_(False))).mappings()
-                out.update({row["doc_id"]: paper_from_row(row) for row in rows})
+                if conn.dialect.name == "sqlite":  # straight to the driver: on every search
+                    rows = conn.exec_driver_sql(
+                        "SELECT s.doc_id, s.paper_id FROM search_docs s JOIN papers p "
+                        f"ON p.id = s.paper_id WHERE s.doc_id IN ({', '.join('?' * len(chunk))}) "
+                        "AND p.hidden = 0", tuple(chunk)).cursor
+                else:
+                    rows = conn.execute(
+                        select(search_docs.c.doc_id, search_docs.c.paper_id)
+                        .join(papers, papers.c.id == search_docs.c.paper_id)
+                        .where(search_docs.c.doc_id.in_(chunk), papers.c.hidden.is_(False)))
+                out.update({int(d): p for d, p in rows})
+        return out
+
+    def texts(self, paper_ids: Sequence[str]) -> dict[str, str]:
+        """paper id -> title and abstract (what a hit's matched words are looked up in)."""
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(paper_ids), 900):
+                chunk = list(paper_ids[start:start + 900])
+                rows = conn.execute(select(papers.c.id, papers.c.title, papers.c.abstract)
+                                    .where(papers.c.id.in_(chunk)))
+                out.update({pid: f"{title or ''}\n{abstract or ''}" for pid, title, abstract in rows})
         return out
 
     def doc_count(self) -> int:

@@ -14,13 +14,26 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from paperboy.query import Hit, QueryError, SearchFilters, SearchResults
+from paperboy.query import Hit, QueryError, SearchFilters, SearchResults, describe_counts
 from paperboy.storage import Store
 from paperboy.storage.feeds import FeedItem
 
 log = logging.getLogger(__name__)
 
 NOT_READY = "search index not ready: showing plain title matches"
+
+
+def saved_query(q: str, category: str | None, author: str | None, code: bool) -> str:
+    """The search page's query with its form filters written in the query syntax, so an alert
+    or a feed repeats the same search (dates are left out: an alert is about new papers)."""
+    parts = [q.strip()] if q and q.strip() else []
+    if category:
+        parts.append(f"cat:{category}")
+    if author:
+        parts.append(f'author:"{author.replace(chr(34), "")}"')
+    if code:
+        parts.append("has:code")
+    return " ".join(parts)
 
 
 def build_searcher(store: Store, settings):
@@ -44,6 +57,15 @@ class WebResults:
     mode: str = "hybrid"
     #: False when the fallback answered (no index)
     indexed: bool = True
+    #: papers with the words (None: not counted), papers related by meaning only
+    matched: int | None = None
+    related: int = 0
+    related_more: bool = False
+
+    @property
+    def summary(self) -> str:
+        """"12 papers match the words, and 3 related by meaning"."""
+        return describe_counts(self)
 
 
 class SearchFacade:
@@ -97,6 +119,9 @@ class SearchFacade:
                     highlight_terms=list(res.highlight_terms),
                     message=res.message,
                     mode=res.mode,
+                    matched=res.matched,
+                    related=res.related,
+                    related_more=res.related_more,
                 )
         page = self.store.feeds.title_matches(query, limit=limit, offset=offset)
         return WebResults(

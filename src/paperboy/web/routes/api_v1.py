@@ -127,6 +127,7 @@ def search(
     except QueryError as exc:
         raise BadInput(f"q: {exc}") from None
     return {"data": [item_json(i, base) for i in res.items], "count": res.total,
+            "matched": res.matched, "related": res.related, "related_more": res.related_more,
             "limit": limit, "offset": offset, "mode": res.mode, "message": res.message,
             "indexed": res.indexed, "highlight_terms": res.highlight_terms}
 

@@ -27,6 +27,7 @@ from paperboy.validation import MAX_COLLECTION_NAME, MAX_DESCRIPTION, MAX_NOTE
 from paperboy.web import auth
 from paperboy.web.auth import AdminDep, CurrentUser, UserDep
 from paperboy.web.deps import CsrfDep, SearchDep, SettingsDep, StoreDep, TemplatesDep
+from paperboy.web.pending import signin_to_vote_url
 
 html = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["community"])
@@ -219,10 +220,31 @@ def _moderate_comment(store, comment_id: int, hidden: bool):
 
 @html.post("/papers/{paper_id:path}/hide")
 def hide_paper(paper_id: str, store: StoreDep, admin: AdminDep, _: CsrfDep):
+    return _moderate_paper(store, paper_id, True)
+
+
+@html.post("/papers/{paper_id:path}/unhide")
+def unhide_paper(paper_id: str, store: StoreDep, admin: AdminDep, _: CsrfDep):
+    return _moderate_paper(store, paper_id, False)
+
+
+def _moderate_paper(store, paper_id: str, hidden: bool):
+    """Back to the paper's page either way: administrators still see a hidden paper there,
+    with the way back (Unhide)."""
     key = _paper_key(paper_id)
-    if not store.community.set_paper_hidden(key, True):
+    if not store.community.set_paper_hidden(key, hidden):
         raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse(f"/papers/{key}", status_code=303)
+
+
+@html.get("/admin/hidden")
+def hidden_papers(request: Request, store: StoreDep, templates: TemplatesDep, admin: AdminDep):
+    """What administrators hid, each a link to its page and its Unhide button."""
+    items = store.feeds.items_for(store.community.hidden_paper_ids(), include_hidden=True)
+    return templates.render(request, "list.html", {
+        "heading": "Hidden papers", "kind": "Moderation", "items": items, "page_obj": None,
+        "page": 1, "nav": "admin",
+        "subheading": f"{len(items)} hidden from readers; open one to unhide it"})
 
 
 # -- submissions --------------------------------------------------------------------------
@@ -433,5 +455,6 @@ def install(app) -> None:
     if "comment_html" in env.filters:
         return
     templates.page_data.append(page_data(app.state.store))
+    env.globals["signin_to_vote_url"] = signin_to_vote_url  # builds a URL; reads nothing
     env.filters["comment_html"] = lambda text: Markup(render_comment(text or ""))
     env.filters["safe_url"] = safe_url  # imported links: http(s)/mailto only

@@ -14,9 +14,11 @@ from fastapi.responses import PlainTextResponse, Response
 from paperboy.plural import count_of
 from paperboy.query import QueryError
 from paperboy.storage.feeds import Period
+from paperboy.web.auth import current_user
 from paperboy.web.deps import SearchDep, SettingsDep, StoreDep, TemplatesDep
 from paperboy.web.markdown import paper_markdown
 from paperboy.web.params import clean, parse_paper_id, parse_period, parse_sort, search_filters
+from paperboy.web.searching import saved_query
 from paperboy.web.templating import fmt_date
 
 router = APIRouter(include_in_schema=False)
@@ -135,14 +137,18 @@ def paper_page(paper_id: str, request: Request, store: StoreDep, templates: Temp
     if paper is None:
         raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
     [item] = store.feeds.items_for([paper.id]) or [None]
-    if item is None:  # hidden
+    hidden = item is None
+    # a hidden paper is a 404 for everyone but administrators, who see it with "Unhide"
+    if hidden and not as_markdown and getattr(current_user(request), "is_admin", False):
+        [item] = store.feeds.items_for([paper.id], include_hidden=True) or [None]
+    if item is None:
         raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
     if as_markdown:
         return PlainTextResponse(paper_markdown(item), media_type="text/markdown; charset=utf-8")
     listings = store.papers.listings(paper.id)
     return templates.render(
         request, "paper.html",
-        {"item": item, "paper": paper, "listings": listings, "nav": "paper"},
+        {"item": item, "paper": paper, "listings": listings, "nav": "paper", "hidden": hidden},
     )
 
 
@@ -164,7 +170,8 @@ def search_page(
             error = str(exc)
     context = {
         "q": query, "since": since or "", "until": until or "", "category": category or "",
-        "author": author or "", "code": code, "results": results, "error": error, "page": page,
+        "author": author or "", "code": code, "results": results,
+        "saved_q": saved_query(query, category, author, code) if results else "", "error": error, "page": page,
         "nav": "search", "categories": store.feeds.categories(30),
         "uncategorized": store.papers.count_uncategorized_listed() if category else 0,
     }
