@@ -140,7 +140,7 @@ class Embedder:
         opts.log_severity_level = 3
         # The pool's threads stop spinning when a run returns, instead of holding a core for
         # a while: a query's embedding is followed at once by keyword and vector searches that
-        # need both cores (100k papers with a filter: hybrid p50 16.6 against 19.5 ms).
+        # need both cores (benchmarks/RESULTS.md, "Issue 17").
         opts.add_session_config_entry("session.force_spinning_stop", "1")
         return ort.InferenceSession(str(self.onnx_path), opts, providers=["CPUExecutionProvider"])
 
@@ -199,7 +199,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         texts = [t if t else " " for t in texts]
-        # One text (a query): plain encode; encode_batch's thread pool costs ~3 ms per call.
+        # One text (a query): plain encode; encode_batch's thread pool costs more than it saves.
         encodings = ([self.tokenizer.encode(texts[0])] if len(texts) == 1
                      else self.tokenizer.encode_batch(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids), reverse=True)
@@ -229,8 +229,7 @@ class Embedder:
     def embed_one(self, text: str, single_thread: bool = False) -> np.ndarray:
         """One text's vector. ``single_thread``: run on one core, for a caller that keeps the
         other busy meanwhile (hybrid search ranks keywords there); two threads would fight it
-        for the core (measured: keyword search beside a 2-thread query embedding 16-19 ms,
-        beside a 1-thread one 11-14 ms, at 1M papers)."""
+        for the core (benchmarks/RESULTS.md, "Issue 17")."""
         if not single_thread:
             return self.embed([text])[0]
         if self._single is None:
