@@ -71,7 +71,7 @@ def test_import_takes_code_link_from_arxiv_comments_without_erasing_hf(web_store
     from_comments = make_paper(id="2410.32222", comments="Code: https://github.com/acme/x")
     hf = make_paper(id="2410.33333", code_url="https://github.com/hf/given", comments="github.com/other/one")
     report = run_ingest(web_store, [from_comments, hf], "arxiv", error_stream=io.StringIO(),
-                        progress=False, prefetch=False)
+                        progress=False)
     assert report.new == 2
     assert web_store.papers.get("2410.32222").code_url == "https://github.com/acme/x"
     assert web_store.papers.get("2410.33333").code_url == "https://github.com/hf/given"

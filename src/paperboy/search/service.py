@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -41,9 +40,6 @@ MODES = ("hybrid", "lexical", "dense")
 #: Candidates read from each list before fusion (deeper when the page needs it).
 DEPTH = 100
 MAX_DEPTH = 1000
-#: Papers (vectors) from which a hybrid search ranks keywords beside a one-thread query
-#: embedding rather than after a two-thread one (see ``_both_sides``).
-KEYWORDS_BESIDE_EMBEDDING_FROM = 250_000
 #: Seconds between checks for vectors written by other processes.
 REFRESH_EVERY = 5.0
 
@@ -268,24 +264,12 @@ class SearchService:
         return pool
 
     def _embed_beside(self, parsed, keyword_side) -> tuple[Future, np.ndarray]:
-        """The query's vector, with the keyword ranking started on the other core (tantivy
-        releases the GIL): on a large store (slow keyword ranking) beside a one-thread
-        embedding; on a smaller one after a two-thread embedding, so that it runs beside the
-        vector search (RESULTS.md, "Issue 16": the measured costs behind the rule)."""
-        started = threading.Event()
-
-        def run():
-            started.set()
-            return keyword_side()
-
-        if self.vectors.size >= KEYWORDS_BESIDE_EMBEDDING_FROM:
-            job = self._pool().submit(run)
-            return job, self._query_vector(parsed, single_thread=True)
-        qvec = self._query_vector(parsed)
-        job = self._pool().submit(run)
-        # usearch holds the GIL while it searches: let the keyword thread reach tantivy first.
-        started.wait(0.005)
-        return job, qvec
+        """The query's vector on one core while the keywords are ranked on the other (tantivy
+        releases the GIL). One order for every store: a one-thread embedding costs less CPU
+        than a two-thread one and leaves the other core free (RESULTS.md, "Issue 16": measured
+        against the adaptive order this replaced)."""
+        job = self._pool().submit(keyword_side)
+        return job, self._query_vector(parsed, single_thread=True)
 
     def _query_vector(self, parsed, single_thread: bool = False) -> np.ndarray:
         return self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms),

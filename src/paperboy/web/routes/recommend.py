@@ -321,8 +321,13 @@ def my_recommendations(
 
 
 @html.get("/account/for-you.json")
-def export_signals(store: StoreDep, user: UserDep):
-    data = {"username": user.username, **store.signals.export(user.id)}
+def export_signals(request: Request, store: StoreDep, settings: SettingsDep, user: UserDep):
+    """Everything For you keeps about the reader, and their latest day's recommendations."""
+    latest = _latest(store, settings)
+    recs = service(request).recommend(user.id, Period.day(latest), limit=100)
+    data = {"username": user.username, **store.signals.export(user.id),
+            "recommendations": {"day": latest.isoformat(),
+                                "papers": [{"id": r.paper_id, **r.as_dict()} for r in recs.items]}}
     return JSONResponse(data, headers={**NO_STORE, "Content-Disposition":
                                        'attachment; filename="paperboy-for-you.json"'})
 
