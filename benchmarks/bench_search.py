@@ -262,7 +262,7 @@ def bench_latency(args) -> None:
     queries = queries[: args.queries]
     svc = SearchService(store, settings, embedder=embedder)
     t = time.perf_counter()
-    synced = svc.sync_keywords(progress=True)  # a new index format re-indexes the store here
+    synced = svc.upkeep.catch_up(progress=True)  # a new index format re-indexes the store here
     if synced:
         print(f"keyword index: {synced:,} papers indexed in {time.perf_counter() - t:.0f}s "
               f"({synced / (time.perf_counter() - t):,.0f}/s)", flush=True)

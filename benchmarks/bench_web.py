@@ -262,10 +262,12 @@ async def _fetch(reader, writer, path: str) -> int:
     return status
 
 
-async def _load(port: int, paths: list[str], duration: float, concurrency: int) -> dict:
-    """A lean loopback load generator: ``concurrency`` keep-alive connections, random paths."""
+async def _load(port: int, paths: list[str], duration: float, concurrency: int,
+                latencies: list[float] | None = None) -> dict:
+    """A lean loopback load generator: ``concurrency`` keep-alive connections, random paths
+    (each latency in ms is also appended to ``latencies`` when given)."""
     done = errors = 0
-    latencies: list[float] = []
+    latencies = [] if latencies is None else latencies
     stop_at = time.monotonic() + duration
 
     async def worker(seed: int):
@@ -325,7 +327,7 @@ def main() -> None:
     from paperboy.search.service import SearchService
 
     # As `paperboy up` does before serving: the keyword index takes in every stored paper.
-    SearchService(store, settings).sync_keywords()
+    SearchService(store, settings).upkeep.catch_up()
     rng = random.Random(1)
     all_urls = urls = url_sets(store, rng, args.requests)
     if args.only:

@@ -63,7 +63,7 @@ def arxiv_service(settings, embedder, scratch: Path):
     store.search.put_embeddings(embedder.model_id, [
         (p.id, text_hash(p.title, p.abstract), v) for p, v in zip(papers, vecs)])
     service = SearchService(store, replace(settings, data_dir=scratch, database_url=""), embedder=embedder)
-    service.sync_keywords()
+    service.upkeep.catch_up()
     by_author: dict[str, set[str]] = defaultdict(set)
     for p in papers:
         for a in p.authors:

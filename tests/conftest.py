@@ -1,7 +1,7 @@
 """Shared fixtures: settings in a temporary data directory and stores on SQLite and PostgreSQL.
 
 PostgreSQL comes from the `pgserver` package (a real PostgreSQL 16 with pgvector), started once
-per test session; every test gets its own fresh database in it.
+per test session; every test gets its own fresh database in it, dropped when the test ends.
 """
 
 from __future__ import annotations
@@ -17,23 +17,22 @@ import pytest
 from paperboy.settings import Settings, load_settings
 from paperboy.storage import Store, open_store
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
 _db_counter = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The shared sample data next to the repository (tests only; the product never reads it)."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA}")
-    return SHARED_DATA
+def pytest_collection_modifyitems(items):
+    """Every test on a PostgreSQL database is marked ``postgres`` (``-m "not postgres"`` leaves
+    them out), however it asks for the database."""
+    for item in items:
+        if "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
     """A real PostgreSQL server for the whole test session."""
-    pgserver = pytest.importorskip("pgserver")
+    import pgserver
+
     # Not under pytest's temp root: every pytest start resets that root to mode 0700, which
     # locks the server's own user out when two test runs share a machine.
     root = Path(tempfile.mkdtemp(prefix="paperboy-pg-"))
@@ -58,7 +57,9 @@ def pg_url(pg_server) -> str:
     pg_server.psql(f"CREATE DATABASE {name};")
     url = _pg_url(pg_server, name)
     yield url
-    # Databases die with the server at session end; nothing else to clean.
+    # Dropped at once (FORCE ends a connection a test left open): a server holding a database
+    # per test took minutes to stop at the end of the session.
+    pg_server.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE);")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

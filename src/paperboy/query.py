@@ -96,5 +96,3 @@ class Searcher(Protocol):
         self, paper_id: str, k: int = 10, since: date | None = None, until: date | None = None
     ) -> list[Hit]: ...
 
-    def index_papers(self, ids: list[str]) -> None:
-        """Bring the indexes up to date for these (new or changed) papers."""

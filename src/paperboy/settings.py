@@ -4,28 +4,62 @@ Values come, lowest priority first, from the defaults below, an optional TOML co
 (``paperboy.toml`` in the data directory, or the file named by ``PAPERBOY_CONFIG``), environment
 variables ``PAPERBOY_<NAME>``, and finally explicit overrides (CLI options). Nothing is read at
 import time: callers build a :class:`Settings` with :func:`load_settings` and pass it along.
+
+The fields are checked by pydantic-settings (types, allowed values, a real time zone); a bad
+value stops start-up with one line naming the variable, where it came from and what is allowed.
+:func:`load_settings` reads the three layers itself so that it can tell, for ``paperboy
+settings``, where each value in effect came from.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Annotated, Any, Literal, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BeforeValidator, Field, PrivateAttr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "PAPERBOY_"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FULL_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
 
 
 class SettingsError(ValueError):
     """A setting has a value Paperboy cannot use; the message names the setting and its source."""
 
 
+def _bool(value: Any) -> Any:
+    """Booleans are strict: a mistyped one is an error, never silently false."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("expected a boolean: true/false, yes/no, on/off or 1/0")
+
+
+StrictishBool = Annotated[bool, BeforeValidator(_bool)]
+
+
 def _setting(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+    return Field(default=default, description=help)
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
+    """Every setting, typed: a value of the wrong type or outside the allowed ones is refused
+    when the settings are built (start-up), with one line naming the variable."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid",
+                                      validate_default=True)
+
     data_dir: Path = _setting(
         Path("paperboy-data"),
         "Directory holding the SQLite database, index files, secret key and mail outbox.",
@@ -35,7 +69,7 @@ class Settings:
         "SQLAlchemy URL of the database. Empty: SQLite file paperboy.db in the data directory. "
         "Example: postgresql+psycopg://user:pass@host/paperboy",
     )
-    categories: tuple[str, ...] = _setting(
+    categories: Annotated[tuple[str, ...], NoDecode] = _setting(
         ("cs.AI", "cs.CL", "cs.CV", "cs.LG"),
         "arXiv categories fetched by `paperboy up` and the scheduled ingest.",
     )
@@ -71,7 +105,7 @@ class Settings:
     )
     embedding_batch_size: int = _setting(32, "Texts per embedding batch.")
     embedding_max_length: int = _setting(256, "Maximum tokens per embedded text (title + abstract).")
-    embedding_int8: bool = _setting(
+    embedding_int8: StrictishBool = _setting(
         False, "Run the embedding model with int8 dynamic quantization: faster on CPU, slightly "
         "different vectors (stored under '<model>+int8'; see benchmarks/RESULTS.md).")
     search_related_min: float = _setting(
@@ -88,6 +122,9 @@ class Settings:
     ingest_interval_minutes: int = _setting(
         60, "Minutes between scheduled ingests inside `paperboy serve`/`worker` (0 disables)."
     )
+    index_upkeep_seconds: float = _setting(
+        15.0, "Seconds between the scheduler's checks that the keyword index holds every stored "
+        "paper (what an interrupted import left is indexed then); 0 disables.")
     bulk_index_after: int = _setting(
         100_000, "SQLite: once an import has added this many papers, and at least as many as the "
         "store held before, it drops the secondary indexes (dates, authors, categories, "
@@ -106,7 +143,7 @@ class Settings:
     smtp_port: int = _setting(587, "SMTP server port (587 for STARTTLS, 465 for TLS).")
     smtp_user: str = _setting("", "SMTP user name (empty: no authentication).")
     smtp_password: str = _setting("", "SMTP password.")
-    smtp_security: str = _setting("starttls", "SMTP transport security: starttls, tls or none.")
+    smtp_security: Literal["starttls", "tls", "none"] = _setting("starttls", "SMTP transport security: starttls, tls or none.")
     mail_from: str = _setting("Paperboy <paperboy@localhost>", "From address of outgoing e-mail.")
     timezone: str = _setting("UTC", "Time zone for the daily feed boundaries and digest schedule.")
     smtp_timeout: float = _setting(30.0, "Seconds before an SMTP connection or command times out.")
@@ -131,7 +168,50 @@ class Settings:
     digest_hour: int = _setting(
         7, "Local hour (see timezone) from which the server/worker sends digests (-1: only cron)."
     )
-    digest_weekday: str = _setting("mon", "Day the weekly digest goes out (mon .. sun).")
+    digest_weekday: Weekday = _setting("mon", "Day the weekly digest goes out (mon .. sun).")
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _split_categories(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(x for x in value.replace(",", " ").split() if x)
+        return value
+
+    @field_validator("smtp_security", "digest_weekday", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        """Case does not matter; a full day name is fine too (``Monday``)."""
+        if not isinstance(value, str):
+            return value
+        value = value.strip().lower()
+        return value[:3] if value in FULL_WEEKDAYS else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone name such as UTC or Europe/Berlin") from None
+        return value
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _expand_user(cls, value: Any) -> Any:
+        return Path(os.path.expanduser(str(value))) if isinstance(value, (str, Path)) else value
+
+    #: where each value came from: "default", the TOML file's path, "environment", "command line"
+    _origins: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
+                                   dotenv_settings, file_secret_settings):
+        """Only what :func:`load_settings` passes: it reads the file and the environment
+        itself, so that it knows (and can show) where each value came from."""
+        return (init_settings,)
+
+    def origin(self, name: str) -> str:
+        return self._origins.get(name, "default")
 
     @property
     def resolved_database_url(self) -> str:
@@ -157,38 +237,32 @@ class Settings:
 
 def describe_settings() -> list[tuple[str, str, Any, str]]:
     """(name, environment variable, default, help) of every setting, for docs and `--help`."""
-    return [
-        (f.name, env_name(f.name), f.default, f.metadata["help"])
-        for f in dataclasses.fields(Settings)
-    ]
+    return [(name, env_name(name), f.default, f.description or "")
+            for name, f in Settings.model_fields.items()]
 
 
 def env_name(name: str) -> str:
-    return f"PAPERBOY_{name.upper()}"
+    return f"{ENV_PREFIX}{name.upper()}"
 
 
-def _coerce(name: str, raw: Any, default: Any, source: str) -> Any:
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        if isinstance(default, bool):
-            if isinstance(raw, bool):
-                return raw
-            return str(raw).strip().lower() in {"1", "true", "yes", "on"}
-        if isinstance(default, Path):
-            return Path(os.path.expanduser(str(raw)))
-        if isinstance(default, tuple):
-            if isinstance(raw, (list, tuple)):
-                return tuple(str(x) for x in raw)
-            return tuple(x for x in str(raw).replace(",", " ").split() if x)
-        if isinstance(default, int):
-            return int(raw)
-        if isinstance(default, float):
-            return float(raw)
-        return str(raw)
-    except (TypeError, ValueError):
-        raise SettingsError(
-            f"setting {name} from {source}: cannot use {raw!r} "
-            f"(expected {type(default).__name__})"
-        ) from None
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _problem(error: dict, origins: Mapping[str, str], config_file: Path) -> str:
+    """One line: the variable, where its value came from, what was wrong and what is allowed."""
+    name = str(error["loc"][0]) if error.get("loc") else "?"
+    origin = origins.get(name, "default")
+    where = {"environment": f"environment {env_name(name)}",
+             "command line": f"command line ({name})"}.get(origin, f"{origin}: {name}")
+    if origin == "default":
+        where = f"default {name}"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"setting {name} from {where}: {message} (got {error.get('input')!r})"
 
 
 def load_settings(
@@ -198,8 +272,7 @@ def load_settings(
     """Build settings from defaults, config file, environment and explicit overrides."""
     environ = os.environ if environ is None else environ
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-    fields = {f.name: f for f in dataclasses.fields(Settings)}
-    values: dict[str, Any] = {}
+    fields = Settings.model_fields
 
     data_dir_raw = overrides.get("data_dir") or environ.get(env_name("data_dir"))
     data_dir = Path(data_dir_raw) if data_dir_raw else fields["data_dir"].default
@@ -207,23 +280,25 @@ def load_settings(
     config_file = Path(config_path) if config_path else data_dir / "paperboy.toml"
     if config_path and not config_file.is_file():
         raise SettingsError(f"PAPERBOY_CONFIG points at {config_file}, which is not a file")
-    if config_file.is_file():
-        try:
-            with open(config_file, "rb") as fh:
-                file_values = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"{config_file}: invalid TOML: {exc}") from None
-        for key, raw in file_values.items():
-            if key not in fields:
-                raise SettingsError(f"{config_file}: unknown setting {key!r}")
-            values[key] = _coerce(key, raw, fields[key].default, str(config_file))
 
-    for name, f in fields.items():
-        raw = environ.get(env_name(name))
-        if raw is not None:
-            values[name] = _coerce(name, raw, f.default, f"environment {env_name(name)}")
-    for name, raw in overrides.items():
-        if name not in fields:
-            raise SettingsError(f"unknown setting {name!r}")
-        values[name] = _coerce(name, raw, fields[name].default, "command line")
-    return Settings(**values)
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    layers = []
+    if config_file.is_file():
+        layers.append((str(config_file), _read_toml(config_file)))
+    layers.append(("environment", {name: environ[env_name(name)] for name in fields
+                                   if env_name(name) in environ}))
+    layers.append(("command line", overrides))
+    for origin, layer in layers:
+        for name, raw in layer.items():
+            if name not in fields:
+                where = "" if origin == "command line" else f"{origin}: "
+                raise SettingsError(f"{where}unknown setting {name!r}")
+            values[name] = raw
+            origins[name] = origin
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError(_problem(exc.errors()[0], origins, config_file)) from None
+    settings._origins = origins
+    return settings

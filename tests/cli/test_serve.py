@@ -163,7 +163,7 @@ def test_up_fetches_embeds_and_serves(tmp_path):
         os.killpg(proc.pid, signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
         replay.stop()
-    assert "fetching the last 1 days of cs.LG" in out
+    assert "fetching the last 1 day of cs.LG" in out
     assert "arxiv: " in out and " new" in out
     assert "embedded " in out
     assert "Traceback" not in out

@@ -62,7 +62,7 @@ def test_moderate_hides_papers_and_comments(settings, store, make_user):
     assert _run(settings, "moderate", "hide-paper", "9999.99999").exit_code == 1
     assert _run(settings, "moderate", "hide-comment", "424242").exit_code == 1
     store.community.set_upvote(author.id, p.id)
-    assert "recounted 1 papers" in _run(settings, "moderate", "recount").output
+    assert "recounted 1 paper" in _run(settings, "moderate", "recount").output
     assert store.community.counts([p.id])[p.id].upvotes_local == 1
 
 

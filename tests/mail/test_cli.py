@@ -9,14 +9,17 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from paperboy.mail.digest import local_today
 from paperboy.mail.service import MailService
+from paperboy.settings import load_settings
 from paperboy.storage import open_store
 from tests.builders import make_listing, make_paper
+from tests.mail.test_digest import confirmed
 
 
 def cli_env(settings, **extra) -> dict:
@@ -144,3 +147,36 @@ def test_smtp_configuration_error_is_one_line(sqlite_mail_settings, sqlite_popul
     # The claimed digest was deferred, so a corrected run sends everything.
     fixed = run(mail_settings, "digest", "send")
     assert fixed.returncode == 0 and "sent 8" in fixed.stdout
+
+
+def test_digest_from_the_cli_uses_the_configured_time_zone(mail_settings, smtp_server):
+    """``digest send`` from cron cuts days in PAPERBOY_TIMEZONE, as the web app does: at UTC+14,
+    yesterday's local noon is the UTC day before, and 02:00 today is still yesterday in UTC."""
+    zone = "Pacific/Kiritimati"
+    local = load_settings({"data_dir": mail_settings.data_dir, "timezone": zone}, environ={})
+    yesterday = local_today(local) - timedelta(days=1)
+    tz = ZoneInfo(zone)
+
+    def utc(day, hour):
+        return datetime.combine(day, time(hour), tz).astimezone(timezone.utc).replace(tzinfo=None)
+
+    store = open_store(mail_settings)
+    try:
+        confirmed(MailService(mail_settings, store), "zone@example.org")
+        store.papers.upsert([
+            make_paper(title="Published at local noon yesterday", published=utc(yesterday, 12)),
+            make_paper(title="Published at 02:00 local today",
+                       published=utc(yesterday + timedelta(days=1), 2)),
+        ], "arxiv")
+    finally:
+        store.close()
+    result = run(mail_settings, "digest", "send", PAPERBOY_TIMEZONE=zone)
+    assert result.returncode == 0, result.stderr
+    today = yesterday + timedelta(days=1)
+    assert result.stdout.startswith(f"daily:{today:%Y-%m-%d}: sent 1,")  # the local day
+    digest = smtp_server.handler.to("zone@example.org")[-1].message
+    text = digest.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    titles = set(re.findall(r"^\* (.+)$", text.split("TRENDING YESTERDAY", 1)[1], re.M))
+    assert titles == {"Published at local noon yesterday"}
+    assert digest["Subject"].endswith(f"{yesterday:%b} {yesterday.day}, {yesterday:%Y}: "
+                                      "1 trending paper")

@@ -165,3 +165,33 @@ def test_a_model_refuses_another_vocabulary(items, vocab):
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="unknown model kind"):
         ModelParams(kind="magic")
+
+
+def test_cached_rows_follow_text_changes_and_stay_bounded(items):
+    vocab = Vocabulary.fit([it.text for it in items])
+    texts = [it.text for it in items]
+    np.testing.assert_allclose(vocab.rows(items).toarray(), vocab.transform(texts).toarray())
+    edited = Item(items[0].paper_id, items[1].text, None)  # same paper, new abstract
+    np.testing.assert_allclose(vocab.rows([edited]).toarray(),
+                               vocab.transform([items[1].text]).toarray())
+    assert (vocab.rows([edited]) != vocab.transform([items[0].text])).nnz
+    vocab._rows.clear()
+    vocab.cache_size = 10
+    for start in range(0, len(items), 8):
+        part = items[start:start + 8]
+        np.testing.assert_allclose(vocab.rows(part).toarray(),
+                                   vocab.transform([it.text for it in part]).toarray())
+        assert len(vocab._rows) <= 10
+
+
+@pytest.mark.parametrize("centred", [True, False])
+def test_a_paper_without_vector_scores_as_the_readers_average(items, fields, vocab, centred):
+    """Whether or not the vocabulary knows the corpus mean vector."""
+    if not centred:
+        vocab = Vocabulary(vocab.terms, vocab.idf, ngrams=vocab.ngrams, vector_mean=None)
+    liked, negs, cands, _ = reader_split(items, fields, "math", 5)
+    for kind in ("linear_vector", "nearest_liked"):
+        model = fit_reader(liked, negs, vocab, ModelParams(kind=kind, solver="centroid"))
+        bare = Item("no-vector", cands[0].text, None)
+        scores = rank(model, cands[1:] + [bare], vocab)
+        assert scores[-1] == pytest.approx(float(scores[:-1].mean()), abs=1e-5)

@@ -67,5 +67,6 @@ def loaded(store, settings, embedder):
     """A store with the corpus, embedded, and a SearchService over it."""
     store.papers.upsert(corpus_papers(), source="arxiv")
     service = SearchService(store, settings, embedder=embedder)
+    service.upkeep.catch_up()  # what an import's listener does (the papers went in directly)
     assert service.embed_missing() == len(CORPUS)
     return service

@@ -19,6 +19,8 @@ def data_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("cli") / "data"
     with open_store(load_settings({"data_dir": path}, environ={})) as store:
         store.papers.upsert(corpus_papers(), source="arxiv")
+    result = CliRunner().invoke(cli, ["--data-dir", str(path), "-q", "index", "sync"])
+    assert result.exit_code == 0 and f"{len(CORPUS)} papers indexed" in result.output
     result = CliRunner().invoke(cli, ["--data-dir", str(path), "-q", "embed"])
     assert result.exit_code == 0, result.output
     assert f"embedded {len(CORPUS)} papers" in result.output

@@ -35,6 +35,7 @@ def test_since_until_at_the_exact_boundaries(settings, embedder, tz):
         }
         store.papers.upsert(list(p.values()), source="arxiv")
         service = SearchService(store, zoned, embedder=embedder)
+        service.upkeep.catch_up()
         service.embed_missing()
         day = SearchFilters(since=D, until=D)
         want = {p["first"].id, p["last"].id}

@@ -101,6 +101,22 @@ def test_check_paper_names_the_field_and_never_rewrites():
             check_paper(replace(make_paper(), **bad))
 
 
+def test_every_field_of_a_record_is_checked():
+    """A field added to Paper or Listing must be added to the validator too."""
+    from dataclasses import fields
+
+    class Odd:
+        pass
+
+    for f in fields(make_paper()):
+        if f.name != "listing":
+            with pytest.raises(BadValue):
+                check_paper(replace(make_paper(), **{f.name: Odd()}))
+    for f in fields(make_listing()):
+        with pytest.raises(BadValue):
+            check_paper(make_paper(listing=replace(make_listing(), **{f.name: Odd()})))
+
+
 def test_overlong_line_is_skipped_without_reading_it_whole(tmp_path):
     """A 300 KB .gz held a 300 MB abstract; lines over the limit are rejected as they stream."""
     path = tmp_path / "s.jsonl.gz"

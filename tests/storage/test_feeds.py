@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from paperboy.settings import load_settings
+from paperboy.storage import open_store
 from paperboy.storage.feeds import Period, trending_score
 from tests.builders import make_listing, make_paper
 
@@ -76,14 +78,13 @@ def test_prev_next_and_latest(store):
     assert prev is None and nxt == Period.week_of(D3)
 
 
-def test_time_zone_shifts_fallback_days(store):
-    *_, d = _seed(store)  # published 2024-10-28 23:30 UTC
-    store.feeds.tz = "Asia/Tokyo"  # = 2024-10-29 08:30 local
-    try:
+def test_time_zone_shifts_fallback_days(settings):
+    tokyo = load_settings({"data_dir": settings.data_dir, "database_url": settings.database_url,
+                           "timezone": "Asia/Tokyo"}, environ={})
+    with open_store(tokyo) as store:  # the zone goes in when the store is built
+        *_, d = _seed(store)  # published 2024-10-28 23:30 UTC = 2024-10-29 08:30 in Tokyo
         assert _ids(store.feeds.listed(Period.day(date(2024, 10, 29)))) == [d.id]
         assert _ids(store.feeds.listed(Period.day(D3))) == []
-    finally:
-        store.feeds.tz = "UTC"
 
 
 def test_authors_organizations_categories_submitter(store):

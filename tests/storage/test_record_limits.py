@@ -20,6 +20,7 @@ def test_limits_fit_the_columns():
         assert LIMITS.url <= length(p, name)
     listings = schema.daily_listings
     assert LIMITS.submitter <= length(listings, "submitter")
+    assert LIMITS.submitter <= length(listings, "submitter_fullname")
     assert LIMITS.organization <= length(listings, "organization")
     assert LIMITS.announce_type <= length(listings, "announce_type")
     assert LIMITS.listing_source <= length(listings, "source")

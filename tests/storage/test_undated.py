@@ -127,8 +127,20 @@ def test_cli_show_and_search_print_no_dangling_separators(undated_app):
     assert shown.exit_code == 0, shown.output
     assert "published: 2025-05 (approximate" in shown.output
     assert "published" not in run("show", "s2:4983").output
+    assert run("index", "sync").exit_code == 0  # papers stored directly, not by an import
     found = run("search", "--mode", "lexical", "undated OR date OR 2007")
     assert found.exit_code == 0, found.output
     assert "----" not in found.output and "≈2025-05" in found.output
     since = run("search", "--mode", "lexical", "--since", "2025-05-01", "--json", "navier")
     assert [h["id"] for h in __import__("json").loads(since.stdout)] == ["2505.11213"]
+
+
+def test_a_month_read_off_the_id_puts_a_paper_on_no_days_feed(store):
+    """3,397 undated CSV rows must not all land on the feed of the 1st of May."""
+    from paperboy.storage.feeds import Period
+
+    _undated_corpus(store)
+    assert store.feeds.latest_day() == date(2007, 4, 2)
+    assert store.feeds.listed(Period.day(date(2025, 5, 1))).total == 0
+    assert store.feeds.count(Period.day(date(2025, 5, 1))) == 0
+    assert store.feeds.neighbours(Period.day(date(2007, 4, 2))) == (None, None)

@@ -19,6 +19,7 @@ def search_server(web_settings, web_store):
 
     app = create_app(web_settings, web_store)
     assert app.state.search.ready
+    app.state.search.searcher.upkeep.catch_up()  # the seed went in directly, not by an import
     live, thread = serve_in_thread(app)
     yield live
     live.server.should_exit = True

@@ -177,8 +177,13 @@ def test_password_reset_through_the_outbox(any_client, any_app):
     assert any_client.get("/account", follow_redirects=False).status_code == 303  # sessions ended
     assert signin(new_client(any_client.app), "kim").status_code == 401
     assert signin(new_client(any_client.app), "kim", password="a fresh passphrase 42").status_code == 303
-    # The link works once: the password it was made for is gone.
-    assert anon.get("/" + path).status_code == 404
+    # The link works once: the password it was made for is gone, and the page says so.
+    used = anon.get("/" + path)
+    assert used.status_code == 410 and "already used" in used.text
+    assert '<a class="btn" href="/reset">Ask for a new reset link</a>' in used.text
+    again = post_form(anon, "/" + path, {"new": "another passphrase 43", "confirm": "another passphrase 43"})
+    assert again.status_code == 410 and "already used" in again.text
+    assert anon.get("/" + path[:-6]).status_code == 404  # a damaged link is not "used"
 
 
 def test_reset_tokens_expire_and_are_bound_to_the_secret_key():

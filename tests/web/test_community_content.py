@@ -165,7 +165,7 @@ def test_bad_submissions_get_a_clear_message(submit_client):
     r = post_form(submit_client, "/submit", {"paper": "2410.99999"})
     assert r.status_code == 422 and "arXiv has no paper 2410.99999" in r.text
     r = post_form(submit_client, "/submit", {"paper": "2410.88888"})
-    assert r.status_code == 422 and "not a valid feed" in r.text
+    assert r.status_code == 422 and "arXiv could not be reached; try again later." in r.text
     assert submit_client.app.state.store.papers.get("2410.99999") is None
 
 

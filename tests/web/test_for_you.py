@@ -7,8 +7,7 @@ from __future__ import annotations
 import feedparser
 import pytest
 
-from tests.community.web_helpers import page_token, post_form, signup
-from tests.web.conftest import HOSTILE_TITLE
+from tests.community.web_helpers import any_app, any_client, page_token, post_form, signup  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
@@ -182,7 +181,27 @@ def test_account_exports_and_deletes(reader, web_store):
     data = reader.get("/account/for-you.json").json()
     assert data["username"] == "reader" and data["follows"][0]["value"] == "Meta AI"
     assert data["signals"][0]["signal"] == "less"
+    recs = data["recommendations"]
+    assert recs["day"] == "2024-10-25" and recs["papers"]
+    assert any(r["reasons"] == ["you follow organization Meta AI"] for r in recs["papers"])
     r = post_form(reader, "/account/for-you/delete")
     assert r.status_code == 303
     empty = reader.get("/account/for-you.json").json()
     assert empty["follows"] == [] and empty["signals"] == []
+
+
+def test_for_you_on_both_databases(any_client, any_app):
+    """The page, the API and the private feed on the parametrized store (SQLite, PostgreSQL)."""
+    store = any_app.state.store
+    assert signup(any_client, "both").status_code == 303
+    uid = store.accounts.get_by_username("both").id
+    for pid in ("2410.20025", "2410.20028"):
+        assert post_form(any_client, f"/papers/{pid}/more").status_code == 303
+    post_form(any_client, "/for-you/follows", {"kind": "organization", "value": "Google"})
+    page = any_client.get("/for-you?week=2024-W43").text
+    assert "Close to what you liked" in page and "you follow organization Google" in page
+    data = any_client.get("/api/v1/me/recommendations?since=2024-10-23&until=2024-10-25").json()
+    assert data["data"] and all(h["id"] not in ("2410.20025", "2410.20028") for h in data["data"])
+    token = store.signals.new_feed_token(uid)
+    feed = feedparser.parse(any_client.get(f"/for-you/feed/{token}.atom").content)
+    assert feed.entries and not feed.bozo

@@ -17,6 +17,7 @@ class CliContext:
     quiet: bool = False
     _settings: Settings | None = None
     _store: Store | None = None
+    _searcher: Any = None
 
     @property
     def settings(self) -> Settings:
@@ -29,6 +30,15 @@ class CliContext:
         if self._store is None:
             self._store = open_store(self.settings)
         return self._store
+
+    @property
+    def searcher(self):
+        """The process's one SearchService; its ``upkeep`` is what keeps the indexes current."""
+        if self._searcher is None:
+            from paperboy.search.service import SearchService
+
+            self._searcher = SearchService(self.store, self.settings)
+        return self._searcher
 
     def close(self) -> None:
         if self._store is not None:

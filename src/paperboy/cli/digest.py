@@ -45,12 +45,13 @@ def digest() -> None:
 @pass_ctx
 def send(state: CliContext, period: str, dry_run: bool) -> None:
     """Send this period's digest to every confirmed subscriber who has not had it yet."""
+    from paperboy.jobs.for_you import digest_picks
     from paperboy.mail.delivery import MailConfigError
     from paperboy.mail.digest import send_digests, stale_deliveries
 
     try:
         report = send_digests(state.settings, state.store, _searcher(state), period,
-                              dry_run=dry_run)
+                              dry_run=dry_run, personal=digest_picks(state.store, state.settings))
     except MailConfigError as exc:
         raise PaperboyError(str(exc)) from None
     click.echo(report.summary())
@@ -69,6 +70,7 @@ def send(state: CliContext, period: str, dry_run: bool) -> None:
 @pass_ctx
 def preview(state: CliContext, email: str, period: str | None, fmt: str) -> None:
     """Render the digest EMAIL would get now, without sending or recording anything."""
+    from paperboy.jobs.for_you import digest_picks
     from paperboy.mail.addresses import InvalidAddress, normalize_email
     from paperboy.mail.digest import DigestJob
 
@@ -79,7 +81,8 @@ def preview(state: CliContext, email: str, period: str | None, fmt: str) -> None
     sub = state.store.subscriptions.get_by_email_key(key)
     if sub is None:
         raise NotFound(f"no subscriber {email}; subscribe on the site or POST /api/v1/subscriptions")
-    job = DigestJob(state.settings, state.store, _searcher(state), period or sub.period)
+    job = DigestJob(state.settings, state.store, _searcher(state), period or sub.period,
+                    personal=digest_picks(state.store, state.settings))
     (d,) = job.composer.compose([sub])
     if fmt == "eml":
         click.echo(job.builder.digest(d).data.decode("utf-8").replace("\r\n", "\n"))
@@ -108,6 +111,8 @@ def status(state: CliContext, period: str) -> None:
     deliveries = repo.delivery_counts(key).by_status
     click.echo(f"{key}: " + (", ".join(f"{k} {v}" for k, v in sorted(deliveries.items()))
                              or "nothing sent yet"))
+    for reason, n in repo.skip_reasons(key):
+        click.echo(f"  not sent to {n} (nothing to send): {reason}")
     for row in stale_deliveries(state.store):
         click.echo(f"left sending: subscriber {row['subscriber_id']} {row['period_key']} "
                    f"message {row['message_id']} claimed {row['claimed_at']:%Y-%m-%d %H:%M} "

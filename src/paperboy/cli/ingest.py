@@ -22,16 +22,11 @@ _DAY = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def index_listeners(state: CliContext, embed: bool = False) -> list:
-    """INDEX LISTENERS: callbacks told the ids of new/changed papers after every stored batch.
-
-    Search index maintenance plugs in here, so every import keeps search current:
-    ``paperboy.search.service.index_listener`` (the keyword index takes in every batch; with
-    ``embed`` the changed papers are embedded at once, which suits small daily fetches, while
-    bulk file imports leave embedding to ``paperboy embed``).
-    """
-    from paperboy.search.service import index_listener
-
-    return [index_listener(state.store, state.settings, embed=embed)]
+    """The search upkeep's listener (paperboy.search.upkeep): told the ids of new/changed papers
+    after every stored batch, so every import keeps search current (the keyword index takes in
+    every batch; with ``embed`` the changed papers are embedded at once, which suits small
+    daily fetches, while bulk file imports leave embedding to ``paperboy embed``)."""
+    return [state.searcher.upkeep.listener(embed=embed)]
 
 
 def run_import(state: CliContext, items: Iterable, source: str, *, batch_size: int = 2000,
@@ -205,18 +200,17 @@ def ingest_hf(state: CliContext, day: datetime | None, since: datetime | None,
         days = hf_daily.days_between(since.date(), today)
     else:
         days = [day.date() if day else today]
-    from paperboy.ingest.jobs import FILL_LIMIT
+    from paperboy.ingest.jobs import arxiv_fields_stream
     from paperboy.sources import arxiv_api
 
     with _client(state) as client:
         listed = run_import(state, hf_daily.fetch(client, state.settings.hf_base_url, days),
                             hf_daily.SOURCE, embed=embed, exit_on_reject=False)
-        ids = state.store.papers.uncategorized_listed(FILL_LIMIT)
+        items = arxiv_fields_stream(state.store, state.settings, client)
         filled = None
-        if ids:
-            filled = run_import(state, arxiv_api.fetch_ids(client, state.settings.arxiv_api_url,
-                                                           ids),
-                                arxiv_api.SOURCE, embed=embed, exit_on_reject=False)
+        if items is not None:
+            filled = run_import(state, items, arxiv_api.SOURCE, embed=embed,
+                                exit_on_reject=False)
     status = max(listed.exit_code, filled.exit_code if filled else 0)
     if status:
         sys.exit(status)

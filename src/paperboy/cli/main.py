@@ -11,6 +11,7 @@ import click
 from paperboy.cli.context import CliContext, pass_ctx
 from paperboy.errors import NotFound, PaperboyError
 from paperboy.ids import normalize_paper_id
+from paperboy.plural import count_of
 from paperboy.settings import SettingsError, describe_settings
 
 
@@ -85,7 +86,8 @@ def cli(ctx: click.Context, data_dir: Path | None, database_url: str | None, qui
 def init(state: CliContext) -> None:
     """Create the data directory and database (or upgrade it to the current schema)."""
     store = state.store
-    click.echo(f"ready: {state.settings.data_dir} ({store.dialect}, {store.papers.count()} papers)")
+    click.echo(f"ready: {state.settings.data_dir} ({store.dialect}, "
+               f"{count_of(store.papers.count(), 'paper')})")
 
 
 @cli.command()
@@ -102,7 +104,7 @@ def stats(state: CliContext, as_json: bool) -> None:
         click.echo(f"  from {source}: {n}")
     if data["listing_days"]:
         click.echo(
-            f"daily listings: {data['listing_days']} days "
+            f"daily listings: {count_of(data['listing_days'], 'day')} "
             f"({data['first_listing_day']} .. {data['last_listing_day']})"
         )
     if data["top_categories"]:
@@ -162,25 +164,38 @@ def show(state: CliContext, paper_id: str, as_json: bool) -> None:
     click.echo(paper.abstract)
 
 
+def _shown(name: str, value) -> str:
+    if isinstance(value, tuple):
+        return " ".join(value)
+    if name == "smtp_password" and value:
+        return "********"
+    return str(value) if value != "" else '""'
+
+
 @cli.command("settings")
-def settings_cmd() -> None:
-    """List every setting with its environment variable, default and meaning."""
+@pass_ctx
+def settings_cmd(state: CliContext) -> None:
+    """List every setting: the value in effect, where it came from (default, TOML file,
+    environment, command line), the default and what it means."""
+    settings = state.settings
     for name, env, default, help_text in describe_settings():
-        if isinstance(default, tuple):
-            default = " ".join(default)
-        click.echo(f"{env} (default: {default!s})\n    {help_text}")
+        value, origin = getattr(settings, name), settings.origin(name)
+        line = f"{env} = {_shown(name, value)}  ({origin}"
+        line += ")" if origin == "default" else f"; default {_shown(name, default)})"
+        click.echo(f"{line}\n    {help_text}")
 
 
 # Sub-command groups live in one module each; their heavy imports happen inside the commands.
 from paperboy.cli.digest import digest  # noqa: E402
 from paperboy.cli.ingest import ingest  # noqa: E402
 from paperboy.cli.recommend import recommend  # noqa: E402
+from paperboy.cli.sample import sample  # noqa: E402
 from paperboy.cli.search import embed, eval_group, index, search, similar  # noqa: E402
 from paperboy.cli.serve import serve, up, worker  # noqa: E402
 from paperboy.cli.users import moderate, user  # noqa: E402
 
 for _command in (ingest, search, similar, embed, index, eval_group, serve, up, worker, digest,
-                 user, moderate, recommend):
+                 user, moderate, recommend, sample):
     cli.add_command(_command)
 
 

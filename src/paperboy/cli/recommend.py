@@ -8,16 +8,8 @@ from datetime import date, timedelta
 import click
 
 from paperboy.cli.context import CliContext, pass_ctx
+from paperboy.cli.search import _date
 from paperboy.errors import NotFound, PaperboyError
-
-
-def _date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise PaperboyError(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 @click.command()

@@ -10,14 +10,13 @@ import click
 
 from paperboy.cli.context import CliContext, pass_ctx
 from paperboy.errors import PaperboyError
+from paperboy.plural import count_of, verb
 
 MODE = click.Choice(["hybrid", "lexical", "dense"])
 
 
 def _service(state: CliContext):
-    from paperboy.search.service import SearchService
-
-    return SearchService(state.store, state.settings)
+    return state.searcher
 
 
 def _show_progress(state: CliContext) -> bool:
@@ -152,7 +151,7 @@ def embed(state: CliContext, batch: int) -> None:
     done = svc.embed_missing(progress=_show_progress(state), batch=batch)
     if stale:
         svc.repo.drop_embeddings_except(svc.model_id)
-    click.echo(f"embedded {done} papers with {svc.model_id}; "
+    click.echo(f"embedded {count_of(done, 'paper')} with {svc.model_id}; "
                f"{svc.vectors.size} vectors in the index")
 
 
@@ -169,9 +168,23 @@ def index_rebuild(state: CliContext) -> None:
     Run it after restoring a database backup or if search misses papers the store has; the
     keyword index otherwise follows every import by itself."""
     info = _service(state).rebuild(progress=_show_progress(state))
-    click.echo(f"keyword index: {info['documents']} papers; vectors ({info['model']}): "
-               f"{info['vectors']}" + (f"; {info['missing_vectors']} papers need `paperboy embed`"
+    click.echo(f"keyword index: {count_of(info['documents'], 'paper')}; vectors ({info['model']}): "
+               f"{info['vectors']}" + (f"; {count_of(info['missing_vectors'], 'paper')} "
+                                       f"{verb(info['missing_vectors'], 'needs', 'need')} `paperboy embed`"
                                       if info["missing_vectors"] else ""))
+
+
+@index.command("sync")
+@pass_ctx
+def index_sync(state: CliContext) -> None:
+    """Index the papers the keyword index does not hold yet (after an interrupted import; the
+    server and `paperboy worker` do it by themselves every few seconds)."""
+    from paperboy.search.keywords import IndexBusy
+
+    done = _service(state).upkeep.catch_up(progress=_show_progress(state))
+    if done is None:
+        raise IndexBusy()
+    click.echo(f"keyword index: {done} papers indexed")
 
 
 @click.group("eval")

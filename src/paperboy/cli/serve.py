@@ -9,13 +9,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import click
 
 from paperboy.cli.context import CliContext, pass_ctx
 from paperboy.errors import PaperboyError, SourceUnavailable
+from paperboy.plural import count_of
 
 
 class JobsFailed(PaperboyError):
@@ -26,7 +26,7 @@ class JobsFailed(PaperboyError):
         codes = [getattr(exc, "exit_code", 2) for exc in failures.values()]
         unreachable = any(isinstance(exc, SourceUnavailable) for exc in failures.values())
         self.exit_code = 4 if unreachable else max(codes)
-        super().__init__(f"{len(failures)} of {total} jobs failed ({', '.join(failures)}); "
+        super().__init__(f"{len(failures)} of {count_of(total, 'job')} failed ({', '.join(failures)}); "
                          "the next run tries again")
 
 
@@ -35,13 +35,13 @@ def _run_server(state: CliContext, host: str | None, port: int | None, workers: 
     import uvicorn
 
     # the settings carry the address actually served: e-mails link to it when no base URL is set
-    settings = dataclasses.replace(state.settings, host=host or state.settings.host,
-                                   port=port or state.settings.port)
+    settings = state.settings.model_copy(update={"host": host or state.settings.host,
+                                                 "port": port or state.settings.port})
     host, port = settings.host, settings.port
     _check_port(host, port)
     if not state.quiet:
         click.echo(f"serving http://{host}:{port} ({state.store.dialect}, "
-                   f"{state.store.papers.count()} papers); Ctrl+C stops")
+                   f"{count_of(state.store.papers.count(), 'paper')}); Ctrl+C stops")
     if workers > 1:
         # Each worker process builds its own app from the environment (same settings).
         for key, value in state.overrides.items():
@@ -136,29 +136,34 @@ def serve(state: CliContext, host: str | None, port: int | None, workers: int,
 @pass_ctx
 def up(state: CliContext, host: str | None, port: int | None, workers: int, days: int | None,
        offline: bool, no_schedule: bool) -> None:
-    """Initialize, fetch the latest papers, embed them, and serve."""
+    """Initialize, fetch the latest papers, embed them, and serve. An empty store that could
+    not fetch anything gets the sample shipped with Paperboy (`paperboy sample remove`)."""
     settings = state.settings
     store = state.store
     click.echo(f"data directory: {settings.data_dir} ({store.dialect}, "
-               f"{store.papers.count()} papers)")
+               f"{count_of(store.papers.count(), 'paper')})")
     from paperboy.web.searching import build_searcher
 
     searcher = build_searcher(store, settings)
-    if not offline:
-        _fetch(state, days)
-    if searcher is not None and hasattr(searcher, "sync_keywords"):
-        searcher.sync_keywords(progress=state.progress() is not False)
+    fetched = _fetch(state, days) if not offline else False
+    if not fetched and store.papers.count() == 0:
+        from paperboy.cli.sample import load_into
+
+        load_into(state, searcher)  # a first run without network: a real sample, not "0 papers"
+    if searcher is not None:
+        searcher.upkeep.catch_up(progress=state.progress() is not False)
     if searcher is not None and hasattr(searcher, "embed_missing"):
         try:
             done = searcher.embed_missing(progress=state.progress() is not False)
             if done:
-                click.echo(f"embedded {done} papers")
+                click.echo(f"embedded {count_of(done, 'paper')}")
         except Exception as exc:  # a missing model must not keep the site down
             click.echo(f"embedding skipped: {exc} (run `paperboy embed` later)", err=True)
     _run_server(state, host, port, workers, scheduler=not no_schedule)
 
 
-def _fetch(state: CliContext, days: int | None) -> None:
+def _fetch(state: CliContext, days: int | None) -> bool:
+    """Fetch the latest papers; False when a source could not be reached."""
     from paperboy.ingest.jobs import fetch_latest
     from paperboy.errors import SourceUnavailable
 
@@ -166,16 +171,18 @@ def _fetch(state: CliContext, days: int | None) -> None:
     # No per-batch listener: the caller brings the keyword index up to date and embeds
     # everything new right after, each behind one progress bar.
     listeners: list = []
-    click.echo(f"fetching the last {days or settings.fetch_days} days of "
+    click.echo(f"fetching the last {count_of(days or settings.fetch_days, 'day')} of "
                f"{' '.join(settings.categories)} from arXiv and Hugging Face...")
     try:
         reports = fetch_latest(state.store, settings, days=days, categories=settings.categories,
                                progress=state.progress(), listeners=listeners)
     except SourceUnavailable as exc:
-        click.echo(f"offline: {exc}; serving the {state.store.papers.count()} papers already stored")
-        return
+        click.echo(f"offline: {exc}; serving the {count_of(state.store.papers.count(), 'paper')} "
+                   "already stored")
+        return False
     for report in reports or []:
         click.echo(report.summary())
+    return True
 
 
 @click.command()

@@ -8,6 +8,7 @@ import click
 
 from paperboy.cli.context import CliContext, pass_ctx
 from paperboy.errors import NotFound, PaperboyError
+from paperboy.plural import count_of
 
 
 def _user(state: CliContext, username: str):
@@ -150,4 +151,4 @@ def hide_comment(state: CliContext, comment_id: int, undo: bool) -> None:
 def recount(state: CliContext) -> None:
     """Rebuild the per-paper vote and comment counters from the votes and comments."""
     n = state.store.community.recount()
-    click.echo(f"recounted {n} papers")
+    click.echo(f"recounted {count_of(n, 'paper')}")

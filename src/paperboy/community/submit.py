@@ -3,6 +3,7 @@ list it in the daily feed of the submission day (source "submitted", with the su
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import date
 
@@ -11,6 +12,9 @@ from paperboy.ids import parse_arxiv_id
 from paperboy.records import Listing, Paper
 from paperboy.settings import Settings
 from paperboy.storage.community import SUBMITTED_SOURCE
+
+log = logging.getLogger(__name__)
+OFFLINE = "arXiv could not be reached; try again later."
 
 
 class SubmitError(PaperboyError):
@@ -47,11 +51,12 @@ def fetch_arxiv_paper(settings: Settings, arxiv_id: str, transport=None) -> Pape
         response = client.get(settings.arxiv_api_url, params={"id_list": arxiv_id,
                                                               "max_results": "1"})
         records, _total = arxiv_api.parse_feed(response.content, f"arXiv API id_list={arxiv_id}")
-    except SourceUnavailable as exc:
-        raise SubmitError(f"arXiv could not be reached ({exc}); try again later.") from None
-    except XMLProblem:
-        raise SubmitError("arXiv answered with something that is not a valid feed; "
-                          "try again later.") from None
+    except SourceUnavailable as exc:  # the reader gets one plain sentence, the log the rest
+        log.warning("submit %s: arXiv API unreachable: %s", arxiv_id, exc)
+        raise SubmitError(OFFLINE) from None
+    except XMLProblem as exc:
+        log.warning("submit %s: arXiv API answered an invalid feed: %s", arxiv_id, exc)
+        raise SubmitError(OFFLINE) from None
     finally:
         client.close()
     for record in records:
@@ -62,16 +67,21 @@ def fetch_arxiv_paper(settings: Settings, arxiv_id: str, transport=None) -> Pape
 
 def submit(store, settings: Settings, username: str, text: str, today: date,
            transport=None, searcher=None) -> str:
-    """Store and list the paper; returns its id. AlreadyHere for a paper the store has."""
+    """Store and list the paper; returns its id. A paper the store has but never listed (e.g. from
+    a bulk import) goes on today's list as it is; AlreadyHere for one already listed."""
     arxiv_id = parse_submission(text)
-    if store.papers.get(arxiv_id) is not None:
-        raise AlreadyHere(arxiv_id)
-    paper = fetch_arxiv_paper(settings, arxiv_id, transport=transport)
+    stored = store.papers.get(arxiv_id)
+    if stored is not None:
+        if store.community.is_paper_hidden(arxiv_id):
+            raise SubmitError(f"{arxiv_id} was hidden by this site's administrators.")
+        if store.papers.listings(arxiv_id):
+            raise AlreadyHere(arxiv_id)
+    paper = stored if stored is not None else fetch_arxiv_paper(settings, arxiv_id, transport=transport)
     listing = Listing(source=SUBMITTED_SOURCE, listed_on=today, submitter=username)
     store.papers.upsert([replace(paper, listing=listing)], source=SUBMITTED_SOURCE)
     if searcher is not None:
         try:
-            searcher.index_papers([arxiv_id])
+            searcher.upkeep.papers_changed([arxiv_id])
         except Exception:  # the index catches up at the next rebuild; the submission stands
             pass
     return arxiv_id

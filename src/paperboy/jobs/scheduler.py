@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from paperboy.ingest.jobs import fetch_latest
+from paperboy.jobs.for_you import digest_picks
 from paperboy.mail.digest import digest_job_interval, scheduler_job
 from paperboy.settings import Settings
 
@@ -41,15 +42,28 @@ class Job:
 
 
 def ingest_job(settings: Settings, store, searcher) -> object:
-    """Fetch the latest days of the configured categories (arXiv + Hugging Face)."""
-    listeners = [searcher.index_papers] if searcher is not None else []
+    """Fetch the latest days of the configured categories (arXiv + Hugging Face); the search
+    upkeep takes in every stored batch and embeds the new papers."""
+    listeners = [searcher.upkeep.listener(embed=True)] if searcher is not None else []
     return fetch_latest(store, settings, days=2, categories=settings.categories,
                         progress=False, listeners=listeners)
 
 
+def index_job(settings: Settings, store, searcher) -> object:
+    """Index what the store holds and the keyword index not yet (what a killed import or
+    another process left); costs one counter read when there is nothing to do."""
+    return searcher.upkeep.catch_up() if searcher is not None else None
+
+
+def digest_job(settings: Settings, store, searcher) -> object:
+    """The digests due now, each with its reader's "For you" picks where it has an account."""
+    return scheduler_job(settings, store, searcher, personal=digest_picks(store, settings))
+
+
 JOBS: list[Job] = [
     Job("ingest", every=lambda s: s.ingest_interval_minutes * 60.0, run=ingest_job),
-    Job("digest", every=digest_job_interval, run=scheduler_job),
+    Job("index", every=lambda s: s.index_upkeep_seconds, run=index_job, run_at_start=True),
+    Job("digest", every=digest_job_interval, run=digest_job),
 ]
 
 

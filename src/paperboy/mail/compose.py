@@ -17,9 +17,9 @@ Saved searches run lexically by default: an alert should fire on papers that mat
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Sequence
+from typing import Callable, Sequence
 
 from paperboy.mail.addresses import normalize_query, search_text
 from paperboy.query import QueryError, SearchFilters
@@ -51,6 +51,8 @@ class DigestPaper:
     abs_url: str | None = None
     pdf_url: str | None = None
     code_url: str | None = None
+    #: why a "For you" paper is in the digest (a follow, a rule, the liked paper it is close to)
+    why: str | None = None
 
     @property
     def authors_line(self) -> str:
@@ -78,10 +80,12 @@ class Digest:
     high_waters: dict[int, datetime] = field(default_factory=dict)
     #: trending papers of the period left out only because they have no category yet
     uncategorized: int = 0
+    #: papers picked for the subscriber's account ("For you"), shown first
+    for_you: list[DigestPaper] = field(default_factory=list)
 
     @property
     def paper_count(self) -> int:
-        return len(self.trending) + sum(len(a.papers) for a in self.alerts)
+        return len(self.for_you) + len(self.trending) + sum(len(a.papers) for a in self.alerts)
 
     @property
     def is_empty(self) -> bool:
@@ -116,6 +120,12 @@ def period_window(period: str, today: date) -> tuple[date, date]:
     return today - timedelta(days=days), today
 
 
+#: (subscribers linked to an account, first day, day after the last) -> subscriber id ->
+#: [(paper id, why)], best first: the "For you" picks, computed for a whole batch at once
+#: (paperboy.jobs.for_you provides it; mail cannot rank on its own)
+PersonalPicks = Callable[[Sequence[Subscriber], date, date], dict[int, list[tuple[str, str]]]]
+
+
 @dataclass
 class ComposeStats:
     searches_run: int = 0
@@ -128,8 +138,10 @@ class DigestComposer:
     """Composes digests for one period and one run (caches live as long as the composer)."""
 
     def __init__(self, store: Store, searcher, period: str, period_key: str, today: date,
-                 cutoff: datetime, alert_mode: str = "lexical", group_searches: bool = True):
+                 cutoff: datetime, alert_mode: str = "lexical", group_searches: bool = True,
+                 personal: PersonalPicks | None = None):
         self.store = store
+        self.personal = personal
         self.searcher = searcher
         self.period = period
         self.period_key = period_key
@@ -178,6 +190,23 @@ class DigestComposer:
             return 0
         return sum(1 for p in self.trending() if not p.categories)
 
+    def empty_reason(self, digest: "Digest") -> str:
+        """One line on why a digest has nothing to send (shown by ``digest status``)."""
+        start, end = self.window
+        when = (start.isoformat() if end - start == timedelta(days=1)
+                else f"{start.isoformat()}..{(end - timedelta(days=1)).isoformat()}")
+        pool = self.trending()
+        if not pool:
+            why = f"no papers listed on {when}"
+        elif digest.subscriber.categories:
+            why = (f"none of the {len(pool)} papers of {when} is in "
+                   + ", ".join(digest.subscriber.categories))
+            if digest.uncategorized:
+                why += f" ({digest.uncategorized} without a category yet)"
+        else:
+            why = f"no papers to show for {when}"
+        return why + "; no new matches for its alerts"
+
     # -- saved searches -----------------------------------------------------------------------
 
     def _run_search(self, query: str, since: date) -> list[str]:
@@ -225,6 +254,23 @@ class DigestComposer:
                 sections.append(AlertSection(saved, new))
         return sections, marks
 
+    # -- "For you" ----------------------------------------------------------------------------
+
+    def for_you(self, subscribers: Sequence[Subscriber]) -> dict[int, list[DigestPaper]]:
+        """The personal picks of the batch's subscribers linked to an account (one call)."""
+        linked = [s for s in subscribers if s.user_id is not None]
+        if self.personal is None or not linked:
+            return {}
+        start, end = self.window
+        picks = self.personal(linked, start, end)
+        ids = list(dict.fromkeys(pid for rows in picks.values() for pid, _ in rows))
+        papers = {p.id: p for p in self.store.papers.get_many(ids)}
+        out: dict[int, list[DigestPaper]] = {}
+        for sub_id, rows in picks.items():
+            out[sub_id] = [replace(_digest_paper(papers[pid]), why=why)
+                           for pid, why in rows if pid in papers]
+        return out
+
     # -- digests ------------------------------------------------------------------------------
 
     def compose(self, subscribers: Sequence[Subscriber]) -> list[Digest]:
@@ -237,15 +283,19 @@ class DigestComposer:
             # Run each distinct query once, with the batch-wide lower bound.
             for ss in all_saved:
                 self._matches(ss, since)
+        for_you = self.for_you(subscribers)
         digests = []
         for sub in subscribers:
             alerts, marks = self.alerts_for(saved_by_sub.get(sub.id, []), since)
             start, end = self.window
+            mine = for_you.get(sub.id, [])
+            shown = {p.id for a in alerts for p in a.papers} | {p.id for p in mine}
             digests.append(Digest(
                 subscriber=sub, period=self.period, period_key=self.period_key,
                 window_start=start, window_end=end,
-                trending=self.trending_for(sub, {p.id for a in alerts for p in a.papers}),
+                trending=self.trending_for(sub, shown),
                 alerts=alerts, high_waters=marks, uncategorized=self.uncategorized_for(sub),
+                for_you=mine,
             ))
             self.stats.digests += 1
         return digests

@@ -41,18 +41,17 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from paperboy.mail.compose import Digest, DigestComposer
+from paperboy.mail.compose import Digest, DigestComposer, PersonalPicks
 from paperboy.mail.delivery import Mailer, MailConfigError, PermanentFailure, TemporaryFailure, make_mailer
 from paperboy.mail.render import MessageBuilder
 from paperboy.mail.tokens import MailTokens
 from paperboy.secret_key import load_secret_key
-from paperboy.settings import Settings
+from paperboy.settings import WEEKDAYS, Settings
 from paperboy.storage import Store
 from paperboy.storage.papers import utcnow
 
 log = logging.getLogger(__name__)
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def local_today(settings: Settings, now: datetime | None = None) -> date:
@@ -105,7 +104,8 @@ class DigestJob:
                  mailer: Mailer | None = None, secret_key: str | None = None,
                  now: datetime | None = None, job_id: str | None = None,
                  batch_size: int = 500, group_searches: bool = True,
-                 hooks: dict[str, Callable[[Digest], None]] | None = None):
+                 hooks: dict[str, Callable[[Digest], None]] | None = None,
+                 personal: PersonalPicks | None = None):
         if period not in ("daily", "weekly"):
             raise ValueError(f"period must be daily or weekly, not {period!r}")
         self.settings = settings
@@ -124,7 +124,8 @@ class DigestJob:
         # Papers stored after this moment wait for the next digest (ingest may run meanwhile).
         self.cutoff = utcnow()
         self.composer = DigestComposer(store, searcher, period, self.period_key, self.today,
-                                       self.cutoff, group_searches=group_searches)
+                                       self.cutoff, group_searches=group_searches,
+                                       personal=personal)
 
     def _hook(self, name: str, digest: Digest) -> None:
         fn = self.hooks.get(name)
@@ -194,9 +195,11 @@ class DigestJob:
             setattr(report, name, getattr(report, name) + 1)
 
     def _skip(self, digest: Digest) -> None:
-        """Nothing to send: mark the period done so a later run does not compose it again."""
+        """Nothing to send: mark the period done so a later run does not compose it again,
+        with the reason ``digest status`` shows."""
         self.store.subscriptions.claim(digest.subscriber.id, self.period_key, self.job_id,
-                                       "", status="skipped")
+                                       "", status="skipped",
+                                       note=self.composer.empty_reason(digest))
 
     def _deliver(self, digest: Digest, mailer: Mailer, report: DigestReport) -> None:
         repo = self.store.subscriptions
@@ -236,7 +239,8 @@ def send_digests(settings: Settings, store: Store, searcher, period: str, *,
 
 
 def scheduled_run(settings: Settings, store: Store, searcher,
-                  now: datetime | None = None) -> list[DigestReport]:
+                  now: datetime | None = None,
+                  personal: PersonalPicks | None = None) -> list[DigestReport]:
     """The scheduler's digest job: from ``digest_hour`` local time, send what is due today.
 
     Called every few minutes; cheap when everything is sent (one query per period), and safe
@@ -250,18 +254,15 @@ def scheduled_run(settings: Settings, store: Store, searcher,
     if local.hour < settings.digest_hour:
         return []
     periods = ["daily"]
-    weekday = settings.digest_weekday.strip().lower()[:3]
-    if weekday not in WEEKDAYS:
-        log.warning("setting digest_weekday is %r; use mon .. sun (weekly digests not sent)",
-                    settings.digest_weekday)
-    elif WEEKDAYS.index(weekday) == local.weekday():
+    if WEEKDAYS.index(settings.digest_weekday) == local.weekday():
         periods.append("weekly")
     reports = []
     for period in periods:
         key = period_key(period, local.date())
         if not store.subscriptions.due_subscribers(period, key, limit=1):
             continue
-        reports.append(send_digests(settings, store, searcher, period, now=now))
+        reports.append(send_digests(settings, store, searcher, period, now=now,
+                                    personal=personal))
     return reports
 
 
@@ -270,9 +271,10 @@ def digest_job_interval(settings: Settings) -> float:
     return 0.0 if settings.digest_hour < 0 else 300.0
 
 
-def scheduler_job(settings: Settings, store: Store, searcher) -> object:
+def scheduler_job(settings: Settings, store: Store, searcher,
+                  personal: PersonalPicks | None = None) -> object:
     """Entry point for :data:`paperboy.jobs.scheduler.JOBS`."""
-    return scheduled_run(settings, store, searcher)
+    return scheduled_run(settings, store, searcher, personal=personal)
 
 
 def stale_deliveries(store: Store, older_than: timedelta = timedelta(minutes=30)) -> list[dict]:

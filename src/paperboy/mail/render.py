@@ -86,8 +86,8 @@ def _qp(text: str) -> bytes:
 def mime_alternative(headers: list[tuple[str, str]], text: str, html: str) -> bytes:
     """multipart/alternative (text/plain + text/html, UTF-8, quoted-printable), CRLF lines.
 
-    Written directly rather than through :mod:`email`'s generator, which costs ~10 ms per
-    message; the tests parse the result back with the :mod:`email` package.
+    Written directly rather than through :mod:`email`'s generator, which is slow for digest
+    runs (benchmarks/RESULTS.md, "Issue 17"); the tests parse the result back with :mod:`email`.
     """
     boundary = "=_pb_" + secrets.token_hex(12)
     lines = [f"{name}: {value}" for name, value in headers]
@@ -119,6 +119,9 @@ class Links:
 
     def unsubscribe(self, sub: Subscriber) -> str:
         return f"{self.base_url}/mail/unsubscribe/{self.tokens.manage(sub)}"
+
+    def confirm_alert(self, sub: Subscriber, query: str) -> str:
+        return f"{self.base_url}/mail/alerts/confirm/{self.tokens.alert_request(sub, query)}"
 
     def stop_alert(self, sub: Subscriber, section_or_saved) -> str:
         saved = getattr(section_or_saved, "saved", section_or_saved)
@@ -187,12 +190,14 @@ class MessageBuilder:
         else:
             when = f"{d.window_start:%b} {d.window_start.day}, {d.window_start:%Y}"
         parts = []
+        if d.for_you:
+            parts.append(f"{len(d.for_you)} for you")
         if d.trending:
             parts.append(f"{len(d.trending)} trending paper{'s' if len(d.trending) != 1 else ''}")
         n_alert = sum(len(a.papers) for a in d.alerts)
         if n_alert:
             parts.append(f"{n_alert} new for your alerts")
-        return f"Paperboy {d.period} digest, {when}: " + ", ".join(parts)
+        return f"Paperboy {d.period} digest, {when}: " + (", ".join(parts) or "nothing new")
 
     def render_digest(self, d: Digest) -> tuple[str, str, str]:
         """(subject, text, html) of a digest."""
@@ -245,6 +250,17 @@ class MessageBuilder:
                    hours=self.settings.mail_confirm_hours)
         return self._message(sub.email, subject, self.env.get_template("confirm.txt").render(ctx),
                              self.env.get_template("confirm.html").render(ctx))
+
+    def alert_confirmation(self, sub: Subscriber, query: str) -> EmailMessage:
+        """Confirm a search alert saved from the search page (and the subscription, if new)."""
+        subject = "Confirm your Paperboy search alert"
+        ctx = dict(subject=subject, heading="confirm your search alert", email=sub.email,
+                   query=query, confirm_url=self.links.confirm_alert(sub, query),
+                   base_url=self.base_url, hours=self.settings.mail_confirm_hours,
+                   subscribed=sub.status == "active", period=sub.period)
+        return self._message(sub.email, subject,
+                             self.env.get_template("alert_confirm.txt").render(ctx),
+                             self.env.get_template("alert_confirm.html").render(ctx))
 
     def notice(self, sub: Subscriber) -> EmailMessage:
         subject = "You already get Paperboy digests"

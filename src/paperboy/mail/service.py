@@ -114,6 +114,45 @@ class MailService:
             return self.builder.notice(result.subscriber)
         return None
 
+    def request_alert(self, email: str, query: str,
+                      user_id: int | None = None) -> EmailMessage | None:
+        """A search saved from the search page: the address gets a signed link that confirms the
+        alert (and the subscription, when new) -- double opt-in, whatever the address's state.
+
+        The same rules as :meth:`request_subscription`: malformed input raises, nothing reveals
+        whether the address is known, and an address gets at most one such mail per few minutes.
+        """
+        text, _ = self._query(query)
+        address, key = normalize_email(email)
+        result = self.repo.subscribe(
+            address, key, clean_period(None), [],
+            clean_max_papers(None, self.settings.digest_papers), user_id=user_id,
+        )
+        if result.mail is None:
+            return None
+        return self.builder.alert_confirmation(result.subscriber, text)
+
+    @staticmethod
+    def _query(query: str) -> tuple[str, str]:
+        try:
+            return normalize_query(query)
+        except ValueError as exc:
+            raise PreferenceError(str(exc)) from None
+
+    def check_alert_request(self, token: str) -> tuple[Subscriber, str]:
+        """(subscriber, query) of an alert confirmation link, changing nothing (GET)."""
+        sub_id, nonce, query = self.tokens.read_alert_request(token)
+        return self._subscriber(sub_id, nonce), query
+
+    def confirm_alert(self, token: str) -> tuple[Subscriber, SavedSearch]:
+        """Confirm the subscription if it waits for that, then add the alert."""
+        sub, query = self.check_alert_request(token)
+        if sub.status == "pending":
+            sub = self.repo.confirm(sub.id, sub.token_nonce) or sub
+        if sub.status != "active":
+            raise TokenError("this address unsubscribed; subscribe again to get alerts")
+        return sub, self._add_saved(sub, query)
+
     def deliver(self, msg: EmailMessage | None) -> bool:
         """Send one subscription mail (a background task); failures are logged, not raised."""
         if msg is None:
@@ -179,7 +218,9 @@ class MailService:
         return self.repo.saved_searches(sub.id)
 
     def add_alert(self, manage_token: str, query: str) -> SavedSearch:
-        sub = self.subscriber(manage_token)
+        return self._add_saved(self.subscriber(manage_token), query)
+
+    def _add_saved(self, sub: Subscriber, query: str) -> SavedSearch:
         text, key = normalize_query(query)
         current = self.repo.saved_searches(sub.id)
         if len(current) >= MAX_ALERTS and all(s.query_key != key for s in current):

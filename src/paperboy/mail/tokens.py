@@ -1,4 +1,5 @@
-"""Signed links in e-mails: confirm (expiring), manage (preferences + unsubscribe), stop an alert.
+"""Signed links in e-mails: confirm (expiring), manage (preferences + unsubscribe), stop an alert,
+confirm a search saved from the search page (expiring).
 
 Tokens are itsdangerous signatures with the instance's secret key (``<data_dir>/secret_key``, see
 :mod:`paperboy.web.security`), each kind with its own salt so one can never stand in for another.
@@ -23,6 +24,7 @@ class MailTokens:
         self._confirm = URLSafeTimedSerializer(secret_key, salt="paperboy.mail.confirm")
         self._manage = URLSafeSerializer(secret_key, salt="paperboy.mail.manage")
         self._alert = URLSafeSerializer(secret_key, salt="paperboy.mail.alert")
+        self._alert_request = URLSafeTimedSerializer(secret_key, salt="paperboy.mail.alert-request")
         self.confirm_max_age_s = confirm_max_age_s
 
     # -- make -------------------------------------------------------------------------------
@@ -35,6 +37,10 @@ class MailTokens:
 
     def alert(self, sub: Subscriber, saved: SavedSearch) -> str:
         return self._alert.dumps([sub.id, sub.token_nonce, saved.id])
+
+    def alert_request(self, sub: Subscriber, query: str) -> str:
+        """A search saved from the search page, to be confirmed by the address (expiring)."""
+        return self._alert_request.dumps([sub.id, sub.token_nonce, query])
 
     # -- read -------------------------------------------------------------------------------
 
@@ -65,6 +71,18 @@ class MailTokens:
         except BadSignature:
             raise TokenError("this link is not valid") from None
         return self._shape(value, 2)
+
+    def read_alert_request(self, token: str) -> tuple[int, str, str]:
+        try:
+            value = self._alert_request.loads(token, max_age=self.confirm_max_age_s)
+        except SignatureExpired:
+            raise TokenError("this link has expired; save the search again") from None
+        except BadSignature:
+            raise TokenError("this link is not valid") from None
+        if not (isinstance(value, list) and len(value) == 3 and isinstance(value[0], int)
+                and isinstance(value[1], str) and isinstance(value[2], str)):
+            raise TokenError("this link is not valid")
+        return tuple(value)
 
     def read_alert(self, token: str) -> tuple[int, str, int]:
         try:

@@ -8,7 +8,7 @@ Public API::
     Item(paper_id, text, vector)              # text = title + " " + abstract; vector may be None
     vocab = Vocabulary.fit(texts, vectors=None)   # once, on a corpus of the store's papers
     vocab.to_bytes() / Vocabulary.from_bytes(b); vocab.fingerprint
-    negatives = sample_negatives(pool, exclude=liked_ids, k=N, seed=reader_id)
+    negatives = sample_negatives(pool, exclude=liked_ids, k=NEGATIVES, seed=reader_id)
     model = fit_reader(positives, negatives, vocab, params=DEFAULT_PARAMS)
     model.to_bytes() / ReaderModel.from_bytes(b); model.vocab_fingerprint; model.is_empty
     scores = rank_many(models, candidates, vocab)  # (len(models), len(candidates)), float32
@@ -20,6 +20,10 @@ negatives are their "less like this" papers plus papers sampled from the same da
 (``sample_negatives``). A model is valid only with the vocabulary it was fitted with
 (``rank_many`` refuses another one: refit). Serialized forms are numpy arrays plus JSON with a
 format version, never pickle; a blob of an unknown version raises ``FormatError`` (refit).
+
+A :class:`Vocabulary` remembers the tf-idf row of each paper it has seen (by paper id and text;
+bounded): keep one instance per process so refits and daily ranking reuse them (a refit of
+1,000 signals is ~9 ms with the rows known, ~200 ms the first time).
 """
 
 from paperboy.recommend.codec import FormatError
@@ -29,6 +33,7 @@ from paperboy.recommend.model import (
     BASELINE_PARAMS,
     DEFAULT_PARAMS,
     KINDS,
+    NEGATIVES,
     ModelParams,
     ReaderModel,
     fit_reader,
@@ -38,7 +43,7 @@ from paperboy.recommend.model import (
 )
 
 __all__ = [
-    "BASELINE_PARAMS", "DEFAULT_PARAMS", "KINDS", "Explanation", "FormatError", "Item",
+    "BASELINE_PARAMS", "DEFAULT_PARAMS", "KINDS", "NEGATIVES", "Explanation", "FormatError", "Item",
     "ModelParams", "ReaderModel", "Vocabulary", "explain", "fit_reader", "rank", "rank_many",
     "sample_negatives",
 ]

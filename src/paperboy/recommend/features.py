@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -80,7 +80,7 @@ class Vocabulary:
     @classmethod
     def fit(cls, texts: Sequence[str], vectors: np.ndarray | Sequence | None = None, *,
             max_features: int = 20000, min_df: int | None = None, max_df: float = 0.5,
-            ngrams: int = 2) -> "Vocabulary":
+            ngrams: int = 2) -> Vocabulary:
         """Fit on a corpus of papers' texts (title + abstract), e.g. the store's recent papers.
 
         ``vectors``: the same papers' stored vectors (rows may be ``None``); their mean centres
@@ -140,7 +140,7 @@ class Vocabulary:
             fresh = self.transform([items[i].text for i in missing])
             if len(self._rows) + len(missing) > self.cache_size:  # forget the oldest half
                 for key in list(self._rows)[:len(self._rows) // 2 + len(missing)]:
-                    del self._rows[key]
+                    self._rows.pop(key, None)  # another thread may have dropped it
             for row_at, i in enumerate(missing):
                 lo, hi = fresh.indptr[row_at], fresh.indptr[row_at + 1]
                 packed[i] = (fresh.indices[lo:hi].astype(np.int32).tobytes(),
@@ -194,7 +194,7 @@ class Vocabulary:
                     arrays)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Vocabulary":
+    def from_bytes(cls, data: bytes) -> Vocabulary:
         meta, arrays = unpack(data, "vocabulary", _FORMAT)
         return cls(meta["terms"], arrays["idf"], ngrams=meta["ngrams"],
                    vector_mean=arrays.get("vector_mean"))

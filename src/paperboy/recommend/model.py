@@ -6,8 +6,8 @@ all readers in one batched computation whatever each one's model is::
     score = x_text · w_text + (v - mean) · w_vector + knn_weight * max_liked cos(v, liked) + bias
 
 ``x_text`` is the paper's tf-idf row in the shared :class:`~.features.Vocabulary`, ``v`` its
-MiniLM vector (a paper without one counts as the corpus mean, and as the reader's average
-neighbour). The kinds measured for issue 13 (figures in benchmarks/RESULTS.md):
+MiniLM vector. A candidate without a vector gets, for both vector terms, the reader's average
+over the candidates that have one (the corpus mean when none has). The kinds measured for issue 13 (figures in benchmarks/RESULTS.md):
 
 * ``svm_text`` — arxiv-sanity-lite's approach, the named baseline: a linear SVM (liblinear,
   balanced class weights, C=0.1) on the tf-idf rows;
@@ -25,8 +25,9 @@ as the corpus mean (the zero of the centred features).
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,6 +36,9 @@ from paperboy.recommend.codec import pack, unpack
 from paperboy.recommend.features import Item, Vocabulary
 
 _FORMAT = 1
+#: papers to sample as a reader's negatives (:func:`sample_negatives`): the count measured in
+#: benchmarks/bench_recommend.py
+NEGATIVES = 200
 KINDS = ("svm_text", "linear_vector", "combined", "nearest_liked", "hybrid")
 SOLVERS = ("svm", "centroid")
 
@@ -96,6 +100,11 @@ class ReaderModel:
         """True when the reader gave no signal at all: every score is 0."""
         return not self.liked_ids and self.n_negative == 0
 
+    @cached_property
+    def embedded_liked(self) -> np.ndarray:
+        """The vectors of the liked papers that have one (what the closest-liked term uses)."""
+        return np.ascontiguousarray(self.liked_vectors[self.liked_has_vector])
+
     def dense_text_weight(self, size: int) -> np.ndarray:
         out = np.zeros(size, dtype=np.float32)
         out[self.text_index] = self.text_weight
@@ -115,7 +124,7 @@ class ReaderModel:
             "lt_indices": lt.indices, "lt_indptr": lt.indptr})
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "ReaderModel":
+    def from_bytes(cls, data: bytes) -> ReaderModel:
         meta, a = unpack(data, "reader-model", _FORMAT)
         liked_text = sp.csr_matrix((a["lt_data"], a["lt_indices"], a["lt_indptr"]),
                                    shape=tuple(meta["text_shape"]))
@@ -261,14 +270,18 @@ def _score_chunk(models: Sequence[ReaderModel], cand: _Candidates, vocab_size: i
                        np.r_[0, np.cumsum(lengths)]), shape=(r, vocab_size), dtype=np.float32)
     scores = (W @ cand.text_t).toarray() if vocab_size else np.zeros((r, cand.n), np.float32)
     Wv = np.stack([m.vector_weight for m in models])
-    scores += Wv @ cand.centered.T
+    vec_part = Wv @ cand.centered.T
+    if cand.present.any() and not cand.present.all():  # no vector: the reader's average
+        vec_part[:, ~cand.present] = vec_part[:, cand.present].mean(axis=1, keepdims=True)
+    scores += vec_part
     scores += np.array([m.bias for m in models], dtype=np.float32)[:, None]
     knn_rows = [i for i, m in enumerate(models) if m.knn_weight and m.liked_has_vector.any()]
     if knn_rows and cand.present.any():
-        liked = [models[i].liked_vectors[models[i].liked_has_vector] for i in knn_rows]
+        liked = [models[i].embedded_liked for i in knn_rows]
         starts = np.r_[0, np.cumsum([len(v) for v in liked])[:-1]]
-        sims = np.vstack(liked) @ cand.raw.T  # (all liked of the chunk, candidates)
-        best = np.maximum.reduceat(sims, starts, axis=0)
+        # (candidates, all liked of the chunk): the per-reader max runs along contiguous rows
+        sims = cand.raw @ np.vstack(liked).T
+        best = np.maximum.reduceat(sims, starts, axis=1).T
         if not cand.present.all():  # no vector: the reader's average closest-liked similarity
             fill = best[:, cand.present].mean(axis=1, keepdims=True)
             best[:, ~cand.present] = fill

@@ -56,6 +56,9 @@ VOCAB_DOCS = 10_000
 #: a period's papers ranked at most (the newest ones)
 CANDIDATE_CAP = 5_000
 CANDIDATE_TTL = 60.0
+#: readers whose fitted model a process keeps in memory (the digest batch goes through the
+#: database cache instead)
+MODELS_KEPT = 256
 #: papers the model alone puts in a reader's list, per day of the period (follows and includes
 #: come on top)
 SHOWN_PER_DAY = 40
@@ -122,6 +125,8 @@ class RecommendService:
         self._vocab_checked = 0.0
         self._candidates: OrderedDict = OrderedDict()
         self._lists: OrderedDict = OrderedDict()
+        #: user id -> (version, fitted model): the models of recently seen readers
+        self._models: OrderedDict = OrderedDict()
 
     # -- the shared vocabulary --------------------------------------------------------------
 
@@ -170,38 +175,53 @@ class RecommendService:
         p = self.params
         return f"{profile.version[:20]}-{vocab.fingerprint[:8]}-{p.kind[:3]}{p.C:g}"[:64]
 
-    def models(self, user_ids: Sequence[int]) -> dict[int, tuple[ReaderModel | None, str]]:
-        """Each reader's model (None: no signal at all) and its version; stale ones are refit
-        and stored."""
+    def models(self, user_ids: Sequence[int]
+               ) -> dict[int, tuple[ReaderModel | None, str, frozenset[str]]]:
+        """Each reader's model (None: no signal at all), its version, and the papers the reader
+        already judged (never recommended back); stale models are refit and stored."""
         vocab = self.vocabulary()
         profiles = self.store.signals.profiles(user_ids)
-        cached = self.store.signals.cached_models(user_ids)
-        out: dict[int, tuple[ReaderModel | None, str]] = {}
+        versions = {u: self._version(profiles[u], vocab) for u in user_ids}
+        with self._lock:
+            in_memory = {u: m for u in user_ids
+                         if (m := self._models.get(u)) is not None and m[0] == versions[u]}
+        cached = self.store.signals.cached_models([u for u in user_ids if u not in in_memory])
+        cached.update(in_memory)
+        out: dict[int, tuple[ReaderModel | None, str, frozenset[str]]] = {}
         for uid in user_ids:
             profile = profiles[uid]
             version = self._version(profile, vocab)
+            seen = frozenset(profile.positives) | frozenset(profile.negatives)
             if not profile.positives and not profile.negatives:
-                out[uid] = (None, version)
+                out[uid] = (None, version, seen)
                 continue
             hit = cached.get(uid)
             model = None
             if hit is not None and hit[0] == version:
                 try:
-                    model = ReaderModel.from_bytes(hit[1])
+                    model = (hit[1] if isinstance(hit[1], ReaderModel)
+                             else ReaderModel.from_bytes(hit[1]))
                 except FormatError:
                     model = None
             if model is None or model.vocab_fingerprint != vocab.fingerprint:
                 model = self._fit(uid, profile, vocab, version)
-            out[uid] = (model, version)
+            with self._lock:
+                self._models[uid] = (version, model)
+                self._models.move_to_end(uid)
+                while len(self._models) > MODELS_KEPT:
+                    self._models.popitem(last=False)
+            out[uid] = (model, version, seen)
         return out
 
     def model(self, user_id: int) -> tuple[ReaderModel | None, str]:
-        return self.models([user_id])[user_id]
+        return self.models([user_id])[user_id][:2]
 
     def _fit(self, user_id: int, profile: Profile, vocab: Vocabulary, version: str) -> ReaderModel:
         sig = self.store.signals
         n = min(MAX_NEGATIVES, max(MIN_NEGATIVES, NEGATIVES_PER_POSITIVE * len(profile.positives)))
-        sampled = sig.same_day_sample(profile.positives + profile.negatives, n, seed=version)
+        # seeded by the reader, not the signals: one new signal keeps most of the sample (and
+        # its cached features)
+        sampled = sig.same_day_sample(profile.positives + profile.negatives, n, seed=str(user_id))
         texts = {t.id: t for t in sig.texts(profile.positives + profile.negatives + sampled,
                                             self.embedding_model)}
 
@@ -225,12 +245,16 @@ class RecommendService:
 
     def candidates(self, period: Period) -> tuple[str, list[Candidate]]:
         """(a key naming this set, the period's papers, newest first), kept CANDIDATE_TTL s."""
+        ident, cands, _ = self._candidate_set(period)
+        return ident, cands
+
+    def _candidate_set(self, period: Period) -> tuple[str, list[Candidate], dict[str, Candidate]]:
         key = (period.start, period.end)
         now = time.monotonic()
         with self._lock:
             hit = self._candidates.get(key)
             if hit is not None and now - hit[0] < CANDIDATE_TTL:
-                return hit[1], hit[2]
+                return hit[1:]
         lo, hi = self._bounds(period)
         rows = self.store.signals.period_papers(period.start, period.end, lo, hi, CANDIDATE_CAP)
         vectors = {t.id: t.vector for t in self.store.signals.texts([r.id for r in rows],
@@ -241,11 +265,11 @@ class RecommendService:
                            vector=vectors.get(r.id)) for r in rows]
         ident = f"{period.start}:{period.end}:{len(cands)}:{hash(tuple(c.id for c in cands))}"
         with self._lock:
-            self._candidates[key] = (now, ident, cands)
+            self._candidates[key] = (now, ident, cands, {c.id: c for c in cands})
             self._candidates.move_to_end(key)
             while len(self._candidates) > 32:
                 self._candidates.popitem(last=False)
-        return ident, cands
+            return self._candidates[key][1:]
 
     # -- ranking ------------------------------------------------------------------------------
 
@@ -253,18 +277,27 @@ class RecommendService:
         return SHOWN_PER_DAY * max(1, (period.end - period.start).days)
 
     def _order(self, scores: np.ndarray, cands: Sequence[Candidate], overrides: Overrides,
-               has_model: bool, shown: int) -> list[tuple[str, float, list[str]]]:
+               has_model: bool, shown: int, seen: frozenset[str]
+               ) -> list[tuple[str, float, list[str]]]:
         """The reader's list: the model's best ``shown`` papers plus every followed / included
-        one, minus the excluded; followed / included first, then by score."""
+        one, minus the excluded and those the reader already judged; followed / included
+        first, then by score."""
         keep: list[tuple[str, float, list[str]]] = []
+        top: list[int] = []
         if has_model:
-            by_score = np.argsort(-scores, kind="stable")
-            top = set(by_score[:shown].tolist())
-        else:
-            top = set()
+            for i in np.argsort(-scores, kind="stable").tolist():
+                if len(top) >= shown:
+                    break
+                if cands[i].id not in seen:
+                    top.append(i)
+        if overrides.empty:  # the model's order as it is (most readers of a digest batch)
+            return [(cands[i].id, float(scores[i]), []) for i in top]
+        top_set = set(top)
         for i, cand in enumerate(cands):
+            if cand.id in seen:
+                continue
             excluded, reasons = overrides.apply(cand) if not overrides.empty else (False, [])
-            if excluded or (i not in top and not reasons):
+            if excluded or (i not in top_set and not reasons):
                 continue
             score = float(scores[i]) if has_model else 0.0
             keep.append((cand.id, score + (SHOWN_BONUS if reasons else 0.0), reasons))
@@ -273,14 +306,13 @@ class RecommendService:
 
     def _ranked(self, user_id: int, period: Period) -> tuple[_Ranked, ReaderModel | None,
                                                                dict[str, Candidate], bool]:
-        model, version = self.model(user_id)
+        model, version, seen = self.models([user_id])[user_id]
         follows = self.store.signals.follows(user_id)
         rules = self.store.signals.rules(user_id)
         overrides = Overrides.of(follows, rules, self.parse_query)
-        ident, cands = self.candidates(period)
+        ident, cands, by_id = self._candidate_set(period)
         key = (user_id, version, ident, tuple((f.id for f in follows)),
                tuple((r.id for r in rules)))
-        by_id = {c.id: c for c in cands}
         has_signals = model is not None or not overrides.empty
         with self._lock:
             hit = self._lists.get(key)
@@ -292,7 +324,7 @@ class RecommendService:
         else:
             scores = np.zeros(len(cands), dtype=np.float32)
         ranked = _Ranked(self._order(scores, cands, overrides, model is not None,
-                                     self._shown(period)))
+                                     self._shown(period), seen))
         with self._lock:
             self._lists[key] = ranked
             while len(self._lists) > 512:
@@ -341,9 +373,10 @@ class RecommendService:
             if model is None and overrides.empty:
                 out[uid] = []
                 continue
-            order = self._order(scores[i], cands, overrides, model is not None, limit)[:limit]
-            explained = self._explain(model, order, by_id)
-            out[uid] = [explained[pid] for pid, _, _ in order]
+            order = self._order(scores[i], cands, overrides, model is not None, limit,
+                                models[uid][2])[:limit]
+            out[uid] = self._closest(model, order, by_id)
+        self._titles([rec for recs in out.values() for rec in recs])
         return out
 
     def forget(self, user_id: int) -> None:
@@ -351,8 +384,45 @@ class RecommendService:
         with self._lock:
             for key in [k for k in self._lists if k[0] == user_id]:
                 del self._lists[key]
+            self._models.pop(user_id, None)
 
     # -- explanations -------------------------------------------------------------------------
+
+    def _closest(self, model: ReaderModel | None, rows, by_id: dict[str, Candidate]
+                 ) -> list[Recommendation]:
+        """The digest's short explanation: the follow/rule that fired, else the closest liked
+        paper by vector (one product per paper; the full :func:`explain` with words is for
+        pages, where a reader looks at one list)."""
+        out = []
+        liked = None
+        if model is not None and model.liked_has_vector.any():
+            has = model.liked_has_vector
+            liked = (model.liked_vectors[has], [i for i, h in zip(model.liked_ids, has) if h])
+        for pid, score, reasons in rows:
+            rec = Recommendation(pid, score - (SHOWN_BONUS if reasons else 0.0), list(reasons))
+            cand = by_id.get(pid)
+            if not reasons and model is not None and cand is not None:
+                if liked is not None and cand.vector is not None:
+                    sims = liked[0] @ np.asarray(cand.vector, dtype=np.float32)
+                    j = int(np.argmax(sims))
+                    closest = (liked[1][j], float(sims[j]))
+                else:  # not embedded yet: the model's own (tf-idf) similarities
+                    found = explain(model, cand.item(), self.vocabulary(), top_liked=1,
+                                    top_words=0).liked
+                    closest = found[0] if found and found[0][1] > 0 else None
+                if closest is not None:
+                    rec.liked = [(closest[0], "", round(closest[1], 3))]
+            out.append(rec)
+        return out
+
+    def _titles(self, recs: Sequence[Recommendation]) -> None:
+        """Fill in the titles of the liked papers named by ``recs`` (one query)."""
+        wanted = {i for rec in recs for i, _, _ in rec.liked}
+        if not wanted:
+            return
+        titles = {t.id: " ".join(t.title.split()) for t in self.store.signals.texts(sorted(wanted))}
+        for rec in recs:
+            rec.liked = [(i, titles.get(i, i), s) for i, _, s in rec.liked]
 
     def _explain(self, model: ReaderModel | None, rows, by_id: dict[str, Candidate]
                  ) -> dict[str, Recommendation]:

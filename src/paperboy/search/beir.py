@@ -14,7 +14,6 @@ import json
 import math
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +103,7 @@ def build_scratch(dataset: BeirDataset, settings: Settings, scratch: Path, embed
     from paperboy.storage import open_store
     from paperboy.storage.search_index import text_hash
 
-    scratch_settings = replace(settings, data_dir=scratch, database_url="")
+    scratch_settings = settings.model_copy(update={"data_dir": scratch, "database_url": ""})
     store = open_store(scratch_settings)
     papers = dataset.papers()
     for start in range(0, len(papers), 2000):
@@ -114,7 +113,7 @@ def build_scratch(dataset: BeirDataset, settings: Settings, scratch: Path, embed
     for start in range(0, len(rows), 2000):
         store.search.put_embeddings(embedder.model_id, rows[start:start + 2000])
     service = SearchService(store, scratch_settings, embedder=embedder)
-    service.sync_keywords(progress=progress)
+    service.upkeep.catch_up(progress=progress)
     return service
 
 

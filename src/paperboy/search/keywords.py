@@ -1,8 +1,8 @@
 """The keyword index of the embedded default: BM25 over title + abstract, served by tantivy.
 
 Why not SQLite FTS5 (the first version): FTS5 scores every document that matches any query
-word, so a query with a few common words cost ~40-90 ms at 100k papers and ~1 s at 1M, and it
-tokenized every paper inside the ingest transaction (half of the import CPU). tantivy's
+word, so a query with a few common words grew slow with the store, and it tokenized every
+paper inside the ingest transaction (benchmarks/RESULTS.md, "Issue 17"). tantivy's
 block-max WAND skips the documents that cannot reach the top k, and indexing happens after the
 papers are committed (benchmarks/RESULTS.md, "Search speed" and "Ingest").
 
@@ -52,8 +52,6 @@ ANALYZER = "paperboy_en"
 TITLE_REPEAT = 3
 #: Papers indexed per writer commit while catching up.
 SYNC_CHUNK = 5000
-#: A search indexes at most this many pending papers itself (ingest normally did it already).
-INLINE_SYNC = 5000
 _EPOCH = date(1970, 1, 1)
 
 
@@ -201,6 +199,12 @@ class KeywordIndex:
         hits = searcher.search(tv.Query.all_query(), 1, count=False, order_by_field=field).hits
         return int(hits[0][0]) if hits else 0
 
+    def committed_cursor(self) -> int:
+        """The highest rev committed, as the reader sees it now (it follows commits of any
+        process by itself); unlike :meth:`reload`, changes nothing."""
+        self.index  # noqa: B018 - opens it
+        return self._highest("rev")
+
     def reload(self) -> None:
         """See what other processes committed."""
         self.index.reload()
@@ -256,6 +260,22 @@ class KeywordIndex:
                 return w.catch_up(fetch, limit, commit_every=SYNC_CHUNK, on_chunk=on_chunk)
             finally:
                 w.close()
+
+    def delete(self, doc_ids: Sequence[int]) -> None:
+        """Drop these documents (papers deleted from the store, e.g. the sample's)."""
+        if not doc_ids:
+            return
+        with self._lock:
+            if self._index is None:
+                self._open()
+            writer = self._writer(1, 32)
+            if writer is None:
+                raise IndexBusy()
+            for doc_id in doc_ids:
+                writer.delete_documents_by_term("doc_id", int(doc_id))
+            writer.commit()
+            writer.wait_merging_threads()
+            self._index.reload()
 
     def clear(self) -> None:
         """Drop every document (``paperboy index rebuild`` then syncs from rev 0)."""
@@ -355,7 +375,7 @@ class KeywordWriter:
         self.uncommitted = 0
         # Doc ids only grow (AUTOINCREMENT, never reused): one above every id the index has
         # seen is a new paper, with no older document to delete. (Each delete is looked up in
-        # every segment at commit: ~7 % of an import's CPU when done for every paper.)
+        # every segment at commit, a cost worth avoiding for every paper of an import.)
         self.max_doc_id = owner._highest("doc_id")
 
     def add(self, docs: Sequence[KeywordDoc]) -> None:

@@ -20,7 +20,6 @@ import numpy as np
 
 from paperboy.query import SearchFilters
 from paperboy.search.keywords import (
-    INLINE_SYNC,
     IndexBusy,
     KeywordIndex,
     KeywordQuery,
@@ -29,8 +28,14 @@ from paperboy.search.keywords import (
 from paperboy.search.similar import distinctive_words
 from paperboy.storage.search_index import SearchIndexRepository
 
-#: A filtered keyword search reads at most this deep into the unfiltered ranking (top-8,000 costs
-#: ~16 ms at 1M papers, tantivy's filtered search ~30 ms with a date range and two categories)...
+#: Seconds a search reuses its last look at how far the index is behind the store.
+LAG_CHECK_EVERY = 2.0
+#: A file in the index directory an indexer touches while it works (each batch or chunk);
+#: searches call the lag "being indexed" only while it is this fresh (seconds).
+HEARTBEAT = "indexing.heartbeat"
+HEARTBEAT_FRESH = 60.0
+#: A filtered keyword search reads at most this deep into the unfiltered ranking (up to there it
+#: is cheaper than tantivy's own filtering: benchmarks/RESULTS.md, "Issue 17")...
 POSTFILTER_MAX = 8000
 #: ... aiming at this many times the required matches, so that enough survive the filter.
 POSTFILTER_MARGIN = 1.5
@@ -46,8 +51,11 @@ class TantivyLexical:
         self.repo = repo
         self.index = KeywordIndex(directory)
         self.fetch = docs_reader(repo)
-        #: the store's newest rev when last looked at (``refresh``)
+        #: the store's newest rev when last looked at (``lag_note``)
         self.head: int | None = None
+        self._lag: str | None = None
+        self._lag_checked = -LAG_CHECK_EVERY
+        self._heartbeat = Path(directory) / HEARTBEAT
 
     def pending(self) -> int:
         """Papers changed in the store that the index does not hold yet (0 when current)."""
@@ -57,24 +65,54 @@ class TantivyLexical:
         self.index.reload()  # another process may have indexed them
         return 0 if head <= self.index.cursor else self.repo.count_keyword_docs(self.index.cursor)
 
-    def refresh(self, limit: int | None = INLINE_SYNC) -> str | None:
-        """Before a query: take in what changed (at most ``limit`` papers here); a note for the
-        user when papers remain unsearchable by keyword."""
+    def lag_note(self) -> str | None:
+        """For a search: a note when the store holds papers the index does not yet (None when
+        current). Reads the store's rev counter and the index's committed cursor at most every
+        :data:`LAG_CHECK_EVERY` seconds; never counts documents, never takes the writer."""
+        now = time.monotonic()
+        if now - self._lag_checked < LAG_CHECK_EVERY:
+            return self._lag
+        self._lag_checked = now
         self.head = self.repo.keyword_rev()
-        if self.head <= self.index.cursor:
-            return None
-        self.index.sync(self.fetch, limit=limit)
-        left = self.pending()
-        if left:
-            return (f"{left} new papers are not yet searchable by keyword "
-                    "(they are being indexed; `paperboy index rebuild` finishes it at once)")
-        return None
+        if self.head <= self.index.committed_cursor():
+            self._lag = None
+        elif self.indexing_recently():
+            self._lag = ("some papers stored in the last moments are being indexed; they "
+                         "become searchable by keyword shortly")
+        else:
+            self._lag = ("some stored papers are not searchable by keyword yet and nothing is "
+                         "indexing them (an import stopped?): run `paperboy index sync`, or keep "
+                         "`paperboy serve` or `paperboy worker` running, which do it")
+        return self._lag
+
+    def mark_indexing(self) -> None:
+        """Tell searches (in any process) that an indexer is at work right now."""
+        try:
+            self._heartbeat.parent.mkdir(parents=True, exist_ok=True)
+            self._heartbeat.touch()
+        except OSError:  # a read-only data directory: the note just says less
+            pass
+
+    def indexing_recently(self) -> bool:
+        try:
+            return time.time() - self._heartbeat.stat().st_mtime < HEARTBEAT_FRESH
+        except OSError:
+            return False
 
     def sync(self, progress: Callable[[int], None] | None = None, threads: int = 1,
              heap_mb: int = 64) -> int | None:
-        """Index everything pending (ingest, `paperboy index rebuild`); None when another
+        """Index everything pending (the upkeep, `paperboy index rebuild`); None when another
         process holds the writer (it will finish the job)."""
-        return self.index.sync(self.fetch, threads=threads, heap_mb=heap_mb, on_chunk=progress)
+        if self.repo.keyword_rev() <= self.index.committed_cursor():
+            return 0  # current: the writer is not even asked for
+
+        def chunk_done(n: int) -> None:
+            self.mark_indexing()
+            if progress is not None:
+                progress(n)
+
+        self.mark_indexing()
+        return self.index.sync(self.fetch, threads=threads, heap_mb=heap_mb, on_chunk=chunk_done)
 
     def follower(self) -> "KeywordFollower":
         """A listener for one import run (see :class:`KeywordFollower`)."""
@@ -87,6 +125,10 @@ class TantivyLexical:
         if done is None:
             raise IndexBusy()
         return self.index.size
+
+    def forget(self, doc_ids) -> None:
+        """Drop documents of papers deleted from the store."""
+        self.index.delete(doc_ids)
 
     def check(self) -> bool:
         """True when the index holds every paper of the store, each at its current rev."""
@@ -110,8 +152,7 @@ class TantivyLexical:
         vector side anyway) the unfiltered ranking is read deep enough for the filter's share
         of the papers and what the filter rejects is dropped. That is the same ranking: what
         survives is exactly the filtered top-n. tantivy's own filtering costs more on wide
-        filters (it evaluates the whole date range and category sets: ~30 ms at 1M papers
-        against ~12 ms). When fewer than ``required`` survive, the index filters itself."""
+        filters (it evaluates the whole date range and category sets). When fewer than ``required`` survive, the index filters itself."""
         if allowed is not None and flt is not None:
             got = self._postfiltered(terms, phrases, limit, allowed, required or limit)
             if got is not None:
@@ -176,7 +217,7 @@ class KeywordFollower:
     the batches are left to it (it catches up by rev)."""
 
     COMMIT_EVERY = 5.0  # seconds
-    #: writer memory: larger segments mean fewer merges (64 -> 128 MB: ~6 % less CPU a paper)
+    #: writer memory: larger segments mean fewer merges
     HEAP_MB = 128
     #: batches indexed in this process before a helper process takes over (small imports,
     #: e.g. a day of listings, never pay for starting one)
@@ -194,6 +235,7 @@ class KeywordFollower:
 
     def __call__(self, ids: list[str]) -> None:
         self.batches += 1
+        self.lexical.mark_indexing()
         if self.helper is not None:
             if self.helper.poke():
                 return
@@ -258,7 +300,7 @@ class DatabaseLexical:
         self.repo = repo
         self.weights = weights
 
-    def refresh(self, limit: int | None = None) -> str | None:
+    def lag_note(self) -> str | None:
         return None
 
     def sync(self, progress=None, **_) -> int:
@@ -269,6 +311,9 @@ class DatabaseLexical:
 
     def follower(self):
         return None  # triggers index every paper in its own transaction
+
+    def forget(self, doc_ids) -> None:
+        """Nothing to do: the rows went with the papers (foreign keys)."""
 
     def rebuild(self, progress=None) -> int:
         return self.repo.rebuild_lexical()

@@ -22,6 +22,7 @@ import numpy as np
 
 from paperboy.errors import NotFound
 from paperboy.search.facets import FacetColumns
+from paperboy.search.upkeep import IndexUpkeep
 from paperboy.query import Hit, Mode, QueryError, SearchFilters, SearchResults
 from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse, fused_score
 from paperboy.search.lexical import lexical_backend
@@ -94,8 +95,16 @@ class SearchService:
         self._facets_head: int | None = None
         #: a paper with none of the words counts when its similarity reaches this
         self.related_min = settings.search_related_min
+        self._upkeep: IndexUpkeep | None = None
 
     # -- components -------------------------------------------------------------------------
+
+    @property
+    def upkeep(self) -> IndexUpkeep:
+        """The one component that writes this service's indexes (see paperboy.search.upkeep)."""
+        if self._upkeep is None:
+            self._upkeep = IndexUpkeep(self)
+        return self._upkeep
 
     @property
     def repo(self):
@@ -175,7 +184,7 @@ class SearchService:
             return SearchResults([], 0, mode=mode, highlight_terms=parsed.highlight_terms,
                                  message="; ".join(notes) or "nothing to match", matched=0)
         if use_lexical:
-            behind = self.lexical.refresh()
+            behind = self.lexical.lag_note()  # reads a counter; a search never indexes
             if behind:
                 notes.append(behind)
         # The filter's doc-id mask (date/category columns in memory, recent filters' masks
@@ -430,15 +439,6 @@ class SearchService:
 
     # -- index maintenance ------------------------------------------------------------------
 
-    def index_papers(self, ids: list[str]) -> None:
-        """Bring the indexes up to date for these papers: the keyword index takes in every
-        change the store has (by rev), then the papers are embedded (a failure to load the
-        model is logged, and `paperboy embed` catches up later)."""
-        if not ids:
-            return
-        self.sync_keywords()
-        self.embed_new(ids)
-
     def embed_new(self, ids: list[str]) -> None:
         """Embed these papers now; a model that fails to load is logged, not raised."""
         try:
@@ -488,22 +488,6 @@ class SearchService:
             self._vectors.save()
         return done
 
-    def sync_keywords(self, progress: bool = False) -> int | None:
-        """Index every paper changed since the keyword index last saw the store (None: another
-        process is doing it). PostgreSQL needs nothing: its triggers keep the index."""
-        bar = None
-        if progress:
-            pending = self.lexical.pending()
-            if pending:
-                from tqdm import tqdm
-
-                bar = tqdm(total=pending, unit="paper", desc="keyword index", dynamic_ncols=True)
-        try:
-            return self.lexical.sync(progress=bar.update if bar is not None else None)
-        finally:
-            if bar is not None:
-                bar.close()
-
     def stale_models(self) -> dict[str, int]:
         """Vectors stored for models other than the configured one."""
         return {m: n for m, n in self.repo.embedding_models().items() if m != self.model_id}
@@ -529,35 +513,3 @@ class SearchService:
         self._refreshed_at = time.monotonic()
         return {"documents": docs, "vectors": self._vectors.size, "model": self.model_id,
                 "missing_vectors": self.repo.count_missing_embeddings(self.model_id)}
-
-
-def index_listener(store: Store, settings: Settings, embed: bool = True,
-                   service: SearchService | None = None) -> "IndexListener":
-    """A run_ingest listener keeping search current for each stored batch."""
-    return IndexListener(service or SearchService(store, settings), embed)
-
-
-class IndexListener:
-    """Told the ids of every stored batch of an import; ``close`` ends the run.
-
-    The keyword index takes in each batch (tantivy on SQLite: one writer for the run, in a
-    helper process past the first batches; on PostgreSQL triggers did it in the same
-    transaction). With ``embed`` the changed papers
-    are embedded right away (daily ingests); bulk imports pass ``embed=False`` and leave it to
-    `paperboy embed`.
-    """
-
-    def __init__(self, service: SearchService, embed: bool):
-        self.service = service
-        self.embed = embed
-        self.keywords = service.lexical.follower()
-
-    def __call__(self, ids: list[str]) -> None:
-        if self.keywords is not None:
-            self.keywords(ids)
-        if self.embed and ids:
-            self.service.embed_new(ids)
-
-    def close(self) -> None:
-        if self.keywords is not None:
-            self.keywords.close()

@@ -45,6 +45,17 @@ def _person(entry: Any) -> str:
     return name.strip()
 
 
+def _as_written(name: str, written: str) -> str:
+    """The name as the record's own ``authors`` string spells it, where ``authors_parsed`` split
+    a hyphenated forename ("C. -P." for "C.-P.", an artefact of the snapshot's parser); the
+    parsed form stays for everything else (it has the TeX accents decoded)."""
+    if " -" in name:
+        joined = name.replace(" -", "-")
+        if joined in written and name not in written:
+            return joined
+    return name
+
+
 def _key(raw_id: str) -> tuple[str, int | None]:
     # New-style ids without version ("2410.17243") need no regular expression.
     if len(raw_id) in (9, 10) and raw_id[4] == "." and raw_id[:4].isdigit() and raw_id[5:].isdigit():
@@ -70,6 +81,9 @@ def to_paper(obj: Any) -> Paper:
     parsed_authors = obj.get("authors_parsed")
     if isinstance(parsed_authors, list) and parsed_authors:
         authors = [n for n in map(_person, parsed_authors) if n]
+        written = obj.get("authors")
+        if isinstance(written, str) and any(" -" in n for n in authors):
+            authors = [_as_written(n, written) for n in authors]
     else:
         authors = split_author_string(obj.get("authors") or "")
     categories_raw = obj.get("categories")

@@ -127,6 +127,10 @@ def check_paper(paper: Paper) -> Paper:
     _int("version", paper.version, 1, LIMITS.version)
     _when("published", paper.published, datetime)
     _when("updated", paper.updated, datetime)
+    if type(paper.published_approx) is not bool:
+        raise BadValue(f"published_approx: expected true or false, got "
+                       f"{_kind(paper.published_approx)}")
+    _int("code_stars", paper.code_stars, 0, _INT_MAX)
     if paper.listing is not None:
         _check_listing(paper.listing)
     return paper
@@ -137,9 +141,11 @@ def _check_listing(listing: Listing) -> None:
         raise BadValue(f"listing: expected a Listing, got {_kind(listing)}")
     _text("listing source", listing.source, LIMITS.listing_source, required=True)
     _when("listing date", listing.listed_on, date)
+    _when("listed_at", listing.listed_at, datetime)
     _int("upvotes", listing.upvotes, 0, _INT_MAX)
     _int("comment count", listing.comments, 0, _INT_MAX)
     _text("submitter", listing.submitter, LIMITS.submitter)
+    _text("submitter_fullname", listing.submitter_fullname, LIMITS.submitter)
     _text("listing organization", listing.organization, LIMITS.organization)
     _text("announce type", listing.announce_type, LIMITS.announce_type)
 

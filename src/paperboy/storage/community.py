@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, Sequence
 
-from sqlalchemy import Connection, delete, func, select, text, update
+from sqlalchemy import Connection, delete, func, select, text, true, update
 from sqlalchemy.exc import IntegrityError
 
 from paperboy.errors import NotFound, PaperboyError
@@ -292,6 +292,12 @@ class CommunityRepository:
                                 .values(hidden=hidden)).rowcount
 
         return write(self.engine, work) == 1
+
+    def hidden_paper_ids(self, limit: int = 200) -> list[str]:
+        """Papers administrators hid, most recently changed first (the moderation page)."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(papers.c.id).where(papers.c.hidden == true())
+                                     .order_by(papers.c.modified_at.desc()).limit(limit)).scalars())
 
     def is_paper_hidden(self, paper_id: str) -> bool | None:
         with self.engine.connect() as conn:

@@ -19,6 +19,16 @@ from sqlalchemy.pool import NullPool
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
+#: The escape character every LIKE pattern names (``ESCAPE '\\'``), on both databases: SQLite
+#: has no default one and PostgreSQL's default backslash fails on a pattern ending in one.
+LIKE_ESCAPE = "\\"
+
+
+def like_escape(text: str) -> str:
+    """``text`` matched literally inside a LIKE pattern (``%``, ``_`` and the escape itself)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _normalize_url(url: str) -> str:
     """Accept plain ``postgresql://`` URLs (as pgserver and most hosts print them)."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):

@@ -44,6 +44,7 @@ from sqlalchemy import (
 
 from paperboy import trending as formula
 from paperboy.records import STORED_FIELDS, Paper
+from paperboy.storage.database import LIKE_ESCAPE, like_escape
 from paperboy.storage.schema import (
     daily_listings,
     paper_authors,
@@ -194,7 +195,7 @@ def _period_rows_statement(by_submitter: bool, with_code: bool = False):
     Two branches, each reading the paper row once (published, hidden) and its local counters:
     papers listed in the period, and papers never listed whose first version falls in it. Day
     and published come back raw (ISO text on SQLite) and are parsed with fromisoformat:
-    SQLAlchemy's SQLite date processors cost ~10 ms per 1,000 rows.
+    SQLAlchemy's SQLite date processors are much slower (benchmarks/RESULTS.md, "Issue 17").
     """
     dl, ps = daily_listings, paper_stats
     start, end = bindparam("start", type_=Date), bindparam("end", type_=Date)
@@ -239,6 +240,7 @@ def _period_rows_statement(by_submitter: bool, with_code: bool = False):
         .where(
             papers.c.published >= bindparam("lo", type_=DateTime),
             papers.c.published < bindparam("hi", type_=DateTime),
+            papers.c.published_approx == false(),  # only a month: on no day's feed
             papers.c.hidden == false(),
             ~exists().where(dl.c.paper_id == papers.c.id),
         )
@@ -314,7 +316,7 @@ class FeedRepository:
     CACHE_SIZE = 128
     CACHE_ROWS = 1200
 
-    def __init__(self, engine, tz: str = "UTC"):
+    def __init__(self, engine, tz: str):
         self.engine = engine
         self.tz = tz
         self._changes = _ChangeMarker(engine)
@@ -378,6 +380,7 @@ class FeedRepository:
         ).where(
             papers.c.published >= lo,
             papers.c.published < hi,
+            papers.c.published_approx == false(),
             ~exists().where(dl.c.paper_id == papers.c.id),
         )
         return union_all(listed, unlisted).subquery("cand")
@@ -554,7 +557,8 @@ class FeedRepository:
         with self.engine.connect() as conn:
             listed, published = conn.execute(select(
                 select(func.max(daily_listings.c.listed_on)).scalar_subquery(),
-                select(func.max(papers.c.published)).scalar_subquery(),
+                select(func.max(papers.c.published))
+                .where(papers.c.published_approx == false()).scalar_subquery(),
             )).one()
         candidates = [d for d in (_as_date(listed), self._local_day(published)) if d is not None]
         return max(candidates) if candidates else None
@@ -564,7 +568,8 @@ class FeedRepository:
         dl = daily_listings
         lo, _ = self._utc_bounds(before, before)
         _, hi = self._utc_bounds(after, after + timedelta(days=1))
-        unlisted = ~exists().where(dl.c.paper_id == papers.c.id)
+        unlisted = and_(~exists().where(dl.c.paper_id == papers.c.id),
+                        papers.c.published_approx == false())
         return (
             select(func.max(dl.c.listed_on)).where(dl.c.listed_on < before).scalar_subquery(),
             select(papers.c.published).where(papers.c.published < lo, unlisted)
@@ -608,6 +613,13 @@ class FeedRepository:
             period.containing(before) if before else None,
             period.containing(after) if after else None,
         )
+
+    def has_listings(self, period: Period) -> bool:
+        """Whether a daily list featured any paper in the period (an index range look-up)."""
+        dl = daily_listings
+        q = select(exists().where(dl.c.listed_on >= period.start, dl.c.listed_on < period.end))
+        with self.engine.connect() as conn:
+            return bool(conn.execute(q).scalar())
 
     def count(self, period: Period) -> int:
         cand = self._candidates(period.start, period.end)
@@ -675,24 +687,24 @@ class FeedRepository:
         with self.engine.connect() as conn:
             return self._page_of_ids(conn, ids, limit, offset)
 
-    def items_for(self, ids: Sequence[str]) -> list[FeedItem]:
-        """FeedItems (with listing facts) for papers in the given order; unknown/hidden skipped."""
+    def items_for(self, ids: Sequence[str], include_hidden: bool = False) -> list[FeedItem]:
+        """FeedItems (with listing facts) for papers in the given order; unknown papers skipped,
+        hidden ones too unless ``include_hidden`` (what administrators see)."""
         ids = list(dict.fromkeys(ids))
         if not ids:
             return []
         with self.engine.connect() as conn:
-            visible = set(
-                conn.execute(
-                    select(papers.c.id).where(papers.c.id.in_(ids), papers.c.hidden == false())
-                ).scalars()
-            )
+            query = select(papers.c.id).where(papers.c.id.in_(ids))
+            if not include_hidden:
+                query = query.where(papers.c.hidden == false())
+            visible = set(conn.execute(query).scalars())
             rows = [(i, None, None, None) for i in ids if i in visible]
             return self._hydrate(conn, rows)
 
     def title_matches(self, text: str, limit: int = 20, offset: int = 0) -> FeedPage:
         """A plain substring match on titles: the fallback while the search index is not ready."""
         words = [w for w in text.split() if w][:8]
-        conds = [papers.c.title.ilike(f"%{_like_escape(w)}%", escape="\\") for w in words]
+        conds = [papers.c.title.ilike(f"%{like_escape(w)}%", escape=LIKE_ESCAPE) for w in words]
         ids = select(papers.c.id.label("id")).where(and_(*conds) if conds else or_(false()))
         with self.engine.connect() as conn:
             return self._page_of_ids(conn, ids, limit, offset)
@@ -707,10 +719,6 @@ class FeedRepository:
         )
         with self.engine.connect() as conn:
             return [(c, n) for c, n in conn.execute(q).all()]
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _as_datetime(value) -> datetime | None:

@@ -28,6 +28,7 @@ from paperboy.storage.schema import (
     paper_categories,
     paper_sources,
     papers,
+    search_docs,
     sync_state,
 )
 
@@ -113,7 +114,7 @@ _stored_values = attrgetter(*_STORED_FIELDS)
 
 def _has_nul(values: tuple) -> bool:
     """Whether any stored string holds NUL: one C-level scan of the values' JSON (orjson writes
-    NUL as ``\\u0000``) instead of a Python loop over every field, which cost ~10 % of a bulk
+    NUL as ``\\u0000``) instead of a Python loop over every field, a visible share of a bulk
     import. A false alarm (the text ``\\u0000`` itself) only sends the record the slow way."""
     try:
         return b"\\u0000" in orjson.dumps(values)
@@ -172,8 +173,8 @@ def _insert_many(conn: Connection, table, rows: list[dict], conflict: Sequence[s
     columns, setting ``update`` from the new row).
 
     On SQLite the values go through the columns' own bind processors once and straight to the
-    driver's executemany, which skips SQLAlchemy's per-row parameter handling (a third of the
-    bulk-import time); other dialects use the plain Core insert.
+    driver's executemany, which skips SQLAlchemy's per-row parameter handling (what that saves:
+    benchmarks/RESULTS.md, "Issue 17"); other dialects use the plain Core insert.
     """
     if not rows:
         return
@@ -298,8 +299,8 @@ _SQLITE_READERS = [(i, reader) for i, reader in
 def sqlite_papers(conn: Connection, sql: str, params: Sequence) -> Iterator[tuple[object, Paper]]:
     """(key, Paper) for rows of ``sql``, which selects a key then :data:`SQLITE_PAPER_COLUMNS`.
 
-    Hydration at driver level on SQLite: a search page's 28 papers cost 0.9 ms this way
-    against 1.4-1.6 ms through SQLAlchemy's result processing, on every query."""
+    Hydration at driver level on SQLite, cheaper than SQLAlchemy's result processing on every
+    query (benchmarks/RESULTS.md, "Issue 17")."""
     make = Paper
     names = _STORED_FIELDS
     for row in conn.exec_driver_sql(sql, tuple(params)).cursor:
@@ -481,6 +482,10 @@ class PaperRepository:
                 select(sync_state.c.value).where(sync_state.c.key == key)
             ).scalar_one_or_none()
 
+    def delete_state(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(sync_state).where(sync_state.c.key == key))
+
     # -- reads ----------------------------------------------------------------------------
 
     def get(self, paper_id: str) -> Paper | None:
@@ -524,6 +529,25 @@ class PaperRepository:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(papers)).scalar_one()
+
+    def remove_source_only(self, source: str, chunk: int = 500) -> tuple[list[str], list[int]]:
+        """Delete the papers that came from ``source`` alone (a paper another source also
+        brought stays), with everything that hangs off them (listings, facets, vectors, keyword
+        rows: foreign keys and triggers); returns (their ids, their search doc ids), so the
+        caller can drop them from the keyword index file too."""
+        ps, other = paper_sources, paper_sources.alias("other")
+        only = select(ps.c.paper_id).where(
+            ps.c.source == source,
+            ~exists().where(other.c.paper_id == ps.c.paper_id, other.c.source != source))
+        doc_ids: list[int] = []
+        with self.engine.begin() as conn:
+            ids = sorted(conn.execute(only).scalars())
+            for start in range(0, len(ids), chunk):
+                part = ids[start:start + chunk]
+                doc_ids += conn.execute(select(search_docs.c.doc_id).where(
+                    search_docs.c.paper_id.in_(part))).scalars()
+                conn.execute(delete(papers).where(papers.c.id.in_(part)))
+        return ids, sorted(doc_ids)
 
     def uncategorized_listed(self, limit: int = 1000) -> list[str]:
         """arXiv papers on a daily listing that have no category yet (Hugging Face's daily

@@ -26,6 +26,7 @@ import orjson
 from sqlalchemy import bindparam, delete, func, select, text
 
 from paperboy.query import SearchFilters
+from paperboy.storage.database import like_escape
 from paperboy.storage.papers import name_key, sqlite_datetime_text
 from paperboy.storage.schema import embeddings, paper_categories, papers, search_docs
 
@@ -96,8 +97,8 @@ class SearchIndexRepository:
                     ors.append(f"c.category = :f_cat{i}")
                     params[f"f_cat{i}"] = cat
                 else:  # an archive: cs -> cs.*
-                    ors.append(f"c.category LIKE :f_cat{i}")
-                    params[f"f_cat{i}"] = cat.replace("%", "").replace("_", "") + ".%"
+                    ors.append(f"c.category LIKE :f_cat{i} ESCAPE '\\'")
+                    params[f"f_cat{i}"] = like_escape(cat) + ".%"
             conds.append(
                 "EXISTS (SELECT 1 FROM paper_categories c WHERE c.paper_id = p.id AND ("
                 + " OR ".join(ors) + "))"
@@ -106,10 +107,10 @@ class SearchIndexRepository:
             key = name_key(author)
             conds.append(
                 "EXISTS (SELECT 1 FROM paper_authors a WHERE a.paper_id = p.id AND "
-                f"(a.name_key = :f_au{i} OR a.name_key LIKE :f_aus{i}))"
+                f"(a.name_key = :f_au{i} OR a.name_key LIKE :f_aus{i} ESCAPE '\\'))"
             )
             params[f"f_au{i}"] = key
-            params[f"f_aus{i}"] = "% " + key.replace("%", "").replace("_", "")
+            params[f"f_aus{i}"] = "% " + like_escape(key)
         if filters.listed_only:
             conds.append("EXISTS (SELECT 1 FROM daily_listings l WHERE l.paper_id = p.id)")
         if filters.with_code:
@@ -154,8 +155,8 @@ class SearchIndexRepository:
                 ids = [r[0] for r in conn.execute(text(
                     "SELECT DISTINCT d.doc_id FROM paper_authors a "
                     "JOIN search_docs d ON d.paper_id = a.paper_id "
-                    "WHERE a.name_key = :k OR a.name_key LIKE :s"),
-                    {"k": key, "s": "% " + key.replace("%", "").replace("_", "")})]
+                    "WHERE a.name_key = :k OR a.name_key LIKE :s ESCAPE '\\'"),
+                    {"k": key, "s": "% " + like_escape(key)})]
                 found = np.unique(np.asarray(ids, dtype=np.int64))
                 result = found if result is None else np.intersect1d(result, found)
             if filters.listed_only:

@@ -18,7 +18,19 @@ from datetime import date, datetime, timedelta
 from typing import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import Date, String, and_, delete, exists, func, literal, select, union, union_all
+from sqlalchemy import (
+    Date,
+    String,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    union,
+    union_all,
+)
 
 from paperboy.errors import NotFound, PaperboyError
 from paperboy.storage.papers import _insert, name_key, utcnow
@@ -107,6 +119,27 @@ class PaperText:
     vector: np.ndarray | None
 
 
+def _liked_statement():
+    """(user id, paper id) of what readers upvoted, collected or imported, visible papers only:
+    built once (bind parameter ``uids``), as composing the union costs more than running it."""
+    uids = bindparam("uids", expanding=True)
+    liked = union(
+        select(upvotes.c.user_id, upvotes.c.paper_id).where(upvotes.c.user_id.in_(uids)),
+        select(collections.c.user_id, collection_items.c.paper_id)
+        .join(collection_items, collection_items.c.collection_id == collections.c.id)
+        .where(collections.c.user_id.in_(uids)),
+        select(reader_library.c.user_id, reader_library.c.paper_id)
+        .where(reader_library.c.user_id.in_(uids)),
+    ).subquery()
+    return (select(liked.c.user_id, liked.c.paper_id)
+            .join(papers, papers.c.id == liked.c.paper_id).where(papers.c.hidden.is_(False)))
+
+
+_LIKED = _liked_statement()
+_SIGNALED = select(reader_signals.c.user_id, reader_signals.c.paper_id, reader_signals.c.kind
+                   ).where(reader_signals.c.user_id.in_(bindparam("uids", expanding=True)))
+
+
 def follow_key(kind: str, value: str) -> str:
     """Authors fold like the author index (accents and case off); categories keep their case
     (cs.CL); organizations compare case-insensitively."""
@@ -159,6 +192,12 @@ class ReaderSignalRepository:
             return dict(conn.execute(select(reader_signals.c.paper_id, reader_signals.c.kind)
                                      .where(reader_signals.c.user_id == user_id,
                                             reader_signals.c.paper_id.in_(ids))).all())
+
+    def all_signals(self, user_id: int) -> dict[str, str]:
+        """paper id -> "more"/"less" for every paper the reader marked."""
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(reader_signals.c.paper_id, reader_signals.c.kind)
+                                     .where(reader_signals.c.user_id == user_id)).all())
 
     def signals(self, user_id: int) -> list[tuple[str, str, str, datetime]]:
         """(paper id, title, kind, when), newest first."""
@@ -349,25 +388,9 @@ class ReaderSignalRepository:
         with self.engine.connect() as conn:
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
-                liked = union(
-                    select(upvotes.c.user_id, upvotes.c.paper_id)
-                    .where(upvotes.c.user_id.in_(chunk)),
-                    select(collections.c.user_id, collection_items.c.paper_id)
-                    .join(collection_items, collection_items.c.collection_id == collections.c.id)
-                    .where(collections.c.user_id.in_(chunk)),
-                    select(reader_library.c.user_id, reader_library.c.paper_id)
-                    .where(reader_library.c.user_id.in_(chunk)),
-                ).subquery()
-                for uid, pid in conn.execute(
-                    select(liked.c.user_id, liked.c.paper_id)
-                    .join(papers, papers.c.id == liked.c.paper_id)
-                    .where(papers.c.hidden.is_(False))
-                ):
+                for uid, pid in conn.execute(_LIKED, {"uids": chunk}):
                     pos[uid].add(pid)
-                for uid, pid, kind in conn.execute(
-                    select(reader_signals.c.user_id, reader_signals.c.paper_id,
-                           reader_signals.c.kind).where(reader_signals.c.user_id.in_(chunk))
-                ):
+                for uid, pid, kind in conn.execute(_SIGNALED, {"uids": chunk}):
                     (pos if kind == "more" else neg)[uid].add(pid)
         return {u: Profile(sorted(pos[u] - neg[u]), sorted(neg[u])) for u in ids}
 
@@ -375,7 +398,7 @@ class ReaderSignalRepository:
         return self.profiles([user_id])[user_id]
 
     def same_day_sample(self, paper_ids: Sequence[str], n: int, seed: str,
-                        per_day: int = 400) -> list[str]:
+                        per_day: int = 400, max_days: int = 20) -> list[str]:
         """Up to ``n`` other papers first published on the same days as ``paper_ids``: the
         implicit negatives (what the reader saw beside what they liked and did not pick).
         Deterministic for a seed, so the same signals give the same model."""
@@ -391,8 +414,10 @@ class ReaderSignalRepository:
                                  else datetime.fromisoformat(str(published)).date())
             rng = random.Random(seed)
             days = sorted(days)
-            if len(days) > 60:
-                days = sorted(rng.sample(days, 60))
+            if len(days) > max_days:
+                days = sorted(rng.sample(days, max_days))
+            # enough per day for the sample to come from every day, never a whole big day
+            per_day = min(per_day, max(50, 2 * n // max(1, len(days))))
             taken = set(paper_ids)
             pool: list[str] = []
             for day in days:

@@ -20,7 +20,7 @@ from paperboy.storage.search_index import SearchIndexRepository
 
 
 class Store:
-    def __init__(self, engine: Engine, tz: str = "UTC"):
+    def __init__(self, engine: Engine, tz: str):
         self.engine = engine
         self.papers = PaperRepository(engine)
         self.accounts = AccountRepository(engine)
@@ -51,7 +51,8 @@ class Store:
 def open_store(settings: Settings, migrate: bool = True) -> Store:
     """Connect to the configured database, creating/upgrading the schema unless told not to."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    # the feed's days (and so the digests' and the CLI's) are local days of the configured zone
+    # Configuration goes in here, once, for the CLI, the worker and the server alike: the feed's
+    # days (and so the digests') are local days of the configured zone.
     store = Store(database.make_engine(settings.resolved_database_url), settings.timezone)
     if migrate:
         store.migrate()

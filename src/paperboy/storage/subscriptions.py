@@ -321,18 +321,20 @@ class SubscriptionRepository:
             return [_subscriber(r) for r in conn.execute(q).mappings()]
 
     def claim(self, subscriber_id: int, period_key: str, job_id: str, message_id: str,
-              status: str = "sending", now: datetime | None = None) -> ClaimedDelivery | None:
+              status: str = "sending", now: datetime | None = None,
+              note: str | None = None) -> ClaimedDelivery | None:
         """Take the delivery of this period for this subscriber, committed before sending.
 
         Inserts the unique row; if it exists, takes it over only when it is *deferred* (a
         temporary failure), with a compare-and-set on the status. None: someone else has it.
+        ``note`` goes to the row's ``error`` column: why a *skipped* digest was not sent.
         """
         now = now or utcnow()
         md = mail_deliveries
         with self.engine.begin() as conn:
             stmt = _insert(conn, md).values(
                 subscriber_id=subscriber_id, period_key=period_key, status=status, job_id=job_id,
-                message_id=message_id, attempts=1, papers=0, claimed_at=now,
+                message_id=message_id, attempts=1, papers=0, claimed_at=now, error=note,
             ).on_conflict_do_nothing(index_elements=["subscriber_id", "period_key"]).returning(md.c.id)
             if conn.execute(stmt).first() is not None:
                 return ClaimedDelivery(subscriber_id, period_key, job_id, message_id, 1)
@@ -341,7 +343,7 @@ class SubscriptionRepository:
                 .where(md.c.subscriber_id == subscriber_id, md.c.period_key == period_key,
                        md.c.status == "deferred")
                 .values(status=status, job_id=job_id, message_id=message_id,
-                        attempts=md.c.attempts + 1, claimed_at=now, finished_at=None, error=None)
+                        attempts=md.c.attempts + 1, claimed_at=now, finished_at=None, error=note)
             ).rowcount
             if taken != 1:
                 return None
@@ -429,6 +431,17 @@ class SubscriptionRepository:
                 .group_by(md.c.status)
             ).all()
         return DeliveryCounts(dict(rows))
+
+    def skip_reasons(self, period_key: str) -> list[tuple[str, int]]:
+        """Why this period's skipped digests were not sent, most frequent first."""
+        md = mail_deliveries
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(md.c.error, func.count()).where(md.c.period_key == period_key,
+                                                       md.c.status == "skipped")
+                .group_by(md.c.error).order_by(func.count().desc(), md.c.error)
+            ).all()
+        return [(reason or "nothing to send", n) for reason, n in rows]
 
     def deliveries(self, period_key: str | None = None, subscriber_id: int | None = None) -> list[dict]:
         md = mail_deliveries

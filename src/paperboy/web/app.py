@@ -57,7 +57,6 @@ def create_app(
     owns_store = store is None
     if store is None:
         store = open_store(settings)
-    store.feeds.tz = settings.timezone
     if searcher is None:
         searcher = build_searcher(store, settings)
     elif searcher is False:
@@ -93,6 +92,7 @@ def create_app(
     app.state.templates = Templates()
     app.state.csrf = CsrfSigner(load_secret_key(settings.data_dir))
     app.state.templates.env.globals["public_base_url"] = request_base_url
+    app.state.templates.context_processors.append(_sample_banner(store))
 
     app.add_middleware(SecurityMiddleware, secure_cookies=settings.base_url.startswith("https"))
     app.add_middleware(BodyLimitMiddleware, body_bytes=settings.max_body_bytes,
@@ -106,6 +106,13 @@ def create_app(
         if hasattr(module, "install"):  # per-app wiring (template context, limits)
             module.install(app)
     return app
+
+
+def _sample_banner(store: Store):
+    """Pages say when they show the sample shipped for a first run without network."""
+    from paperboy.ingest.sample import sample_count
+
+    return lambda request: {"sample_papers": sample_count(store)}
 
 
 def app_from_env() -> FastAPI:

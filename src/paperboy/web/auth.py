@@ -112,8 +112,19 @@ def require_admin(request: Request) -> User:
     return user
 
 
+def require_session_user(request: Request) -> User:
+    """The user signed in with a password (a session), never an API token: a leaked token must
+    not be able to mint more tokens, revoke them or change the password."""
+    user = require_user(request)
+    if getattr(request.state, "via_token", False):
+        raise HTTPException(403, "an API token cannot manage API tokens or the password; "
+                                 "sign in on the site to do that")
+    return user
+
+
 CurrentUser = Annotated[User | None, Depends(current_user)]
 UserDep = Annotated[User, Depends(require_user)]
+SessionUserDep = Annotated[User, Depends(require_session_user)]
 AdminDep = Annotated[User, Depends(require_admin)]
 
 

@@ -23,6 +23,19 @@ log = logging.getLogger(__name__)
 NOT_READY = "search index not ready: showing plain title matches"
 
 
+def saved_query(q: str, category: str | None, author: str | None, code: bool) -> str:
+    """The search page's query with its form filters written in the query syntax, so an alert
+    or a feed repeats the same search (dates are left out: an alert is about new papers)."""
+    parts = [q.strip()] if q and q.strip() else []
+    if category:
+        parts.append(f"cat:{category}")
+    if author:
+        parts.append(f'author:"{author.replace(chr(34), "")}"')
+    if code:
+        parts.append("has:code")
+    return " ".join(parts)
+
+
 def build_searcher(store: Store, settings):
     """The project's SearchService, or None when its index cannot be opened."""
     from paperboy.search.service import SearchService

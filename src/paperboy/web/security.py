@@ -67,13 +67,18 @@ def _browser_id(request: Request) -> str | None:
 
 
 def csrf_token(request: Request) -> str:
-    """The CSRF token for this browser (template global and for JSON clients)."""
+    """The CSRF token for this browser (template global and for JSON clients); signed once per
+    request (a page of cards carries it in several forms per card)."""
+    cached = getattr(request.state, "csrf_token", None)
+    if cached is not None:
+        return cached
     signer: CsrfSigner = request.app.state.csrf
     browser_id = _browser_id(request)
     if not browser_id:  # only outside the middleware (should not happen)
         browser_id = secrets.token_urlsafe(24)
         request.state.csrf_id = browser_id
-    return signer.token_for(browser_id)
+    token = request.state.csrf_token = signer.token_for(browser_id)
+    return token
 
 
 def csrf_field(request: Request) -> Markup:

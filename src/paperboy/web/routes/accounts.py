@@ -16,6 +16,7 @@ from paperboy.validation import email_key, email_problem, username_key, username
 from paperboy.web import auth
 from paperboy.web.auth import AdminDep, CurrentUser, UserDep
 from paperboy.web.deps import CsrfDep, SettingsDep, StoreDep, TemplatesDep
+from paperboy.web.pending import read_vote_token, record_pending_vote
 
 html = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -26,13 +27,23 @@ Password = Annotated[str, Form(max_length=passwords.MAX_LENGTH)]
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+def _vote_context(request: Request, store, vote: str) -> dict:
+    """The pending upvote a sign-in/sign-up page explains and carries (see web.pending)."""
+    paper_id = read_vote_token(request, vote)
+    paper = store.papers.get(paper_id) if paper_id else None
+    return {"vote": vote if paper else "", "vote_paper": paper}
+
+
 def _render(templates, request, name, status=200, **ctx):
     return templates.render(request, f"community/{name}", {"nav": "account", **ctx},
                             status_code=status, headers=NO_STORE)
 
 
-def _sign_in(request: Request, store, user: User, next_path: str) -> RedirectResponse:
-    """A brand-new session (the old cookie's session ends: no fixation), then go on."""
+def _sign_in(request: Request, store, user: User, next_path: str,
+             vote: str = "") -> RedirectResponse:
+    """A brand-new session (the old cookie's session ends: no fixation), the upvote clicked
+    before signing in (if any), then go on."""
+    record_pending_vote(request, store, user, vote)
     token = store.accounts.create_session(user.id, replace=request.cookies.get(auth.SESSION_COOKIE))
     response = RedirectResponse(auth.safe_next(next_path), status_code=303)
     auth.set_session_cookie(request, response, token)
@@ -42,14 +53,16 @@ def _sign_in(request: Request, store, user: User, next_path: str) -> RedirectRes
 # -- sign up ------------------------------------------------------------------------------
 
 @html.get("/signup")
-def signup_form(request: Request, templates: TemplatesDep, next: str = "/"):
-    return _render(templates, request, "signup.html", next=auth.safe_next(next), values={})
+def signup_form(request: Request, store: StoreDep, templates: TemplatesDep, next: str = "/",
+                vote: str = ""):
+    return _render(templates, request, "signup.html", next=auth.safe_next(next), values={},
+                   **_vote_context(request, store, vote))
 
 
 @html.post("/signup")
 def signup(request: Request, store: StoreDep, templates: TemplatesDep, _: CsrfDep,
            username: FormStr = "", email: FormStr = "", password: Password = "",
-           next: FormStr = "/"):
+           next: FormStr = "/", vote: FormStr = ""):
     ip = auth.client_ip(request)
     auth.rate_limit(request, "signup-attempt:ip", ip)
     try:
@@ -71,23 +84,35 @@ def signup(request: Request, store: StoreDep, templates: TemplatesDep, _: CsrfDe
             errors.append(str(exc))
     if errors:
         return _render(templates, request, "signup.html", status=422, errors=errors,
-                       next=auth.safe_next(next), values={"username": username, "email": email})
+                       next=auth.safe_next(next), values={"username": username, "email": email},
+                       **_vote_context(request, store, vote))
     auth.limiter(request).hit("signup:ip", ip)
-    return _sign_in(request, store, user, next)
+    return _sign_in(request, store, user, next, vote)
 
 
 # -- sign in / out ------------------------------------------------------------------------
 
+@html.get("/login")
+@html.get("/register")
+def old_names(request: Request):
+    """The names other sites use lead to ours (the query, e.g. ``next``, kept)."""
+    target = "/signin" if request.url.path == "/login" else "/signup"
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(target + query, status_code=301)
+
+
 @html.get("/signin")
-def signin_form(request: Request, templates: TemplatesDep, next: str = "/", reset: bool = False):
+def signin_form(request: Request, store: StoreDep, templates: TemplatesDep, next: str = "/",
+                reset: bool = False, vote: str = ""):
     notice = "Your password was changed; sign in with the new one." if reset else None
     return _render(templates, request, "signin.html", next=auth.safe_next(next), login="",
-                   notice=notice)
+                   notice=notice, **_vote_context(request, store, vote))
 
 
 @html.post("/signin")
 def signin(request: Request, store: StoreDep, templates: TemplatesDep, _: CsrfDep,
-           login: FormStr = "", password: Password = "", next: FormStr = "/"):
+           login: FormStr = "", password: Password = "", next: FormStr = "/",
+           vote: FormStr = ""):
     limiter = auth.limiter(request)
     auth.rate_limit(request, "login:ip", auth.client_ip(request))
     login = login.strip()
@@ -106,11 +131,12 @@ def signin(request: Request, store: StoreDep, templates: TemplatesDep, _: CsrfDe
         except RateLimited:
             pass
         return _render(templates, request, "signin.html", status=401, login=login,
-                       next=auth.safe_next(next), errors=["Wrong username or password."])
+                       next=auth.safe_next(next), errors=["Wrong username or password."],
+                       **_vote_context(request, store, vote))
     limiter.reset("login:account", account_key)
     if passwords.needs_rehash(user.password_hash):
         store.accounts.rehash(user.id, passwords.hash_password(password))
-    return _sign_in(request, store, user, next)
+    return _sign_in(request, store, user, next, vote)
 
 
 @html.post("/signout")
@@ -131,12 +157,12 @@ def _account_page(request, store, templates, user: User, status=200, **ctx):
 
 
 @html.get("/account")
-def account(request: Request, store: StoreDep, templates: TemplatesDep, user: UserDep):
+def account(request: Request, store: StoreDep, templates: TemplatesDep, user: auth.SessionUserDep):
     return _account_page(request, store, templates, user)
 
 
 @html.post("/account/password")
-def change_password(request: Request, store: StoreDep, templates: TemplatesDep, user: UserDep,
+def change_password(request: Request, store: StoreDep, templates: TemplatesDep, user: auth.SessionUserDep,
                     _: CsrfDep, current: Password = "", new: Password = "", confirm: Password = ""):
     auth.rate_limit(request, "login:account", f"user:{user.id}")
     errors = []
@@ -162,7 +188,7 @@ def change_password(request: Request, store: StoreDep, templates: TemplatesDep, 
 
 
 @html.post("/account/tokens")
-def create_token(request: Request, store: StoreDep, templates: TemplatesDep, user: UserDep,
+def create_token(request: Request, store: StoreDep, templates: TemplatesDep, user: auth.SessionUserDep,
                  _: CsrfDep, name: FormStr = "token"):
     auth.rate_limit(request, "write:user", str(user.id))
     token, row = store.accounts.create_api_token(user.id, name)
@@ -170,7 +196,7 @@ def create_token(request: Request, store: StoreDep, templates: TemplatesDep, use
 
 
 @html.post("/account/tokens/{token_id}/revoke")
-def revoke_token(token_id: int, request: Request, store: StoreDep, user: UserDep, _: CsrfDep):
+def revoke_token(token_id: int, request: Request, store: StoreDep, user: auth.SessionUserDep, _: CsrfDep):
     if not store.accounts.revoke_api_token(user.id, token_id):
         raise HTTPException(404, "no such token")
     return RedirectResponse("/account", status_code=303)
@@ -209,17 +235,42 @@ def reset_request(request: Request, store: StoreDep, settings: SettingsDep,
                            "on its way. The link works for one hour.")
 
 
+class _DeadResetLink(Exception):
+    """A reset link that cannot be used (410: used or expired, 404: never valid); says why."""
+
+    def __init__(self, message: str, status: int = 410):
+        super().__init__(message)
+        self.status = status
+
+
 def _reset_user(request: Request, store, token: str) -> User:
-    parsed = read_reset_token(request.app.state.secret_key, token)
-    user = store.accounts.get(parsed[0]) if parsed else None
-    if user is None or user.disabled or not fingerprint_matches(user.password_hash, parsed[1]):
-        raise HTTPException(404, "this reset link is invalid, used or expired; ask for a new one")
+    secret = request.app.state.secret_key
+    parsed = read_reset_token(secret, token)
+    if parsed is None:
+        if read_reset_token(secret, token, max_age=10 * 365 * 86400) is not None:
+            raise _DeadResetLink("This reset link has expired: links work for one hour.")
+        raise _DeadResetLink("This reset link is not valid (perhaps it was cut short).", 404)
+    user = store.accounts.get(parsed[0])
+    if user is None or user.disabled:
+        raise _DeadResetLink("This reset link is not valid.", 404)
+    if not fingerprint_matches(user.password_hash, parsed[1]):
+        raise _DeadResetLink("This reset link was already used: the password has been changed "
+                             "since. If that was not you, ask for a new link.")
     return user
+
+
+def _dead_reset_link(request: Request, templates, exc: _DeadResetLink):
+    heading = "Reset link used up" if exc.status == 410 else "Reset link not valid"
+    return _render(templates, request, "message.html", status=exc.status, heading=heading,
+                   message=str(exc), link={"href": "/reset", "label": "Ask for a new reset link"})
 
 
 @html.get("/reset/{token}")
 def reset_password_form(token: str, request: Request, store: StoreDep, templates: TemplatesDep):
-    _reset_user(request, store, token)
+    try:
+        _reset_user(request, store, token)
+    except _DeadResetLink as exc:
+        return _dead_reset_link(request, templates, exc)
     return _render(templates, request, "reset_form.html", token=token)
 
 
@@ -227,7 +278,10 @@ def reset_password_form(token: str, request: Request, store: StoreDep, templates
 def reset_password(token: str, request: Request, store: StoreDep, templates: TemplatesDep,
                    _: CsrfDep, new: Password = "", confirm: Password = ""):
     auth.rate_limit(request, "reset:ip", auth.client_ip(request))
-    user = _reset_user(request, store, token)
+    try:
+        user = _reset_user(request, store, token)
+    except _DeadResetLink as exc:
+        return _dead_reset_link(request, templates, exc)
     problem = ("The two passwords differ." if new != confirm
                else passwords.password_problem(new, user.username, user.email))
     if problem:

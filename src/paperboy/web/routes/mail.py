@@ -43,6 +43,8 @@ def get_mail(request: Request) -> MailService:
 
 MailDep = Annotated[MailService, Depends(get_mail)]
 Token = Annotated[str, Field(max_length=400)]
+#: an alert confirmation carries its query (at most 300 characters) inside the signed token
+AlertToken = Annotated[str, Field(max_length=1500)]
 
 
 def _signed_in(request: Request):
@@ -77,14 +79,46 @@ def subscribe_form(
     email: Annotated[str, Form(max_length=400)] = "",
     period: Annotated[str, Form(max_length=10)] = "daily",
 ):
+    return _answer_and_mail(
+        request, background, templates, mail, "mail/subscribed.html", SUBSCRIBE_ANSWER,
+        lambda: mail.request_subscription(email, period, user_id=_account_id(request, email)),
+        email=email)
+
+
+def _answer_and_mail(request, background, templates, mail: MailService, template: str,
+                     answer: str, make_mail, **ctx):
+    """A form that mails an address: the same answer for every address, the mail (if any) sent
+    after it; malformed input is the form again with one line."""
     mail_rate_limit(request)
     try:
-        msg = mail.request_subscription(email, period, user_id=_account_id(request, email))
+        msg = make_mail()
     except (InvalidAddress, PreferenceError) as exc:
-        return templates.render(request, "mail/subscribed.html",
-                                {"error": str(exc), "email": email}, status_code=422)
+        return templates.render(request, template, {"error": str(exc), **ctx}, status_code=422)
     background.add_task(mail.deliver, msg)
-    return templates.render(request, "mail/subscribed.html", {"message": SUBSCRIBE_ANSWER})
+    return templates.render(request, template, {"message": answer, **ctx})
+
+
+ALERT_ANSWER = (
+    "Thanks. If this address can receive mail, a message is on its way with a link that "
+    "confirms the alert."
+)
+
+
+@router.post("/search/alert", include_in_schema=False)
+def search_alert_form(
+    request: Request,
+    background: BackgroundTasks,
+    templates: TemplatesDep,
+    mail: MailDep,
+    _: CsrfDep,
+    email: Annotated[str, Form(max_length=400)] = "",
+    q: Annotated[str, Form(max_length=2000)] = "",
+):
+    """"Save this search" on the search page: the alert waits for the address to confirm."""
+    return _answer_and_mail(
+        request, background, templates, mail, "mail/alert_requested.html", ALERT_ANSWER,
+        lambda: mail.request_alert(email, q, user_id=_account_id(request, email)),
+        email=email, query=q)
 
 
 class SubscriptionIn(BaseModel):
@@ -124,7 +158,10 @@ def confirm_page(request: Request, token: Token, templates: TemplatesDep, mail: 
         sub = mail.check_confirm(token)
     except TokenError as exc:
         raise _bad_link(exc) from None
-    return templates.render(request, "mail/confirm.html", {"sub": sub, "token": token})
+    # a link already used: the page says so and leads to the preferences
+    manage = mail.manage_token(sub) if sub.status == "active" else None
+    return templates.render(request, "mail/confirm.html",
+                            {"sub": sub, "token": token, "manage": manage})
 
 
 @router.post("/mail/confirm/{token}", include_in_schema=False)
@@ -209,6 +246,27 @@ def stop_alert_from_preferences(token: Token, alert_id: int, mail: MailDep, _: C
     except TokenError as exc:
         raise _bad_link(exc) from None
     return _back(token, "stopped")
+
+
+@router.get("/mail/alerts/confirm/{token}", include_in_schema=False)
+def confirm_alert_page(request: Request, token: AlertToken, templates: TemplatesDep, mail: MailDep):
+    try:
+        sub, query = mail.check_alert_request(token)
+    except TokenError as exc:
+        raise _bad_link(exc) from None
+    return templates.render(request, "mail/alert_confirm.html",
+                            {"sub": sub, "query": query, "token": token})
+
+
+@router.post("/mail/alerts/confirm/{token}", include_in_schema=False)
+def confirm_alert(request: Request, token: AlertToken, templates: TemplatesDep, mail: MailDep,
+                  _: CsrfDep):
+    try:
+        sub, saved = mail.confirm_alert(token)
+    except (TokenError, PreferenceError) as exc:
+        raise _bad_link(exc) from None
+    return templates.render(request, "mail/alert_confirm.html",
+                            {"sub": sub, "saved": saved, "manage": mail.manage_token(sub)})
 
 
 @router.get("/mail/alerts/{token}/stop", include_in_schema=False)

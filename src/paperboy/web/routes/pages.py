@@ -5,17 +5,21 @@ Everything works without JavaScript; static/js/app.js only adds niceties (instan
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
+from paperboy.plural import count_of
 from paperboy.query import QueryError
 from paperboy.storage.feeds import Period
+from paperboy.web.auth import current_user
 from paperboy.web.deps import SearchDep, SettingsDep, StoreDep, TemplatesDep
 from paperboy.web.markdown import paper_markdown
 from paperboy.web.params import clean, parse_paper_id, parse_period, parse_sort, search_filters
+from paperboy.web.searching import saved_query
+from paperboy.web.templating import fmt_date
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,6 +48,9 @@ def _feed(request: Request, store, templates, settings, period: Period | None, s
     result = feeds.listed(period, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
                           with_code=with_code)
     prev_p, next_p = feeds.neighbours(period)
+    # a neighbour holding only papers no daily list featured (say, a snapshot import years
+    # back) is labelled as such, so the jump does not surprise
+    unlisted = {p.label for p in (prev_p, next_p) if p and not feeds.has_listings(p)}
     return templates.render(
         request,
         "feed.html",
@@ -56,6 +63,7 @@ def _feed(request: Request, store, templates, settings, period: Period | None, s
             "page": page,
             "prev_period": prev_p,
             "next_period": next_p,
+            "unlisted_periods": unlisted,
             "period_params": _period_params,
             "is_home": is_home,
             "nav": "daily",
@@ -85,9 +93,14 @@ def trending(request: Request, store: StoreDep, templates: TemplatesDep, page: P
              days: Annotated[int, Query(ge=1, le=90)] = 7, code: bool = False):
     result = store.feeds.trending(days=days, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
                                   with_code=code)
+    latest = store.feeds.latest_day()
+    # the window ends at the latest day with papers, which may be long ago: say which days
+    shown = (f"{fmt_date(latest - timedelta(days=days - 1))} – {fmt_date(latest)}"
+             if latest else "no papers yet")
     return templates.render(
         request, "list.html",
-        {"heading": "Trending", "subheading": f"the last {days} days, by upvotes and age",
+        {"heading": "Trending", "subheading": f"{shown} ({count_of(days, 'day')} up to the "
+                                               "latest with papers), by upvotes and age",
          "page_obj": result, "items": result.items, "page": page, "nav": "trending",
          "with_code": code,
          "feeds": {"rss": "/feeds/trending.rss", "atom": "/feeds/trending.atom"}},
@@ -124,14 +137,18 @@ def paper_page(paper_id: str, request: Request, store: StoreDep, templates: Temp
     if paper is None:
         raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
     [item] = store.feeds.items_for([paper.id]) or [None]
-    if item is None:  # hidden
+    hidden = item is None
+    # a hidden paper is a 404 for everyone but administrators, who see it with "Unhide"
+    if hidden and not as_markdown and getattr(current_user(request), "is_admin", False):
+        [item] = store.feeds.items_for([paper.id], include_hidden=True) or [None]
+    if item is None:
         raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
     if as_markdown:
         return PlainTextResponse(paper_markdown(item), media_type="text/markdown; charset=utf-8")
     listings = store.papers.listings(paper.id)
     return templates.render(
         request, "paper.html",
-        {"item": item, "paper": paper, "listings": listings, "nav": "paper"},
+        {"item": item, "paper": paper, "listings": listings, "nav": "paper", "hidden": hidden},
     )
 
 
@@ -153,7 +170,8 @@ def search_page(
             error = str(exc)
     context = {
         "q": query, "since": since or "", "until": until or "", "category": category or "",
-        "author": author or "", "code": code, "results": results, "error": error, "page": page,
+        "author": author or "", "code": code, "results": results,
+        "saved_q": saved_query(query, category, author, code) if results else "", "error": error, "page": page,
         "nav": "search", "categories": store.feeds.categories(30),
         "uncategorized": store.papers.count_uncategorized_listed() if category else 0,
     }
@@ -206,7 +224,7 @@ def category_page(category: str, request: Request, store: StoreDep, templates: T
         raise HTTPException(404, f"no papers in {cat} here")
     return templates.render(
         request, "list.html",
-        {"heading": cat, "subheading": f"{result.total} papers, newest first",
+        {"heading": cat, "subheading": f"{count_of(result.total, 'paper')}, newest first",
          "page_obj": result, "items": result.items, "page": page, "nav": "category",
          "kind": "Category", "uncategorized": uncategorized,
          "feeds": {"rss": f"/feeds/category/{cat}.rss", "atom": f"/feeds/category/{cat}.atom"}},

@@ -321,8 +321,13 @@ def my_recommendations(
 
 
 @html.get("/account/for-you.json")
-def export_signals(store: StoreDep, user: UserDep):
-    data = {"username": user.username, **store.signals.export(user.id)}
+def export_signals(request: Request, store: StoreDep, settings: SettingsDep, user: UserDep):
+    """Everything For you keeps about the reader, and their latest day's recommendations."""
+    latest = _latest(store, settings)
+    recs = service(request).recommend(user.id, Period.day(latest), limit=100)
+    data = {"username": user.username, **store.signals.export(user.id),
+            "recommendations": {"day": latest.isoformat(),
+                                "papers": [{"id": r.paper_id, **r.as_dict()} for r in recs.items]}}
     return JSONResponse(data, headers={**NO_STORE, "Content-Disposition":
                                        'attachment; filename="paperboy-for-you.json"'})
 
@@ -339,16 +344,18 @@ router.routes.extend(html.routes + api.routes)
 
 
 def install(app) -> None:
-    """The app's ranking service, and the template helper the card partials use."""
+    """The app's ranking service, and the viewer's marks the card partials show."""
     auth.install(app)
     if getattr(app.state, "recommend", None) is None:
         app.state.recommend = RecommendService(app.state.store, app.state.settings, parse_query)
     store = app.state.store
 
-    def paper_signal(request: Request, paper_id: str) -> str | None:
-        user = auth.current_user(request)
-        if user is None:
-            return None
-        return store.signals.signals_for(user.id, [paper_id]).get(paper_id)
+    def signals(request: Request, name: str, ctx: dict, paper_ids: list[str]) -> dict:
+        """The viewer's "more / less like this" marks on the page's papers (one query)."""
+        user = ctx.get("current_user")
+        if user is None or not paper_ids:
+            return {"signals": {}}
+        return {"signals": store.signals.signals_for(user.id, paper_ids)}
 
-    app.state.templates.env.globals["paper_signal"] = paper_signal
+    if not any(getattr(f, "__name__", "") == "signals" for f in app.state.templates.page_data):
+        app.state.templates.page_data.append(signals)
