@@ -198,8 +198,6 @@ class SearchService:
         hits = self._hits(page, parsed, pool.method, explain)
         matched = None if pool.matched is None else max(0, pool.matched - hidden_words)
         related = max(0, pool.related - hidden_meaning)
-        if matched is not None:
-            related = min(related, len(pool.ranked))
         return SearchResults(hits, (matched or 0) + related, mode=mode,
                              highlight_terms=parsed.highlight_terms,
                              message="; ".join(notes) or None,
