@@ -55,12 +55,15 @@ def arxiv_service(settings, embedder, scratch: Path):
     store = open_store(replace(settings, data_dir=scratch, database_url=""))
     store.papers.upsert(papers, source="arxiv")
     cache = OUT / "arxiv-math-vectors.npy"
-    vecs = np.load(cache) if cache.is_file() else embedder.embed(
-        [embed_text(p.title, p.abstract) for p in papers], progress=True)
+    if cache.is_file():
+        vecs = np.load(cache)
+    else:
+        vecs = embedder.embed([embed_text(p.title, p.abstract) for p in papers], progress=True)
+        np.save(cache, vecs)
     store.search.put_embeddings(embedder.model_id, [
         (p.id, text_hash(p.title, p.abstract), v) for p, v in zip(papers, vecs)])
     service = SearchService(store, replace(settings, data_dir=scratch, database_url=""), embedder=embedder)
-    service.sync_keywords()
+    service.upkeep.catch_up()
     by_author: dict[str, set[str]] = defaultdict(set)
     for p in papers:
         for a in p.authors:

@@ -107,7 +107,9 @@ def cutoff(args, embedder) -> None:
         relevant += [cos[pos[d]] for d in rels]
         random_ += list(cos[rng.integers(0, len(vecs), 20)])
     rows = list(csv.DictReader(open(SHARED / "arxiv-math-2505" / "arxiv_data.csv", encoding="utf-8")))
-    avecs = embedder.embed([embed_text(r["title"], r["abstract"]) for r in rows])
+    cache = OUT / "arxiv-math-vectors.npy"  # written by eval_similar.py's first run
+    avecs = np.load(cache) if cache.is_file() else embedder.embed(
+        [embed_text(r["title"], r["abstract"]) for r in rows], progress=True)
     pick = rng.choice(len(rows), 400, replace=False)
     tvecs = embedder.embed([rows[i]["title"] for i in pick])
     sims = tvecs @ avecs.T

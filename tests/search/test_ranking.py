@@ -53,7 +53,7 @@ def math_service(store, settings, embedder, math_vectors):
         (r["id"], text_hash(r["title"], r["abstract"]), v) for r, v in zip(records, math_vectors)])
     # Shallow lists (8 deep) so that most pages need deeper reads than the first one.
     service = SearchService(store, settings, embedder=embedder, depth=8)
-    service.sync_keywords()
+    service.upkeep.catch_up()
     return service
 
 

@@ -113,6 +113,27 @@ class _BrokenSearcher:
         raise RuntimeError("index file missing")
 
 
+class _OneRelatedSearcher:
+    """Answers like SearchService for a query that one paper matches by words and another by
+    meaning only (the real ranking is tested in tests/search/test_ranking.py)."""
+
+    def search(self, *a, **k):
+        from paperboy.query import Hit, SearchResults
+
+        return SearchResults([Hit("2410.20001", 0.7, {"found_by": "words"}),
+                              Hit("2410.20002", 0.4, {"found_by": "meaning"})], 2,
+                             matched=1, related=1)
+
+
+def test_page_shows_neighbours_by_meaning_as_such(web_settings, web_store):
+    app = create_app(web_settings, web_store, searcher=_OneRelatedSearcher())
+    with TestClient(app) as client:
+        page = client.get("/search", params={"q": "scaling"}).text
+    assert "1 paper matches the words, and 1 related by meaning for “scaling”" in page
+    assert page.count(">related by meaning</span>") == 1
+    assert page.index("2410.20001") < page.index("related by meaning</span>")
+
+
 def test_failing_searcher_falls_back(web_settings, web_store):
     app = create_app(web_settings, web_store, searcher=_BrokenSearcher())
     with TestClient(app) as client:

@@ -198,8 +198,6 @@ class SearchService:
         hits = self._hits(page, parsed, pool.method, explain)
         matched = None if pool.matched is None else max(0, pool.matched - hidden_words)
         related = max(0, pool.related - hidden_meaning)
-        if matched is not None:
-            related = min(related, len(pool.ranked))
         return SearchResults(hits, (matched or 0) + related, mode=mode,
                              highlight_terms=parsed.highlight_terms,
                              message="; ".join(notes) or None,
@@ -232,7 +230,9 @@ class SearchService:
 
         def keyword_side() -> tuple[list[tuple[int, float]], int]:
             found = self.lexical.search(terms, phrases, flt, depth, allowed=mask, required=depth)
-            return found, self.lexical.count(terms, phrases, flt)
+            # A list shorter than asked holds every match: nothing left to count.
+            return found, (len(found) if len(found) < depth
+                           else self.lexical.count(terms, phrases, flt))
 
         found, matched, qvec, keywords = [], None, None, None
         if use_lexical and use_dense:
@@ -249,7 +249,7 @@ class SearchService:
             near = self.vectors.search(qvec, depth, allowed=dense_allowed) if use_dense else None
             if keywords is not None:  # ranked beside the embedding or the vector search
                 (found, matched), keywords = keywords.result(), None
-            pool = self._score(found, near, terms, phrases, qvec, method)
+            pool = self._score(found, near, terms, phrases, qvec, method, depth=depth)
             bound = self._unseen_bound(found if use_lexical else None, near, depth, pool)
             if bound is None or depth >= MAX_DEPTH or (
                     len(pool.ranked) >= need and pool.ranked[need - 1].fused >= bound):
@@ -276,9 +276,10 @@ class SearchService:
                                        single_thread=single_thread)
 
     def _score(self, found: list[tuple[int, float]], near, terms, phrases, qvec, method: str,
-               alpha: float | None = None, floor: float | None = None) -> "_Pool":
-        """Candidates from both lists, each with both scores, ranked; those that do not count
-        (none of the words, similarity under ``floor``: by default ``related_min``) left out."""
+               depth: int, alpha: float | None = None, floor: float | None = None) -> "_Pool":
+        """Candidates from both lists (``found`` was asked ``depth`` deep), each with both
+        scores, ranked; those that do not count (none of the words, similarity under
+        ``floor``: by default ``related_min``) left out."""
         candidates: dict[int, Candidate] = {}
         for rank, (doc_id, score) in enumerate(found, 1):
             candidates[doc_id] = Candidate(doc_id, lexical=score, lexical_rank=rank)
@@ -288,9 +289,12 @@ class SearchService:
                 c.dense, c.dense_rank = float(sim), rank
         best_lexical = found[0][1] if found else 0.0
         if method in ("score", "rrf"):
+            # Papers found by meaning only: their BM25, unless the keyword list holds every
+            # match (then they have none of the words).
             by_meaning = [d for d, c in candidates.items() if c.lexical is None]
-            for doc_id, score in self.lexical.scores(terms, phrases, by_meaning).items():
-                candidates[doc_id].lexical = score
+            if by_meaning and len(found) >= depth:
+                for doc_id, score in self.lexical.scores(terms, phrases, by_meaning).items():
+                    candidates[doc_id].lexical = score
             # Every similarity from the stored vectors (the graph's own are approximate).
             for doc_id, v in self.vectors.vectors(list(candidates)).items():
                 candidates[doc_id].dense = float(v @ qvec)
@@ -426,8 +430,8 @@ class SearchService:
         ids, sims = self.vectors.search(vec, depth, allowed=mask, exclude=doc_id)
         method = "score" if terms else "dense"
         # Neighbours are a ranking, not matches: no similarity cut-off.
-        pool = self._score(found, (ids, sims), terms, [], vec, method, alpha=SIMILAR_ALPHA,
-                           floor=-1.0)
+        pool = self._score(found, (ids, sims), terms, [], vec, method, depth=depth,
+                           alpha=SIMILAR_ALPHA, floor=-1.0)
         page, _, _ = self._visible_page(pool.ranked, 0, k)
         return [Hit(pid, round(float(c.fused), 6), {
             "method": "similar",
