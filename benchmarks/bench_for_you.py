@@ -86,6 +86,8 @@ def main() -> None:
     ap.add_argument("--papers", type=int, default=100_000)
     ap.add_argument("--requests", type=int, default=100, help="warm requests per row")
     ap.add_argument("--cold", type=int, default=15, help="cold requests per row")
+    ap.add_argument("--digest-readers", type=int, default=0,
+                    help="also time the digest's batch of this many readers (e.g. 200)")
     args = ap.parse_args()
 
     from fastapi.testclient import TestClient
@@ -150,8 +152,50 @@ def main() -> None:
         "papers": store.papers.count(), "signals": len(store.signals.signals(uid)),
         "candidates_latest_day": len(app.state.recommend.candidates(Period.day(latest))[1]),
         "candidates_full_day": len(app.state.recommend.candidates(Period.day(full_day))[1])}
+    if args.digest_readers:
+        results["_digest"] = digest_batch(store, settings, full_day, args.digest_readers, rng)
     print(json.dumps(results, indent=2))
     store.close()
+
+
+def digest_batch(store, settings, day, n: int, rng: random.Random) -> dict:
+    """The digest's For you picks for ``n`` readers of one batch (20 signals each) over a full
+    day: ``recommend_many`` (one rank_many call) against one reader at a time, models cached
+    (both after a first batch that fits them)."""
+    from sqlalchemy import select
+
+    from paperboy.recommend.service import RecommendService
+    from paperboy.search.query import parse_query
+    from paperboy.storage.feeds import Period
+    from paperboy.storage.schema import papers
+
+    with store.engine.connect() as conn:
+        pool = list(conn.execute(select(papers.c.id).order_by(papers.c.id).limit(20000)).scalars())
+    uids = []
+    for k in range(n):
+        user = store.accounts.get_by_username(f"digest{k}") or store.accounts.create_user(
+            f"digest{k}", f"digest{k}@example.org", "x")
+        uids.append(user.id)
+        if not store.signals.all_signals(user.id):
+            for pid in rng.sample(pool, 20):
+                store.signals.set_signal(user.id, pid, "more")
+    period = Period.day(day)
+    service = RecommendService(store, settings, parse_query)
+    t0 = time.perf_counter()
+    service.recommend_many(uids, period, limit=5)
+    first = time.perf_counter() - t0
+    service = RecommendService(store, settings, parse_query)  # models from the database cache
+    t0 = time.perf_counter()
+    batch = service.recommend_many(uids, period, limit=5)
+    batched = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for uid in uids:
+        service.recommend(uid, period, limit=5)
+    single = time.perf_counter() - t0
+    return {"readers": n, "first_batch_with_fits_s": round(first, 2),
+            "batch_s": round(batched, 2), "one_reader_at_a_time_s": round(single, 2),
+            "ratio": round(single / batched, 1),
+            "picks_per_reader": round(sum(len(v) for v in batch.values()) / n, 1)}
 
 
 if __name__ == "__main__":

@@ -18,6 +18,13 @@
    the PostgreSQL import runs ``--rounds`` times from each tree, alternating, each into a fresh
    database, and the ratio of the medians is printed.
 
+``--compare N`` instead imports the file N times per variant, the variants taking turns
+(A B C D A B C D ...), each into a fresh SQLite store, to decide whether a mechanism pays:
+``all`` (the code as it is), ``no_gc`` (default collector thresholds), ``core_insert``
+(SQLAlchemy Core inserts on SQLite instead of the driver-level path). Medians of records/s and
+of the import's CPU seconds are reported with their ratio to ``all``; on a busy machine the CPU
+seconds are the steadier figure.
+
 The machine is shared: the 1-minute load average before and after each step is printed, and
 figures are given with their ratio to the baseline measured in the same run.
 """
@@ -68,7 +75,39 @@ def source_only(path: Path) -> dict:
             "cpu_seconds": time.process_time() - cpu}
 
 
-def child_import(path: Path, data_dir: Path, database_url: str, limit: int) -> dict:
+VARIANTS = ("all", "no_gc", "core_insert")
+
+
+def _apply_variant(variant: str) -> None:
+    """Switch one mechanism off in this (child) process."""
+    import contextlib
+
+    from paperboy.ingest import pipeline
+    from paperboy.storage import papers
+
+    if variant == "no_gc" and hasattr(pipeline, "fewer_collections"):
+        pipeline.fewer_collections = contextlib.nullcontext
+    elif variant == "core_insert" and hasattr(papers, "_insert_plain"):
+        def insert_many(conn, table, rows, conflict=(), update=()):
+            if not rows:
+                return
+            if not conflict:
+                conn.execute(table.insert(), rows)
+                return
+            stmt = papers._insert(conn, table)
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=list(conflict),
+                set_={n: getattr(stmt.excluded, n) for n in update}), rows)
+
+        def insert_plain(conn, table, names, data):
+            if data:
+                conn.execute(table.insert(), [dict(zip(names, values)) for values in data])
+
+        papers._insert_many, papers._insert_plain = insert_many, insert_plain
+
+
+def child_import(path: Path, data_dir: Path, database_url: str, limit: int,
+                 variant: str = "all") -> dict:
     """Runs in a child process: one import into a fresh store; prints a JSON line."""
     from io import StringIO
 
@@ -84,6 +123,7 @@ def child_import(path: Path, data_dir: Path, database_url: str, limit: int) -> d
     items = read_snapshot(path)
     if limit:
         items = islice(items, limit)
+    _apply_variant(variant)
     start, cpu = time.perf_counter(), time.process_time()
     listener = SearchService(store, settings).upkeep.listener(embed=False)
     report = run_ingest(store, items, "snapshot", progress=False, error_stream=StringIO(),
@@ -101,8 +141,9 @@ def child_import(path: Path, data_dir: Path, database_url: str, limit: int) -> d
 
 
 def run_child(path: Path, data_dir: Path, database_url: str = "", limit: int = 0,
-              src: Path | None = None) -> dict:
-    cmd = [sys.executable, __file__, "--child", str(path), str(data_dir), database_url, str(limit)]
+              variant: str = "all", src: Path | None = None) -> dict:
+    cmd = [sys.executable, __file__, "--child", str(path), str(data_dir), database_url, str(limit),
+           variant]
     env = dict(os.environ, PYTHONPATH=str(src)) if src else None
     done = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -116,13 +157,41 @@ def pg_import(path: Path, limit: int, src: Path | None) -> dict:
         os.chmod(tmp, 0o755)
         server = pgserver.get_server(Path(tmp) / "pg", cleanup_mode="stop")
         try:
-            return run_child(path, Path(tmp) / "pgdata", server.get_uri(), limit, src)
+            return run_child(path, Path(tmp) / "pgdata", server.get_uri(), limit, src=src)
         finally:
             server.cleanup()
 
 
 def load() -> float:
     return round(os.getloadavg()[0], 2)
+
+
+def compare(path: Path, rounds: int) -> dict:
+    """Each variant ``rounds`` times, in turns; median records/s and ratio to ``all``."""
+    import statistics
+
+    rates: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    cpus: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    for r in range(rounds):
+        for variant in VARIANTS:
+            with tempfile.TemporaryDirectory() as tmp:
+                before = load()
+                out = run_child(path, Path(tmp) / "sqlite", variant=variant)
+            assert out["keyword_index_complete"] and out["papers_in_store"] == out["new"]
+            rate = out["new"] / out["seconds"]
+            rates[variant].append(rate)
+            cpus[variant].append(out["cpu_seconds"])
+            print(f"round {r + 1} {variant:12} {rate:7,.0f} records/s  cpu {out['cpu_seconds']:.1f}s"
+                  f"  load {before}->{load()}", flush=True)
+    rate = {v: statistics.median(x) for v, x in rates.items()}
+    cpu = {v: statistics.median(x) for v, x in cpus.items()}
+    result = {v: {"median_rate": round(rate[v]), "rate_ratio_to_all": round(rate[v] / rate["all"], 3),
+                  "median_cpu_seconds": round(cpu[v], 2),
+                  "cpu_ratio_to_all": round(cpu[v] / cpu["all"], 3),
+                  "rates": [round(x) for x in rates[v]]}
+              for v in VARIANTS}
+    print(json.dumps(result, indent=2))
+    return result
 
 
 def main() -> None:
@@ -136,11 +205,13 @@ def main() -> None:
     ap.add_argument("--baseline-src", type=Path,
                     help="src folder of the baseline code, run against PostgreSQL alternately.")
     ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--compare", type=int, default=0, metavar="N",
+                    help="Import N times per variant, in turns (see the module's docstring).")
+    ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        path, data_dir, url, limit = args.child
-        print(json.dumps(child_import(Path(path), Path(data_dir), url, int(limit))))
+        path, data_dir, url, limit, variant = args.child
+        print(json.dumps(child_import(Path(path), Path(data_dir), url, int(limit), variant)))
         return
 
     results: dict = {"lines": args.lines, "cpus": os.cpu_count()}
@@ -150,6 +221,12 @@ def main() -> None:
         results["generate_seconds"] = round(time.perf_counter() - t, 1)
     results["file_mb"] = round(args.file.stat().st_size / 2**20)
     print(f"file: {args.file} ({args.lines:,} lines, {results['file_mb']} MB)", flush=True)
+
+    if args.compare:
+        compare(args.file, args.compare)
+        if not args.keep:
+            args.file.unlink()
+        return
 
     def step(name, fn):
         before = load()

@@ -1,7 +1,12 @@
 """Shared fixtures: settings in a temporary data directory and stores on SQLite and PostgreSQL.
 
 PostgreSQL comes from the `pgserver` package (a real PostgreSQL 16 with pgvector), started once
-per test session; every test gets its own fresh database in it.
+per test session; every test gets its own fresh database in it, dropped when the test ends.
+
+The schema is migrated once per session: each test's database starts as a copy of a migrated
+template (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL), so a test
+pays for opening a store, not for running every migration. Migration tests build their own
+databases from scratch.
 """
 
 from __future__ import annotations
@@ -16,24 +21,24 @@ import pytest
 
 from paperboy.settings import Settings, load_settings
 from paperboy.storage import Store, open_store
-
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from tests.builders import data_dir_from
 
 _db_counter = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The shared sample data next to the repository (tests only; the product never reads it)."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA}")
-    return SHARED_DATA
+def pytest_collection_modifyitems(items):
+    """Every test on a PostgreSQL database is marked ``postgres`` (``-m "not postgres"`` leaves
+    them out), however it asks for the database."""
+    for item in items:
+        if "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
     """A real PostgreSQL server for the whole test session."""
-    pgserver = pytest.importorskip("pgserver")
+    import pgserver
+
     # Not under pytest's temp root: every pytest start resets that root to mode 0700, which
     # locks the server's own user out when two test runs share a machine.
     root = Path(tempfile.mkdtemp(prefix="paperboy-pg-"))
@@ -51,14 +56,27 @@ def _pg_url(server, dbname: str) -> str:
     return f"postgresql+psycopg://{base.split('://', 1)[1]}/{dbname}?{query}"
 
 
-@pytest.fixture
-def pg_url(pg_server) -> str:
-    """URL of a brand-new, empty PostgreSQL database (with pgvector available)."""
-    name = f"t{os.getpid()}_{next(_db_counter)}"
+@pytest.fixture(scope="session")
+def pg_template(pg_server, tmp_path_factory) -> str:
+    """A database migrated to head, copied for each test."""
+    name = f"template_{os.getpid()}"
     pg_server.psql(f"CREATE DATABASE {name};")
     url = _pg_url(pg_server, name)
+    open_store(load_settings({"data_dir": tmp_path_factory.mktemp("pg-template"),
+                              "database_url": url}, environ={})).close()
+    return name
+
+
+@pytest.fixture
+def pg_url(pg_server, pg_template) -> str:
+    """URL of a brand-new PostgreSQL database at the current schema, with no papers."""
+    name = f"t{os.getpid()}_{next(_db_counter)}"
+    pg_server.psql(f"CREATE DATABASE {name} TEMPLATE {pg_template};")
+    url = _pg_url(pg_server, name)
     yield url
-    # Databases die with the server at session end; nothing else to clean.
+    # Dropped at once (FORCE ends a connection a test left open): a server holding a database
+    # per test took minutes to stop at the end of the session.
+    pg_server.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE);")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -66,18 +84,29 @@ def backend(request) -> str:
     return request.param
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite database migrated to head, copied into each test's data directory."""
+    data_dir = tmp_path_factory.mktemp("sqlite-template")
+    open_store(load_settings({"data_dir": data_dir}, environ={})).close()
+    return data_dir / "paperboy.db"
+
+
 @pytest.fixture
 def settings(tmp_path, backend, request) -> Settings:
     """Settings with a temporary data directory, on the backend under test."""
-    overrides = {"data_dir": tmp_path / "data"}
     if backend == "postgresql":
-        overrides["database_url"] = request.getfixturevalue("pg_url")
+        overrides = {"data_dir": tmp_path / "data",
+                     "database_url": request.getfixturevalue("pg_url")}
+    else:
+        overrides = {"data_dir": data_dir_from(request.getfixturevalue("sqlite_template"),
+                                                tmp_path)}
     return load_settings(overrides, environ={})
 
 
 @pytest.fixture
-def sqlite_settings(tmp_path) -> Settings:
-    return load_settings({"data_dir": tmp_path / "data"}, environ={})
+def sqlite_settings(tmp_path, sqlite_template) -> Settings:
+    return load_settings({"data_dir": data_dir_from(sqlite_template, tmp_path)}, environ={})
 
 
 @pytest.fixture

@@ -53,3 +53,8 @@ def test_plain_text_goes_through_the_given_escaper():
 def test_escaped_spans_in_sanitized_html_are_typeset():
     html = typeset_html('<p>see <span class="tex">$x &lt; y$</span> and <span class="tex">$\\bad{$</span></p>')
     assert "<mo>&lt;</mo>" in html and '<span class="tex">$\\bad{$</span>' in html
+
+
+def test_dollar_amounts_stay_prose():
+    html = str(typeset("It costs $5 and $10 per run, with $x$ samples."))
+    assert html.startswith("It costs $5 and $10 per run, with <span class=\"math\"")

@@ -111,8 +111,16 @@ def typeset(text: str, plain: Callable[[str], Markup] = escape) -> Markup:
     (which must escape: the default does)."""
     pieces = []
     for i, part in enumerate(TEX_RE.split(text)):
-        pieces.append(tex_span(part) if i % 2 else plain(part))
+        pieces.append(tex_span(part) if i % 2 and not _is_prose(part) else plain(part))
     return Markup("").join(pieces)
+
+
+def _is_prose(span: str) -> bool:
+    """``$5 and $`` (prices): TeX's inline math never starts or ends with a space inside."""
+    if span.startswith("$$") or not span.startswith("$"):
+        return False
+    body = span[1:-1]
+    return body[:1].isspace() or body[-1:].isspace()
 
 
 _ESCAPED_TEX_SPAN = re.compile(r'<span class="tex">([^<]*)</span>')

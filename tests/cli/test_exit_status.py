@@ -17,20 +17,29 @@ NETWORK_COMMANDS = [
     ["ingest", "rss", "cs.CL", "--no-embed"],
     ["ingest", "hf", "--no-embed"],
     ["worker", "--once"],
+    ["embed"],  # a Hugging Face model id to download (PAPERBOY_EMBEDDING_MODEL, HF_ENDPOINT)
 ]
 
 
 @pytest.fixture(scope="module")
 def refused_env(tmp_path_factory) -> dict:
+    from paperboy.settings import load_settings
+    from paperboy.storage import open_store
+    from tests.builders import make_paper
+
     dead = closed_port_url()
+    data = tmp_path_factory.mktemp("exit") / "data"
+    with open_store(load_settings({"data_dir": data}, environ={})) as store:
+        store.papers.upsert([make_paper()], source="test")  # something to embed
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
     env.update({
-        "PAPERBOY_DATA_DIR": str(tmp_path_factory.mktemp("exit") / "data"),
+        "PAPERBOY_DATA_DIR": str(data),
         "PAPERBOY_ARXIV_API_URL": f"{dead}/api/query",
         "PAPERBOY_ARXIV_OAI_URL": f"{dead}/oai",
         "PAPERBOY_ARXIV_RSS_URL": f"{dead}/rss",
         "PAPERBOY_HF_BASE_URL": dead,
-        "PAPERBOY_EMBEDDING_MODEL": "/nonexistent-model",
+        "PAPERBOY_EMBEDDING_MODEL": "example-org/not-cached-model",
+        "HF_ENDPOINT": dead, "HF_HOME": str(data.parent / "hf-home"),
     })  # default retries and request interval: a refused port must not wait on them
     return env
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 import gzip
 import json
 
-from tests.replay import closed_port_url, fixture_bytes
+from tests.replay import FIXTURES, closed_port_url, fixture_bytes
 
-SAMPLE = "arxiv-kaggle-sample/arxiv-metadata-oai-snapshot.sample.jsonl"
+SAMPLES = FIXTURES / "samples"
+SAMPLE = SAMPLES / "arxiv-snapshot.jsonl"  # 60 real records
 
 
-def test_ingest_snapshot_file_then_again(paperboy, shared_data):
-    result = paperboy("ingest", "file", shared_data / SAMPLE)
+def test_ingest_snapshot_file_then_again(paperboy):
+    result = paperboy("ingest", "file", SAMPLE)
     assert result.exit_code == 0, result.output
-    assert "snapshot: 200 new, 0 updated, 0 unchanged, 0 rejected" in result.stdout
-    again = paperboy("ingest", "file", shared_data / SAMPLE, "--format", "arxiv-snapshot")
-    assert "snapshot: 0 new, 0 updated, 200 unchanged, 0 rejected" in again.stdout
+    assert "snapshot: 60 new, 0 updated, 0 unchanged, 0 rejected" in result.stdout
+    again = paperboy("ingest", "file", SAMPLE, "--format", "arxiv-snapshot")
+    assert "snapshot: 0 new, 0 updated, 60 unchanged, 0 rejected" in again.stdout
     shown = paperboy("show", "0704.0001", "--json")
     assert json.loads(shown.stdout)["version"] == 2
 
@@ -68,23 +69,23 @@ def test_truncated_gzip_keeps_good_records_exit_3(paperboy, tmp_path):
     assert "truncated file" in result.stderr and "1 rejected" in result.stdout
 
 
-def test_csv_with_map_and_jsonl_with_prefix(paperboy, tmp_path, shared_data):
+def test_csv_with_map_and_jsonl_with_prefix(paperboy, tmp_path):
     path = tmp_path / "papers.csv"
     path.write_text("key,name,body\n2401.00001,Hello,World\n")
     result = paperboy("ingest", "file", path, "--map", "id=key,title=name,abstract=body")
     assert result.exit_code == 0 and "csv: 1 new" in result.stdout
-    result = paperboy("ingest", "file", shared_data / "scifact" / "corpus.jsonl",
+    result = paperboy("ingest", "file", SAMPLES / "scifact_corpus.jsonl",
                       "--id-prefix", "s2", "--batch-size", "1000")
     assert result.exit_code == 0, result.stderr
-    assert "jsonl: 5183 new" in result.stdout
-    first_id = json.loads((shared_data / "scifact" / "corpus.jsonl").open().readline())["_id"]
+    assert "jsonl: 30 new" in result.stdout
+    first_id = json.loads((SAMPLES / "scifact_corpus.jsonl").open().readline())["_id"]
     assert json.loads(paperboy("show", f"s2:{first_id}", "--json").stdout)["id"] == f"s2:{first_id}"
     bad_map = paperboy("ingest", "file", path, "--map", "title")
     assert bad_map.exit_code == 2 and bad_map.stderr.startswith("error: --map entry 'title'")
 
 
-def test_ingest_hf_file_and_api(paperboy, replay_server, shared_data):
-    result = paperboy("ingest", "file", shared_data / "hf-daily-papers" / "daily_papers_2024-10-25.json")
+def test_ingest_hf_file_and_api(paperboy, replay_server):
+    result = paperboy("ingest", "file", FIXTURES / "hf" / "daily_papers_2024-10-25.json")
     assert result.exit_code == 0 and "hf: 29 new" in result.stdout
     replay_server.route("/api/daily_papers", (200, fixture_bytes("hf/daily_papers_2024-10-28.json")))
     replay_server.route("/api/query", (200, fixture_bytes("arxiv_api/id_list_2.xml")))

@@ -1,5 +1,5 @@
 """A first run without network: `paperboy up` on an empty store loads the sample shipped in
-the package, embeds it (progress), and serves feed, search, similar papers and trending with a
+the package with its vectors, and serves feed, search, similar papers and trending with a
 "sample data" banner; `paperboy sample remove` deletes exactly the sample papers and their
 index entries (SQLite; the removal also on PostgreSQL)."""
 
@@ -48,7 +48,9 @@ def test_first_run_offline_serves_the_sample_then_remove_takes_it_out(tmp_path):
         out, _ = proc.communicate(timeout=30)
     assert len([line for line in out.splitlines() if line.startswith("offline:")]) == 1, out
     assert "sample: 229 sample papers loaded" in out
-    assert "embedded 229 papers" in out
+    # shipped vectors: nothing to embed before serving
+    assert "sample: 229 shipped all-MiniLM-L6-v2 vectors stored" in out
+    assert "embedded " not in out
     assert "Traceback" not in out
 
     removed = subprocess.run([sys.executable, "-m", "paperboy.cli.main", "sample", "remove"],
@@ -97,3 +99,19 @@ def test_sample_listing_day_is_the_hf_answer_day(store):
     load_sample(store)
     assert store.feeds.latest_day() == date(2024, 10, 25)
     assert len(store.papers.listings("2410.17243")) == 1
+
+
+def test_sample_load_and_remove_commands(paperboy):
+    loaded = paperboy("sample", "load")
+    assert loaded.exit_code == 0, loaded.output
+    assert "sample: 229 sample papers loaded" in loaded.output
+    assert "sample: 229 shipped all-MiniLM-L6-v2 vectors stored" in loaded.output
+    assert "embedded" not in loaded.output  # nothing left to embed
+    shown = paperboy("show", "0704.0001")
+    assert shown.exit_code == 0 and "diphoton" in shown.output
+    removed = paperboy("sample", "remove")
+    assert removed.exit_code == 0
+    assert "removed 229 sample papers and their search index entries; 0 papers left" in (
+        removed.output)
+    again = paperboy("sample", "remove")  # nothing left: says so, no error
+    assert again.exit_code == 0 and "removed 0 sample papers" in again.output

@@ -14,8 +14,9 @@ from paperboy.settings import load_settings
 from paperboy.sources import snapshot
 from paperboy.storage import bulk_indexes, open_store
 from paperboy.storage.schema import paper_authors, paper_categories, papers
+from tests.replay import FIXTURES
 
-SAMPLE = "arxiv-kaggle-sample/arxiv-metadata-oai-snapshot.sample.jsonl"
+SAMPLE = FIXTURES / "samples" / "arxiv-snapshot.jsonl"  # 60 real records
 
 
 class IndexWatch:
@@ -43,20 +44,20 @@ def _rows(store) -> dict:
 
 
 def _import(store, path, **kw):
-    return run_ingest(store, snapshot.read_snapshot(path), "snapshot", batch_size=20,
+    return run_ingest(store, snapshot.read_snapshot(path), "snapshot", batch_size=10,
                       progress=False, error_stream=StringIO(), **kw)
 
 
 @pytest.fixture
-def sample(shared_data):
-    return shared_data / SAMPLE
+def sample():
+    return SAMPLE
 
 
 def test_a_large_first_import_sets_indexes_aside_and_rebuilds_them(sqlite_store, sample, tmp_path):
     watch = IndexWatch(sqlite_store)
-    report = _import(sqlite_store, sample, bulk_index_after=60, listeners=[watch])
-    assert report.new == 200
-    # batches of 20: with the indexes until 60 papers are in, without them after
+    report = _import(sqlite_store, sample, bulk_index_after=30, listeners=[watch])
+    assert report.new == 60
+    # batches of 10: with the indexes until 30 papers are in, without them after
     assert watch.seen[:3] == [0, 0, 0] and set(watch.seen[3:]) == {5}
     assert bulk_indexes.missing(sqlite_store.engine) == []
     with sqlite_store.engine.connect() as conn:
@@ -71,15 +72,15 @@ def test_a_large_first_import_sets_indexes_aside_and_rebuilds_them(sqlite_store,
 
 
 def test_an_import_smaller_than_the_store_keeps_the_indexes(sqlite_store, sample, tmp_path):
-    _import(sqlite_store, sample)  # 200 papers already there
+    _import(sqlite_store, sample)  # 60 papers already there
     watch = IndexWatch(sqlite_store)
     with sample.open() as fh:
-        records = [json.loads(line) for line in fh][:100]
-    part = tmp_path / "part.jsonl"  # 100 other papers: fewer than the store holds
+        records = [json.loads(line) for line in fh][:30]
+    part = tmp_path / "part.jsonl"  # 30 other papers: fewer than the store holds
     part.write_text("".join(json.dumps({**r, "id": f"2501.{n:05d}"}) + "\n"
                             for n, r in enumerate(records)))
-    report = _import(sqlite_store, part, bulk_index_after=40, listeners=[watch])
-    assert report.new == 100
+    report = _import(sqlite_store, part, bulk_index_after=20, listeners=[watch])
+    assert report.new == 30
     assert set(watch.seen) == {0}
 
 
@@ -91,5 +92,5 @@ def test_a_failing_import_still_rebuilds_the_indexes(sqlite_store, sample):
     with pytest.raises(RuntimeError, match="disk on fire"):
         run_ingest(sqlite_store, items(), "snapshot", batch_size=20, progress=False,
                    error_stream=StringIO(), bulk_index_after=40)
-    assert sqlite_store.papers.count() == 200
+    assert sqlite_store.papers.count() == 60
     assert bulk_indexes.missing(sqlite_store.engine) == []

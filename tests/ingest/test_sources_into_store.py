@@ -16,22 +16,22 @@ from paperboy.ingest.pipeline import run_ingest
 from paperboy.sources import arxiv_api, hf_daily, oai, snapshot
 from paperboy.sources.http import PoliteClient
 from paperboy.storage.schema import paper_authors, papers
-from tests.replay import closed_port_url, fixture_bytes
+from tests.replay import FIXTURES, closed_port_url, fixture_bytes
 
-SAMPLE = "arxiv-kaggle-sample/arxiv-metadata-oai-snapshot.sample.jsonl"
+SAMPLE = FIXTURES / "samples" / "arxiv-snapshot.jsonl"  # 60 real records
 
 
 def _ingest(store, items, source):
     return run_ingest(store, items, source, progress=False, error_stream=StringIO())
 
 
-def test_snapshot_reimport_is_idempotent(store, shared_data):
-    path = shared_data / SAMPLE
+def test_snapshot_reimport_is_idempotent(store):
+    path = SAMPLE
     first = _ingest(store, snapshot.read_snapshot(path), "snapshot")
-    assert (first.new, first.updated, first.rejected) == (200, 0, 0)
+    assert (first.new, first.updated, first.rejected) == (60, 0, 0)
     again = _ingest(store, snapshot.read_snapshot(path), "snapshot")
-    assert (again.new, again.updated, again.unchanged) == (0, 0, 200)
-    assert store.papers.count() == 200
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 60)
+    assert store.papers.count() == 60
     p = store.papers.get("0704.0001")
     assert p.authors == ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan"]  # as the record writes it
     with store.engine.connect() as conn:
@@ -75,8 +75,8 @@ def test_rejects_are_reported_and_good_records_stored(store, tmp_path):
     assert store.papers.get("2410.00003").title == "Good"
 
 
-def test_hf_listing_provenance(store, shared_data):
-    path = shared_data / "hf-daily-papers" / "daily_papers_2024-10-25.json"
+def test_hf_listing_provenance(store):
+    path = FIXTURES / "hf" / "daily_papers_2024-10-25.json"
     report = _ingest(store, hf_daily.read_file(path), "hf")
     assert report.new == 29
     [listing] = store.papers.listings("2410.17243")

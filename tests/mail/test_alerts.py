@@ -38,8 +38,9 @@ def mail_store(mail_settings):
 
 @pytest.fixture
 def searcher(mail_store, mail_settings):
-    service = pytest.importorskip("paperboy.search.service")
-    return CountingSearcher(service.SearchService(mail_store, mail_settings))
+    from paperboy.search.service import SearchService
+
+    return CountingSearcher(SearchService(mail_store, mail_settings))
 
 
 def confirmed(service: MailService, email: str, **prefs):

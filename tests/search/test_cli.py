@@ -48,6 +48,17 @@ def test_search_text_and_filters(data_dir):
     assert "Auto-Encoding Variational Bayes" in result.stdout
 
 
+def test_nothing_found_is_one_line_and_success(data_dir):
+    for mode in ("hybrid", "lexical", "dense"):
+        result = run(data_dir, "search", "--mode", mode, "zzzqqqxx")
+        assert result.exit_code == 0, result.output
+        assert result.stdout == "no papers match\n"
+        as_json = run(data_dir, "search", "--json", "--mode", mode, "zzzqqqxx")
+        assert as_json.exit_code == 0 and json.loads(as_json.stdout) == []
+    found = run(data_dir, "search", "retrieval heads")
+    assert "papers match the words" in found.stderr or "paper matches the words" in found.stderr
+
+
 def test_embed_is_resumable_and_idempotent(data_dir):
     result = run(data_dir, "embed")
     assert result.exit_code == 0 and "embedded 0 papers" in result.output

@@ -100,7 +100,6 @@ def test_bad_models_give_one_line_errors(tmp_path, monkeypatch):
 
 def test_hub_id_offline_is_a_clear_error(monkeypatch):
     """Tests never touch the network: the hub client is put in offline mode."""
-    pytest.importorskip("huggingface_hub")
     from huggingface_hub import constants
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -16,8 +16,9 @@ from paperboy.search.lexical import KeywordFollower, TantivyLexical
 from paperboy.search.service import SearchService
 from paperboy.sources import snapshot
 from tests.builders import make_paper
+from tests.replay import FIXTURES
 
-SAMPLE = "arxiv-kaggle-sample/arxiv-metadata-oai-snapshot.sample.jsonl"
+SAMPLE = FIXTURES / "samples" / "arxiv-snapshot.jsonl"  # 60 real records
 
 
 @pytest.fixture
@@ -34,19 +35,18 @@ def helpers(monkeypatch):
     return started
 
 
-def _import(store, settings, shared_data, *extra):
+def _import(store, settings, *extra):
     listener = SearchService(store, settings).upkeep.listener(embed=False)
-    report = run_ingest(store, snapshot.read_snapshot(shared_data / SAMPLE), "snapshot",
-                        batch_size=20, progress=False, error_stream=StringIO(),
+    report = run_ingest(store, snapshot.read_snapshot(SAMPLE), "snapshot",
+                        batch_size=5, progress=False, error_stream=StringIO(),
                         listeners=[listener, *extra])
     listener.close()
     return report, listener.service.lexical
 
 
-def test_an_import_hands_the_keyword_index_to_a_helper(sqlite_store, sqlite_settings,
-                                                        shared_data, helpers):
-    report, lexical = _import(sqlite_store, sqlite_settings, shared_data)
-    assert report.new == 200
+def test_an_import_hands_the_keyword_index_to_a_helper(sqlite_store, sqlite_settings, helpers):
+    report, lexical = _import(sqlite_store, sqlite_settings)
+    assert report.new == 60
     assert len(helpers) == 1 and helpers[0].proc.returncode == 0
     assert lexical.check()  # every paper, each at its current rev
     ids, _ = lexical.index.search(lexical._query(["diphoton"], [], None), 5)
@@ -54,7 +54,7 @@ def test_an_import_hands_the_keyword_index_to_a_helper(sqlite_store, sqlite_sett
 
 
 def test_a_helper_that_dies_midway_leaves_nothing_unindexed(sqlite_store, sqlite_settings,
-                                                            shared_data, helpers):
+                                                            helpers):
     calls = []
 
     def kill_the_helper(ids):
@@ -63,8 +63,8 @@ def test_a_helper_that_dies_midway_leaves_nothing_unindexed(sqlite_store, sqlite
             helpers[0].proc.kill()
             helpers[0].proc.wait()
 
-    report, lexical = _import(sqlite_store, sqlite_settings, shared_data, kill_the_helper)
-    assert report.new == 200 and helpers[0].proc.returncode < 0
+    report, lexical = _import(sqlite_store, sqlite_settings, kill_the_helper)
+    assert report.new == 60 and helpers[0].proc.returncode < 0
     assert lexical.check()
 
 

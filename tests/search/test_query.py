@@ -82,3 +82,11 @@ def test_keyword_query_uses_the_index_analyzer():
     assert kq.tokens == ["convolut", "x", "1", "naiv"]
     assert kq.phrases == [["retriev", "head"]]
     assert KeywordQuery.from_words([], []).is_empty
+
+
+def test_has_code_filter():
+    parsed = parse_query("retrieval has:code cat:cs.CL")
+    assert parsed.filters.with_code and parsed.filters.categories == ["cs.CL"]
+    assert parsed.terms == ["retrieval"] and not parse_query("retrieval").filters.with_code
+    with pytest.raises(QueryError, match="has:code"):
+        parse_query("retrieval has:stars")

@@ -52,7 +52,9 @@ def math_service(store, settings, embedder, math_vectors):
     store.search.put_embeddings(embedder.model_id, [
         (r["id"], text_hash(r["title"], r["abstract"]), v) for r, v in zip(records, math_vectors)])
     # Shallow lists (8 deep) so that most pages need deeper reads than the first one.
-    return SearchService(store, settings, embedder=embedder, depth=8)
+    service = SearchService(store, settings, embedder=embedder, depth=8)
+    service.upkeep.catch_up()
+    return service
 
 
 def top10(svc, query, mode, limit, **kw):
@@ -108,3 +110,15 @@ def test_counts_are_honest(math_service):
 def test_nothing_found_says_so(math_service, query, mode):
     res = math_service.search(query, mode=mode)
     assert res.hits == [] and res.total == 0 and res.related == 0
+
+
+def test_similar_fuses_the_papers_own_words(math_service):
+    first = _records()[0]  # "Consistent line clustering using geometric hypergraphs"
+    terms = math_service.lexical.distinctive_words(first["title"], first["abstract"])
+    assert 0 < len(terms) <= 32 and "hypergraphs" in terms[:5]
+    assert not {"the", "of", "we"} & set(terms)
+    hits = math_service.similar(first["id"], k=10)
+    assert len(hits) == 10 and first["id"] not in [h.id for h in hits]
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert all(h.explanation["dense_similarity"] is not None for h in hits)
+    assert any(h.explanation["lexical_score"] for h in hits)  # the keyword side took part

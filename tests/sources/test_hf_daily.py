@@ -10,8 +10,8 @@ from paperboy.sources import hf_daily
 from tests.replay import FIXTURES, fixture_bytes
 
 
-def test_real_sample_file(shared_data):
-    path = shared_data / "hf-daily-papers" / "daily_papers_2024-10-25.json"
+def test_real_sample_file():
+    path = FIXTURES / "hf" / "daily_papers_2024-10-25.json"
     items = list(hf_daily.read_file(path))
     assert len(items) == 29 and all(isinstance(p, Paper) for p in items)
     first = items[0]

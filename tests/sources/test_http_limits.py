@@ -80,6 +80,6 @@ def test_submit_uses_the_same_limits(server, sleeps, tmp_path):
     settings = load_settings({"data_dir": tmp_path, "arxiv_api_url": server.url + "/api/query",
                               "http_deadline": 1.0, "http_retries": 0}, environ={})
     started = time.monotonic()
-    with pytest.raises(SubmitError, match="no complete answer within 1 s"):
+    with pytest.raises(SubmitError, match="could not be reached"):
         fetch_arxiv_paper(settings, "2410.00001")
     assert time.monotonic() - started < 3.0

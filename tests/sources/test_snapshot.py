@@ -11,8 +11,9 @@ import pytest
 from paperboy.errors import NotFound, PaperboyError
 from paperboy.records import Paper, Reject
 from paperboy.sources import snapshot
+from tests.replay import FIXTURES
 
-SAMPLE = "arxiv-kaggle-sample/arxiv-metadata-oai-snapshot.sample.jsonl"
+SAMPLE = FIXTURES / "samples" / "arxiv-snapshot.jsonl"  # 60 real records
 
 
 def _record(**overrides):
@@ -29,9 +30,9 @@ def _record(**overrides):
     return rec
 
 
-def test_real_sample(shared_data):
-    items = list(snapshot.read_snapshot(shared_data / SAMPLE))
-    assert len(items) == 200 and all(isinstance(p, Paper) for p in items)
+def test_real_sample():
+    items = list(snapshot.read_snapshot(SAMPLE))
+    assert len(items) == 60 and all(isinstance(p, Paper) for p in items)
     p = items[0]
     assert p.id == "0704.0001" and p.version == 2
     assert p.title == ("Calculation of prompt diphoton production cross sections at Tevatron "

@@ -11,10 +11,13 @@ from paperboy.errors import PaperboyError
 from paperboy.records import Paper, Reject
 from paperboy.sources import tabular
 from paperboy.sources.detect import detect_format
+from tests.replay import FIXTURES
+
+SAMPLES = FIXTURES / "samples"
 
 
-def test_arxiv_math_csv_with_list_literals(shared_data):
-    path = shared_data / "arxiv-math-2505" / "arxiv_data.csv"
+def test_arxiv_math_csv_with_list_literals():
+    path = SAMPLES / "arxiv_math_2505.csv"
     items = list(tabular.read_csv(path))
     papers = [p for p in items if isinstance(p, Paper)]
     with open(path, newline="", encoding="utf-8") as fh:
@@ -29,8 +32,8 @@ def test_arxiv_math_csv_with_list_literals(shared_data):
     assert first.abs_url == "https://arxiv.org/abs/2505.24868"
 
 
-def test_beir_corpus_with_id_prefix(shared_data):
-    path = shared_data / "scifact" / "corpus.jsonl"
+def test_beir_corpus_with_id_prefix():
+    path = SAMPLES / "scifact_corpus.jsonl"
     items = []
     for item in tabular.read_jsonl(path, id_prefix="s2"):
         items.append(item)
@@ -99,13 +102,11 @@ def test_mapping_errors_are_one_line(tmp_path):
         list(tabular.read_csv(path, {"title": "nope"}))
 
 
-def test_detect_formats(shared_data, tmp_path):
-    assert detect_format(shared_data / "arxiv-kaggle-sample"
-                         / "arxiv-metadata-oai-snapshot.sample.jsonl") == "arxiv-snapshot"
-    assert detect_format(shared_data / "hf-daily-papers" / "daily_papers_2024-10-25.json") \
-        == "hf-daily"
-    assert detect_format(shared_data / "arxiv-math-2505" / "arxiv_data.csv") == "csv"
-    assert detect_format(shared_data / "scifact" / "corpus.jsonl") == "jsonl"
+def test_detect_formats(tmp_path):
+    assert detect_format(SAMPLES / "arxiv-snapshot.jsonl") == "arxiv-snapshot"
+    assert detect_format(FIXTURES / "hf" / "daily_papers_2024-10-25.json") == "hf-daily"
+    assert detect_format(SAMPLES / "arxiv_math_2505.csv") == "csv"
+    assert detect_format(SAMPLES / "scifact_corpus.jsonl") == "jsonl"
     odd = tmp_path / "notes.txt"
     odd.write_text("just some words\n")
     with pytest.raises(PaperboyError, match="cannot tell the format"):

@@ -172,3 +172,21 @@ def test_batches_keep_every_character_and_type(store):
     assert again.unchanged == 3
     for p in papers[:3]:
         assert [s["source"] for s in store.papers.sources(p.id)] == ["arxiv"]
+
+
+def test_listed_papers_without_categories_are_found_newest_first(store):
+    """What the arXiv id_list fetch fills, and what pages count as "no category yet"."""
+    store.papers.upsert([
+        make_paper(id="2410.00001", categories=[], listing=make_listing(listed_on=date(2024, 10, 24))),
+        make_paper(id="2410.00002", categories=[], listing=make_listing(listed_on=date(2024, 10, 25))),
+        make_paper(id="2410.00003", categories=["cs.CL"],
+                   listing=make_listing(listed_on=date(2024, 10, 25))),
+        make_paper(id="s2:77", categories=[], listing=make_listing(listed_on=date(2024, 10, 25))),
+        make_paper(id="2410.00004", categories=[], listing=make_listing(listed_on=date(2024, 10, 25))),
+    ], source="hf")
+    store.papers.upsert([make_paper(id="2410.00005", categories=[])], source="csv")  # never listed
+    assert store.papers.uncategorized_listed() == ["2410.00002", "2410.00004", "2410.00001"]
+    assert store.papers.uncategorized_listed(limit=1) == ["2410.00002"]
+    assert store.papers.count_uncategorized_listed() == 4  # the s2: paper too: pages say so
+    store.community.set_paper_hidden("2410.00004", True)
+    assert store.papers.count_uncategorized_listed() == 3

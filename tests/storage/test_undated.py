@@ -127,6 +127,7 @@ def test_cli_show_and_search_print_no_dangling_separators(undated_app):
     assert shown.exit_code == 0, shown.output
     assert "published: 2025-05 (approximate" in shown.output
     assert "published" not in run("show", "s2:4983").output
+    assert run("index", "sync").exit_code == 0  # papers stored directly, not by an import
     found = run("search", "--mode", "lexical", "undated OR date OR 2007")
     assert found.exit_code == 0, found.output
     assert "----" not in found.output and "≈2025-05" in found.output

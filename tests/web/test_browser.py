@@ -63,6 +63,22 @@ def test_instant_search_and_open_result(page, search_server):
     assert page.locator("h1.paper-title").inner_text() == title
 
 
+def test_search_counts_and_nothing_found(page, search_server):
+    """The count says how many papers have the words; a query with no word and no neighbour by
+    meaning gives an empty page with hints, not a list of unrelated papers."""
+    page.goto(search_server.url + "/search?q=diffusion")
+    count = page.locator(".result-count").inner_text()
+    cards = page.locator("#search-results article.card").count()
+    assert re.match(rf"{cards} papers? match(es)? the words for “diffusion”", count), count
+    screenshot(page, "search-count")
+    page.goto(search_server.url + "/search?q=zzzqqqxx")
+    empty = page.locator("#search-results .empty")
+    assert empty.locator("h2").inner_text() == "No papers match “zzzqqqxx”"
+    assert "Remove a filter" in empty.inner_text()
+    assert page.locator("#search-results article.card").count() == 0
+    screenshot(page, "search-nothing-found")
+
+
 def test_paper_page(page, live_server):
     page.goto(live_server.url + "/papers/2410.29999")
     assert page.title().startswith('<script>alert("x")</script>')

@@ -71,7 +71,7 @@ def test_import_takes_code_link_from_arxiv_comments_without_erasing_hf(web_store
     from_comments = make_paper(id="2410.32222", comments="Code: https://github.com/acme/x")
     hf = make_paper(id="2410.33333", code_url="https://github.com/hf/given", comments="github.com/other/one")
     report = run_ingest(web_store, [from_comments, hf], "arxiv", error_stream=io.StringIO(),
-                        progress=False, prefetch=False)
+                        progress=False)
     assert report.new == 2
     assert web_store.papers.get("2410.32222").code_url == "https://github.com/acme/x"
     assert web_store.papers.get("2410.33333").code_url == "https://github.com/hf/given"
@@ -132,3 +132,25 @@ def test_search_with_code_by_checkbox_api_and_query_syntax(web_settings, web_sto
         assert api["data"] and all(p["code_url"] for p in api["data"])
         bad = c.get("/api/v1/search", params={"q": "retrieval has:stars"})
         assert bad.status_code == 422 and "has:code" in bad.json()["error"]
+
+
+def test_with_code_on_both_databases(store):
+    """The feed's and the search filter's code conditions on SQLite and PostgreSQL."""
+    from paperboy.query import SearchFilters
+    from paperboy.storage.feeds import Period
+
+    store.papers.upsert([
+        make_paper(id="2410.40001", code_url="https://github.com/a/b", code_stars=7,
+                   listing=make_listing(listed_on=DAY)),
+        make_paper(id="2410.40002", listing=make_listing(listed_on=DAY)),
+        make_paper(id="2410.40003", code_url="https://github.com/c/d", published=datetime(2024, 10, 25, 8)),
+    ], source="hf")
+    page = store.feeds.listed(Period.day(DAY), with_code=True)
+    assert {i.id for i in page.items} == {"2410.40001", "2410.40003"} and page.total == 2
+    assert store.feeds.listed(Period.day(DAY)).total == 3
+    assert store.papers.get("2410.40001").code_stars == 7
+    store.search.ensure_search_docs()
+    ids, total = store.search.browse(SearchFilters(with_code=True), limit=10)
+    assert set(ids) == {"2410.40001", "2410.40003"} and total == 2
+    people = store.search.people_doc_ids(SearchFilters(with_code=True))
+    assert len(people) == 2

@@ -232,3 +232,28 @@ def test_comments_api_for_scripts(any_client, any_app):
     hidden = any_client.get(f"/api/v1/papers/{pid}/comments").json()["data"][0]
     assert hidden["hidden"] and hidden["body"] is None and hidden["html"] is None
     assert any_client.get("/api/v1/papers/9999.99999/comments").status_code == 404
+
+
+def test_a_page_of_cards_reads_the_viewers_votes_once(client, app):
+    """Templates get data: the viewer's upvotes for the whole page in one query, not one a card."""
+    from sqlalchemy import event
+
+    pid = "2410.29999"  # the hostile-title paper of the web seed, listed on 2024-10-25
+    signup(client, "pat")
+    post_form(client, f"/papers/{pid}/upvote")
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(app.state.store.engine, "before_cursor_execute", seen)
+    try:
+        page = client.get("/papers?date=2024-10-25").text
+    finally:
+        event.remove(app.state.store.engine, "before_cursor_execute", seen)
+    cards = re.findall(r'<article class="card" data-paper-id="([^"]+)"', page)
+    assert len(cards) == 13 and pid in cards
+    pressed = re.findall(r'data-upvote="([^"]+)">.*?aria-pressed="(true|false)"', page, re.S)
+    assert dict(pressed) == {c: ("true" if c == pid else "false") for c in cards}
+    vote_reads = [s for s in statements if "FROM upvotes" in s]
+    assert len(vote_reads) == 1

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from tests.web.conftest import screenshot
+
 
 def test_imported_comments_are_counted_apart_and_linked(client, web_store):
     html = client.get("/papers/2410.29999").text  # 5 comments on its Hugging Face listing
@@ -22,3 +26,14 @@ def test_local_comments_count_here(client, web_store):
     html = client.get("/papers/2410.29999").text
     assert "(1 here)" in html and "5 comments on Hugging Face" in html
     assert "A local remark" in html
+
+
+@pytest.mark.browser
+def test_paper_page_discussion_in_the_browser(page, live_server):
+    page.goto(live_server.url + "/papers/2410.29999")
+    heading = page.locator("#discussion-h").inner_text()
+    assert heading == "Discussion (0 here)"
+    link = page.locator("#imported-discussion a")
+    assert link.get_attribute("href") == "https://huggingface.co/papers/2410.29999#community"
+    page.locator("#discussion").scroll_into_view_if_needed()
+    screenshot(page, "paper-discussion-counts")

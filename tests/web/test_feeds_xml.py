@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import feedparser
 import pytest
-
-feedparser = pytest.importorskip("feedparser")
 
 
 @pytest.mark.parametrize("fmt, version", [("rss", "rss20"), ("atom", "atom10")])

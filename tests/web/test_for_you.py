@@ -181,6 +181,9 @@ def test_account_exports_and_deletes(reader, web_store):
     data = reader.get("/account/for-you.json").json()
     assert data["username"] == "reader" and data["follows"][0]["value"] == "Meta AI"
     assert data["signals"][0]["signal"] == "less"
+    recs = data["recommendations"]
+    assert recs["day"] == "2024-10-25" and recs["papers"]
+    assert any(r["reasons"] == ["you follow organization Meta AI"] for r in recs["papers"])
     r = post_form(reader, "/account/for-you/delete")
     assert r.status_code == 303
     empty = reader.get("/account/for-you.json").json()

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 
+import huggingface_hub
 import pytest
 
+from tests.replay import FIXTURES
 from tests.web.conftest import DAYS
-
-huggingface_hub = pytest.importorskip("huggingface_hub")
 
 
 @pytest.fixture
@@ -75,8 +75,8 @@ def _shape(value):
     return type(value).__name__
 
 
-def test_daily_shape_matches_real_response(client, shared_data):
-    real = json.loads((shared_data / "hf-daily-papers" / "daily_papers_2024-10-25.json").read_text())
+def test_daily_shape_matches_real_response(client):
+    real = json.loads((FIXTURES / "hf" / "daily_papers_2024-10-25.json").read_text())
     ours = client.get("/api/daily_papers", params={"date": "2024-10-25"}).json()
     real_entry, our_entry = _shape(real[0]), _shape(ours[0])
     for key in ("paper", "publishedAt", "title", "thumbnail", "numComments", "submittedBy"):

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from fastapi.testclient import TestClient
 
@@ -16,7 +15,7 @@ def _outbox(settings) -> int:
 
 
 def test_one_client_cannot_mail_bomb_through_subscriptions(web_settings, web_store):
-    app = create_app(replace(web_settings, mail_requests_per_client=5, mail_requests_per_hour=8),
+    app = create_app(web_settings.model_copy(update={"mail_requests_per_client": 5, "mail_requests_per_hour": 8}),
                      web_store, searcher=False)
     with TestClient(app, client=("203.0.113.7", 4000)) as one:
         answers = [one.post("/api/v1/subscriptions", json={"email": f"victim{n}@example.org"})
@@ -36,7 +35,7 @@ def test_one_client_cannot_mail_bomb_through_subscriptions(web_settings, web_sto
 
 
 def test_password_reset_counts_as_mail(web_settings, web_store):
-    app = create_app(replace(web_settings, mail_requests_per_client=2), web_store, searcher=False)
+    app = create_app(web_settings.model_copy(update={"mail_requests_per_client": 2}), web_store, searcher=False)
     with TestClient(app, client=("203.0.113.9", 4000)) as c:
         token = c.get("/reset").text.split('name="csrf_token" value="')[1].split('"')[0]
         codes = [c.post("/reset", data={"email": f"x{n}@example.org", "csrf_token": token},

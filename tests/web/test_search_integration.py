@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from paperboy.search import service
 from paperboy.web.app import create_app
-
-service = pytest.importorskip("paperboy.search.service")
 
 
 @pytest.fixture
@@ -58,16 +57,52 @@ def test_hybrid_search_and_similar_after_embedding(search_client):
     assert client.get("/papers/2501.00001/similar").status_code == 404
 
 
-def test_hostile_queries_with_real_search(search_client):
+def test_nothing_found_on_every_surface(search_client):
+    """No word and no close neighbour: empty lists in both APIs, an empty page with hints."""
+    client, svc = search_client
+    svc.embed_missing()
+    api = client.get("/api/v1/search", params={"q": "zzzqqqxx"}).json()
+    assert api["data"] == [] and api["count"] == 0 and api["matched"] == 0
+    assert client.get("/api/papers/search", params={"q": "zzzqqqxx"}).json() == []
+    page = client.get("/search", params={"q": "zzzqqqxx"}).text
+    assert "No papers match “zzzqqqxx”" in page and 'class="card"' not in page
+    found = client.get("/api/v1/search", params={"q": "denoising diffusion", "limit": 100}).json()
+    assert found["count"] == found["matched"] + found["related"] == len(found["data"]) > 0
+
+
+#: hostile or odd queries -> (ids the API answers, or their count; a phrase its message holds)
+HOSTILE = {
+    '"unbalanced': ([], "unbalanced quote: the last phrase runs to the end"),
+    "NEAR": ([], None),
+    "'; DROP TABLE papers;--": (20, None),  # matches "papers"; the table is still there
+    "*": ([], None),
+    "the of and": ([], "the query has only common words"),
+    "x" * 1999: ([], None),
+    "author:": ([], None),
+    "cat:cs.CL": (13, "no search words: newest papers matching the filters"),
+    "a\x00b": (["2410.29999"], None),  # NUL removed: "a b", the one paper with <b> in it
+}
+
+
+@pytest.mark.parametrize("q", list(HOSTILE), ids=lambda q: repr(q[:24]))
+def test_hostile_queries_with_real_search(search_client, q):
     client, _ = search_client
-    for q in ['"unbalanced', "NEAR", "'; DROP TABLE papers;--", "*", "the of and", "x" * 1999,
-              "author:", "cat:cs.CL", "a\x00b"]:
-        r = client.get("/search", params={"q": q})
-        assert r.status_code in (200, 422), (q, r.status_code)
-        api = client.get("/api/v1/search", params={"q": q})
-        assert api.status_code in (200, 422), (q, api.text[:200])
-        if api.status_code == 422:
-            assert api.json()["error"].startswith("q:")
+    expected, note = HOSTILE[q]
+    page = client.get("/search", params={"q": q})
+    assert page.status_code == 200
+    api = client.get("/api/v1/search", params={"q": q})
+    assert api.status_code == 200, api.text[:200]
+    ids = [p["id"] for p in api.json()["data"]]
+    if isinstance(expected, int):
+        assert len(ids) == expected
+    else:
+        assert ids == expected
+    assert page.text.count('class="card"') == len(ids)
+    if note:
+        assert note in api.json()["message"]
+    if q == "cat:cs.CL":
+        assert all("cs.CL" in p["categories"] for p in api.json()["data"])
+    assert client.app.state.store.papers.count() == 38
 
 
 class _BrokenSearcher:
@@ -76,6 +111,27 @@ class _BrokenSearcher:
 
     def similar(self, *a, **k):
         raise RuntimeError("index file missing")
+
+
+class _OneRelatedSearcher:
+    """Answers like SearchService for a query that one paper matches by words and another by
+    meaning only (the real ranking is tested in tests/search/test_ranking.py)."""
+
+    def search(self, *a, **k):
+        from paperboy.query import Hit, SearchResults
+
+        return SearchResults([Hit("2410.20001", 0.7, {"found_by": "words"}),
+                              Hit("2410.20002", 0.4, {"found_by": "meaning"})], 2,
+                             matched=1, related=1)
+
+
+def test_page_shows_neighbours_by_meaning_as_such(web_settings, web_store):
+    app = create_app(web_settings, web_store, searcher=_OneRelatedSearcher())
+    with TestClient(app) as client:
+        page = client.get("/search", params={"q": "scaling"}).text
+    assert "1 paper matches the words, and 1 related by meaning for “scaling”" in page
+    assert page.count(">related by meaning</span>") == 1
+    assert page.index("2410.20001") < page.index("related by meaning</span>")
 
 
 def test_failing_searcher_falls_back(web_settings, web_store):

@@ -200,18 +200,17 @@ def ingest_hf(state: CliContext, day: datetime | None, since: datetime | None,
         days = hf_daily.days_between(since.date(), today)
     else:
         days = [day.date() if day else today]
-    from paperboy.ingest.jobs import FILL_LIMIT
+    from paperboy.ingest.jobs import arxiv_fields_stream
     from paperboy.sources import arxiv_api
 
     with _client(state) as client:
         listed = run_import(state, hf_daily.fetch(client, state.settings.hf_base_url, days),
                             hf_daily.SOURCE, embed=embed, exit_on_reject=False)
-        ids = state.store.papers.uncategorized_listed(FILL_LIMIT)
+        items = arxiv_fields_stream(state.store, state.settings, client)
         filled = None
-        if ids:
-            filled = run_import(state, arxiv_api.fetch_ids(client, state.settings.arxiv_api_url,
-                                                           ids),
-                                arxiv_api.SOURCE, embed=embed, exit_on_reject=False)
+        if items is not None:
+            filled = run_import(state, items, arxiv_api.SOURCE, embed=embed,
+                                exit_on_reject=False)
     status = max(listed.exit_code, filled.exit_code if filled else 0)
     if status:
         sys.exit(status)

@@ -13,13 +13,18 @@ def sample() -> None:
     `paperboy up` loads when the store is empty and arXiv cannot be reached."""
 
 
-def load_into(state: CliContext) -> None:
-    """Load the sample and say so (the caller indexes and embeds it, with progress bars)."""
-    from paperboy.ingest.sample import load_sample
+def load_into(state: CliContext, searcher) -> None:
+    """Load the sample with its shipped vectors and say so (the caller brings the keyword
+    index up to date and embeds what has no vector, with progress bars)."""
+    from paperboy.ingest.sample import attach_vectors, load_sample
 
     report = load_sample(state.store, progress=state.progress())
     click.echo(f"sample: {report.new} sample papers loaded (a banner says so on every page; "
                "`paperboy sample remove` takes them out)")
+    if searcher is not None:
+        shipped = attach_vectors(state.store, searcher.model_id)
+        if shipped:
+            click.echo(f"sample: {shipped} shipped {searcher.model_id} vectors stored")
 
 
 @sample.command("load")
@@ -28,8 +33,8 @@ def load(state: CliContext) -> None:
     """Load the sample now, index and embed it (progress bars)."""
     from paperboy.web.searching import build_searcher
 
-    load_into(state)
     searcher = build_searcher(state.store, state.settings)
+    load_into(state, searcher)
     if searcher is not None:
         show = state.progress() is not False
         searcher.upkeep.catch_up(progress=show)

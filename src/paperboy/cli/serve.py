@@ -149,7 +149,7 @@ def up(state: CliContext, host: str | None, port: int | None, workers: int, days
     if not fetched and store.papers.count() == 0:
         from paperboy.cli.sample import load_into
 
-        load_into(state)  # a first run without network: a small real sample, not "0 papers"
+        load_into(state, searcher)  # a first run without network: a real sample, not "0 papers"
     if searcher is not None:
         searcher.upkeep.catch_up(progress=state.progress() is not False)
     if searcher is not None and hasattr(searcher, "embed_missing"):

@@ -47,17 +47,25 @@ def arxiv_stream(client: PoliteClient, settings: Settings, categories: Sequence[
 FILL_LIMIT = 1000
 
 
-def fill_arxiv_fields(store: Store, settings: Settings, client: PoliteClient,
-                      progress: bool | None = False, listeners: Iterable[BatchListener] = (),
-                      limit: int = FILL_LIMIT) -> IngestReport | None:
-    """Categories (and the other arXiv fields) for listed papers that came without them, from
-    the arXiv API in batches of ids; None when every listed paper has its categories. Papers
-    arXiv does not know stay as they are and are asked for again by the next run."""
+def arxiv_fields_stream(store: Store, settings: Settings, client: PoliteClient,
+                        limit: int = FILL_LIMIT) -> Iterator[Paper | Reject] | None:
+    """arXiv's records of the listed papers that came without categories (Hugging Face's),
+    asked for by id in batches; None when every listed paper has its categories. Papers arXiv
+    does not know stay as they are and are asked for again by the next run."""
     ids = store.papers.uncategorized_listed(limit)
     if not ids:
         return None
-    return run_ingest(store, arxiv_api.fetch_ids(client, settings.arxiv_api_url, ids),
-                      arxiv_api.SOURCE, progress=progress, listeners=listeners)
+    return arxiv_api.fetch_ids(client, settings.arxiv_api_url, ids)
+
+
+def fill_arxiv_fields(store: Store, settings: Settings, client: PoliteClient,
+                      progress: bool | None = False, listeners: Iterable[BatchListener] = ()
+                      ) -> IngestReport | None:
+    """Categories (and the other arXiv fields) for listed papers that came without them."""
+    items = arxiv_fields_stream(store, settings, client)
+    if items is None:
+        return None
+    return run_ingest(store, items, arxiv_api.SOURCE, progress=progress, listeners=listeners)
 
 
 def fetch_latest(

@@ -11,9 +11,7 @@ harvest resumes exactly there.
 from __future__ import annotations
 
 import gc
-import queue
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -74,8 +72,6 @@ BatchListener = Callable[[list[str]], None]
 _KEPT_REJECTS = 1000
 
 
-_DONE = object()
-
 #: Collector thresholds while an import runs (Python's default: 700, 10, 10).
 IMPORT_GC_THRESHOLD = (50_000, 20, 100)
 
@@ -85,9 +81,9 @@ def fewer_collections() -> Iterator[None]:
     """Run the cyclic garbage collector less often for the duration of an import.
 
     An import allocates millions of short-lived, acyclic objects (records, row dicts, tuples)
-    that reference counting frees at once; at the default thresholds the collector still ran
-    a pass every 700 allocations, re-scanning everything alive: measured at 1.3x the import's
-    time (100,000 snapshot lines: ~3,800 -> ~4,500-5,000 records/s). Restored afterwards."""
+    that reference counting frees at once; at the default thresholds the collector still makes
+    a pass every 700 allocations over everything alive (what it saves: benchmarks/RESULTS.md,
+    "Issue 17"). Restored afterwards."""
     before = gc.get_threshold()
     gc.set_threshold(*IMPORT_GC_THRESHOLD)
     try:
@@ -96,52 +92,102 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def prefetched(items: Iterable, chunk: int = 256, depth: int = 8) -> Iterator:
-    """Iterate ``items`` in a background thread, handing them over in order, in chunks.
+class _Import:
+    """One run of :func:`run_ingest`: the batch being filled, the counts, the progress bar."""
 
-    Parsing a source (Python) then overlaps with the database writes of the previous batch
-    (SQLite and the PostgreSQL driver release the GIL while they work), which uses the second
-    core. An exception the source raises arrives after every item yielded before it.
-    """
-    handoff: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+    def __init__(self, store: Store, source: str, batch_size: int, bar: tqdm, errors: TextIO,
+                 listeners: list[BatchListener], bulk_index_after: int):
+        self.store, self.source, self.batch_size = store, source, batch_size
+        self.bar, self.errors, self.listeners = bar, errors, listeners
+        self.report = IngestReport(source=source)
+        self.started = time.monotonic()
+        self.batch: list[Paper] = []
+        self.pending_state: dict[str, str] = {}
+        self.bulk_index_after = bulk_index_after
+        #: the store's secondary indexes were set aside by this run (rebuilt in ``finish``)
+        self.aside = False
 
-    def put(value) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(value, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def take(self, item: Paper | Reject | Checkpoint) -> None:
+        if isinstance(item, Paper):
+            self.add_paper(item)
+        elif isinstance(item, Reject):
+            self.reject(item)
+        elif isinstance(item, Checkpoint):
+            # The checkpoint covers the records before it: store them together now.
+            self.pending_state[item.key] = item.value
+            self.flush()
+        else:  # pragma: no cover - a programming error in a source
+            raise TypeError(f"source {self.source} yielded {type(item).__name__}")
 
-    def produce() -> None:
-        buf: list = []
-        try:
-            for item in items:
-                buf.append(item)
-                if len(buf) >= chunk:
-                    if not put(buf):
-                        return
-                    buf = []
-            if put(buf):
-                put(_DONE)
-        except BaseException as exc:  # delivered to the consuming thread, in order
-            if put(buf):
-                put(exc)
+    def add_paper(self, paper: Paper) -> None:
+        if paper.code_url is None and paper.comments:
+            paper.code_url = github_repo_in(paper.comments)
+        self.batch.append(paper)
+        if len(self.batch) >= self.batch_size:
+            self.flush()
 
-    thread = threading.Thread(target=produce, name="ingest-source", daemon=True)
-    thread.start()
-    try:
-        while True:
-            got = handoff.get()
-            if got is _DONE:
-                return
-            if isinstance(got, BaseException):
-                raise got
-            yield from got
-    finally:
-        stop.set()
+    def reject(self, item: Reject) -> None:
+        report = self.report
+        report.rejected += 1
+        if len(report.rejects) < _KEPT_REJECTS:
+            report.rejects.append(str(item))
+        line = f"rejected {item}"
+        if self.bar.disable:
+            print(line, file=self.errors)
+        else:
+            self.bar.write(line, file=self.errors)
+        self.bar.update(1)
+
+    def flush(self) -> None:
+        """Store the batch (and any checkpoint) in one transaction; tell the listeners."""
+        if not self.batch and not self.pending_state:
+            return
+        counts = self.store.papers.upsert(self.batch, self.source,
+                                          state=self.pending_state or None)
+        report = self.report
+        report.new += counts.new
+        report.updated += counts.updated
+        report.unchanged += counts.unchanged
+        if counts.changed_ids:
+            for listener in self.listeners:
+                listener(counts.changed_ids)
+        self.bar.update(len(self.batch))
+        self.bar.set_postfix(new=report.new, upd=report.updated, rej=report.rejected,
+                             refresh=False)
+        self.batch, self.pending_state = [], {}
+        self.set_indexes_aside_when_large()
+
+    def set_indexes_aside_when_large(self) -> None:
+        """Once, when this run has added ``bulk_index_after`` papers and at least as many as
+        the store held before it."""
+        new = self.report.new
+        if self.bulk_index_after > 0 and new >= self.bulk_index_after:
+            self.bulk_index_after = 0
+            if new >= self.store.papers.count() - new:
+                self.aside = self.store.papers.set_indexes_aside()
+
+    def finish(self) -> IngestReport:
+        """Rebuild what was set aside while the listeners finish (the keyword index's last
+        commit), both outside the GIL; then close the listeners."""
+        self.bar.close()
+        rebuild = None
+        if self.aside:
+            if not self.bar.disable:
+                print("rebuilding the indexes set aside for this import ...", file=self.errors)
+            pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-indexes")
+            rebuild = pool.submit(self.store.papers.restore_indexes, owner=True)
+            pool.shutdown(wait=False)  # the rebuild runs; the thread ends after it
+        for listener in self.listeners:  # e.g. an index writer that commits at the end
+            close = getattr(listener, "close", None)
+            if close is not None:
+                close()
+        if rebuild is not None:
+            rebuild.result()  # its exception, if any, is raised here
+        return self.stopped()
+
+    def stopped(self) -> IngestReport:
+        self.report.seconds = time.monotonic() - self.started
+        return self.report
 
 
 def run_ingest(
@@ -155,99 +201,31 @@ def run_ingest(
     error_stream: TextIO | None = None,
     listeners: Iterable[BatchListener] = (),
     unit: str = "rec",
-    prefetch: bool = True,
     bulk_index_after: int = 0,
 ) -> IngestReport:
     """Drain ``items`` into ``store``; ``progress=None`` shows a bar only on a terminal.
 
-    With ``prefetch`` the source is read in a background thread (see :func:`prefetched`).
     ``bulk_index_after`` (0: never): once this run has added that many papers, and at least as
     many as the store held before it, the store's secondary indexes are set aside and rebuilt
     when the run ends (:mod:`paperboy.storage.bulk_indexes`).
     """
-    report = IngestReport(source=source)
     errors = error_stream if error_stream is not None else sys.stderr
-    listeners = list(listeners)
-    batch: list[Paper] = []
-    pending_state: dict[str, str] = {}
-    started = time.monotonic()
-    disable = (not errors.isatty()) if progress is None else not progress
-    bar = tqdm(total=total, unit=unit, unit_scale=True, disable=disable, file=errors,
+    quiet = (not errors.isatty()) if progress is None else not progress
+    bar = tqdm(total=total, unit=unit, unit_scale=True, disable=quiet, file=errors,
                desc=source, dynamic_ncols=True)
-
-    aside = False
-    check_bulk = bulk_index_after > 0
-
-    def flush() -> None:
-        nonlocal batch, pending_state, aside, check_bulk
-        if not batch and not pending_state:
-            return
-        counts = store.papers.upsert(batch, source, state=pending_state or None)
-        report.new += counts.new
-        report.updated += counts.updated
-        report.unchanged += counts.unchanged
-        if counts.changed_ids:
-            for listener in listeners:
-                listener(counts.changed_ids)
-        bar.update(len(batch))
-        bar.set_postfix(new=report.new, upd=report.updated, rej=report.rejected, refresh=False)
-        batch = []
-        pending_state = {}
-        if check_bulk and report.new >= bulk_index_after:
-            check_bulk = False
-            if report.new >= store.papers.count() - report.new:
-                aside = store.papers.set_indexes_aside()
-
+    run = _Import(store, source, batch_size, bar, errors, list(listeners), bulk_index_after)
     with fewer_collections():
         try:
-            for item in (prefetched(items) if prefetch else items):
-                if isinstance(item, Paper):
-                    if item.code_url is None and item.comments:
-                        item.code_url = github_repo_in(item.comments)
-                    batch.append(item)
-                    if len(batch) >= batch_size:
-                        flush()
-                elif isinstance(item, Reject):
-                    report.rejected += 1
-                    line = f"rejected {item}"
-                    if len(report.rejects) < _KEPT_REJECTS:
-                        report.rejects.append(str(item))
-                    if disable:
-                        print(line, file=errors)
-                    else:
-                        bar.write(line, file=errors)
-                    bar.update(1)
-                elif isinstance(item, Checkpoint):
-                    pending_state[item.key] = item.value
-                    # The checkpoint covers the records before it: store them together now.
-                    flush()
-                else:  # pragma: no cover - a programming error in a source
-                    raise TypeError(f"source {source} yielded {type(item).__name__}")
-            flush()
+            for item in items:
+                run.take(item)
+            run.flush()
         except SourceUnavailable as exc:
-            # The records received before the failure are good: store them (their harvest cursor
-            # only advances at the source's own checkpoints, so a re-run continues from there),
-            # and tell the caller what went in.
-            flush()
-            report.seconds = time.monotonic() - started
-            exc.report = report
+            # The records received before the failure are good: store them (their harvest
+            # cursor only advances at the source's own checkpoints, so a re-run continues from
+            # there), and tell the caller what went in.
+            run.flush()
+            exc.report = run.stopped()
             raise
         finally:
-            bar.close()
-            rebuild = None
-            if aside:
-                # SQLite sorts the set-aside indexes in a thread while the listeners finish
-                # (the keyword index's last commit), both outside the GIL.
-                if not disable:
-                    print("rebuilding the indexes set aside for this import ...", file=errors)
-                pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-indexes")
-                rebuild = pool.submit(store.papers.restore_indexes, owner=True)
-                pool.shutdown(wait=False)  # the rebuild runs; the thread ends after it
-            for listener in listeners:  # e.g. an index writer that commits at the end of the run
-                close = getattr(listener, "close", None)
-                if close is not None:
-                    close()
-            if rebuild is not None:
-                rebuild.result()  # its exception, if any, is raised here
-            report.seconds = time.monotonic() - started
+            report = run.finish()
     return report

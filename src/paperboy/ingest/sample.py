@@ -3,8 +3,9 @@
 A new instance without network would otherwise serve "0 papers". ``paperboy up`` loads these
 229 public records (a real Hugging Face daily-papers answer and 200 arXiv snapshot records, see
 ``sample_data/SOURCE.txt``) when the store is empty and nothing was fetched, through the same
-pipeline as any import, under the provenance ``sample``; pages then show a "sample data"
-banner, and ``paperboy sample remove`` deletes exactly the papers that came from the sample
+pipeline as any import, under the provenance ``sample``, with their all-MiniLM-L6-v2 vectors
+(shipped, so the first start serves in seconds instead of embedding first; another model
+embeds them as usual); pages then show a "sample data" banner, and ``paperboy sample remove`` deletes exactly the papers that came from the sample
 alone (one a real fetch also brought stays).
 """
 
@@ -15,13 +16,18 @@ from itertools import chain
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import numpy as np
+
 from paperboy.ingest.pipeline import BatchListener, IngestReport, run_ingest
 from paperboy.records import Paper, Reject
 from paperboy.sources import hf_daily, snapshot
 from paperboy.storage import Store
+from paperboy.storage.search_index import text_hash
 
 SOURCE = "sample"
 DATA_DIR = Path(__file__).parent / "sample_data"
+#: the sample papers' vectors: model, ids, text hashes (what was embedded), float32 vectors
+VECTORS = DATA_DIR / "sample_vectors.npz"
 #: sync_state key holding how many papers the sample brought (absent: no sample loaded)
 STATE_KEY = "sample:papers"
 
@@ -38,6 +44,20 @@ def load_sample(store: Store, progress: bool | None = False,
                         listeners=list(listeners), error_stream=io.StringIO())
     store.papers.set_state(STATE_KEY, str(report.new + report.updated + report.unchanged))
     return report
+
+
+def attach_vectors(store: Store, model: str) -> int:
+    """Store the shipped vectors of the sample papers when ``model`` is the one they were
+    computed with and a paper's text is still the one embedded (same text hash); whatever
+    is left is embedded as usual. Returns how many vectors were stored."""
+    with np.load(VECTORS, allow_pickle=False) as data:
+        if str(data["model"]) != model:
+            return 0
+        ids, hashes, vectors = data["ids"].tolist(), data["text_hashes"].tolist(), data["vectors"]
+    current = {p.id: text_hash(p.title or "", p.abstract or "") for p in store.papers.get_many(ids)}
+    rows = [(pid, digest, vectors[i]) for i, (pid, digest) in enumerate(zip(ids, hashes))
+            if current.get(pid) == digest]
+    return store.search.put_embeddings(model, rows)
 
 
 def sample_count(store: Store) -> int:

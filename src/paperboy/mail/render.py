@@ -86,8 +86,8 @@ def _qp(text: str) -> bytes:
 def mime_alternative(headers: list[tuple[str, str]], text: str, html: str) -> bytes:
     """multipart/alternative (text/plain + text/html, UTF-8, quoted-printable), CRLF lines.
 
-    Written directly rather than through :mod:`email`'s generator, which costs ~10 ms per
-    message; the tests parse the result back with the :mod:`email` package.
+    Written directly rather than through :mod:`email`'s generator, which is slow for digest
+    runs (benchmarks/RESULTS.md, "Issue 17"); the tests parse the result back with :mod:`email`.
     """
     boundary = "=_pb_" + secrets.token_hex(12)
     lines = [f"{name}: {value}" for name, value in headers]

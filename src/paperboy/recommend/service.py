@@ -162,8 +162,10 @@ class RecommendService:
 
     def _fit_vocabulary(self) -> tuple[Vocabulary, int]:
         started = time.perf_counter()
-        texts = self.store.signals.sample_texts(VOCAB_DOCS)
-        vocab = Vocabulary.fit([f"{t} {a}" for t, a in texts])
+        texts = self.store.signals.texts(self.store.signals.recent_ids(VOCAB_DOCS),
+                                         self.embedding_model)
+        vocab = Vocabulary.fit([f"{t.title} {t.abstract}" for t in texts],
+                               [t.vector for t in texts])
         vocab_id = self.store.signals.put_vocabulary(vocab.to_bytes(), len(texts))
         log.info("recommend: vocabulary of %d terms fitted on %d papers in %.1f s", vocab.size,
                  len(texts), time.perf_counter() - started)
@@ -283,18 +285,21 @@ class RecommendService:
         one, minus the excluded and those the reader already judged; followed / included
         first, then by score."""
         keep: list[tuple[str, float, list[str]]] = []
-        top: set[int] = set()
+        top: list[int] = []
         if has_model:
             for i in np.argsort(-scores, kind="stable").tolist():
                 if len(top) >= shown:
                     break
                 if cands[i].id not in seen:
-                    top.add(i)
+                    top.append(i)
+        if overrides.empty:  # the model's order as it is (most readers of a digest batch)
+            return [(cands[i].id, float(scores[i]), []) for i in top]
+        top_set = set(top)
         for i, cand in enumerate(cands):
             if cand.id in seen:
                 continue
             excluded, reasons = overrides.apply(cand) if not overrides.empty else (False, [])
-            if excluded or (i not in top and not reasons):
+            if excluded or (i not in top_set and not reasons):
                 continue
             score = float(scores[i]) if has_model else 0.0
             keep.append((cand.id, score + (SHOWN_BONUS if reasons else 0.0), reasons))
@@ -372,8 +377,8 @@ class RecommendService:
                 continue
             order = self._order(scores[i], cands, overrides, model is not None, limit,
                                 models[uid][2])[:limit]
-            explained = self._explain(model, order, by_id)
-            out[uid] = [explained[pid] for pid, _, _ in order]
+            out[uid] = self._closest(model, order, by_id)
+        self._titles([rec for recs in out.values() for rec in recs])
         return out
 
     def forget(self, user_id: int) -> None:
@@ -384,6 +389,42 @@ class RecommendService:
             self._models.pop(user_id, None)
 
     # -- explanations -------------------------------------------------------------------------
+
+    def _closest(self, model: ReaderModel | None, rows, by_id: dict[str, Candidate]
+                 ) -> list[Recommendation]:
+        """The digest's short explanation: the follow/rule that fired, else the closest liked
+        paper by vector (one product per paper; the full :func:`explain` with words is for
+        pages, where a reader looks at one list)."""
+        out = []
+        liked = None
+        if model is not None and model.liked_has_vector.any():
+            has = model.liked_has_vector
+            liked = (model.liked_vectors[has], [i for i, h in zip(model.liked_ids, has) if h])
+        for pid, score, reasons in rows:
+            rec = Recommendation(pid, score - (SHOWN_BONUS if reasons else 0.0), list(reasons))
+            cand = by_id.get(pid)
+            if not reasons and model is not None and cand is not None:
+                if liked is not None and cand.vector is not None:
+                    sims = liked[0] @ np.asarray(cand.vector, dtype=np.float32)
+                    j = int(np.argmax(sims))
+                    closest = (liked[1][j], float(sims[j]))
+                else:  # not embedded yet: the model's own (tf-idf) similarities
+                    found = explain(model, cand.item(), self.vocabulary(), top_liked=1,
+                                    top_words=0).liked
+                    closest = found[0] if found and found[0][1] > 0 else None
+                if closest is not None:
+                    rec.liked = [(closest[0], "", round(closest[1], 3))]
+            out.append(rec)
+        return out
+
+    def _titles(self, recs: Sequence[Recommendation]) -> None:
+        """Fill in the titles of the liked papers named by ``recs`` (one query)."""
+        wanted = {i for rec in recs for i, _, _ in rec.liked}
+        if not wanted:
+            return
+        titles = {t.id: " ".join(t.title.split()) for t in self.store.signals.texts(sorted(wanted))}
+        for rec in recs:
+            rec.liked = [(i, titles.get(i, i), s) for i, _, s in rec.liked]
 
     def _explain(self, model: ReaderModel | None, rows, by_id: dict[str, Candidate]
                  ) -> dict[str, Recommendation]:

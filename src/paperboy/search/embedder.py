@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from paperboy.errors import PaperboyError
+from paperboy.errors import PaperboyError, SourceUnavailable
 from paperboy.search.onnx_bert import GRAPH_FORMAT, build_bert_encoder, save_model
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -32,6 +32,11 @@ _BUNDLED = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 
 class ModelError(PaperboyError):
     """The embedding model cannot be found, downloaded or understood."""
+
+
+class ModelUnreachable(ModelError, SourceUnavailable):
+    """Hugging Face could not be reached to download the model (exit status 4, like any
+    source; an unknown model name stays a configuration error)."""
 
 
 def resolve_model_dir(name: str) -> Path:
@@ -52,6 +57,7 @@ def resolve_model_dir(name: str) -> Path:
         raise ModelError(f"embedding model folder {name} does not exist")
     try:
         from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import LocalEntryNotFoundError
     except ImportError:
         raise ModelError(f"embedding model {name!r} is not a folder, and huggingface_hub "
                          "is not installed to download it") from None
@@ -60,7 +66,9 @@ def resolve_model_dir(name: str) -> Path:
             name, allow_patterns=["*.json", "*.safetensors", "*.txt", "1_Pooling/*"]))
     except Exception as exc:  # noqa: BLE001 - offline, unknown repo, auth...
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(
+        # no connection and nothing cached (an unknown name is a configuration error)
+        offline = isinstance(exc, LocalEntryNotFoundError)
+        raise (ModelUnreachable if offline else ModelError)(
             f"cannot download embedding model {name!r} from Hugging Face ({first[:160]}); "
             "check the network or set PAPERBOY_EMBEDDING_MODEL to a local folder"
         ) from None
@@ -153,7 +161,7 @@ class Embedder:
         opts.log_severity_level = 3
         # The pool's threads stop spinning when a run returns, instead of holding a core for
         # a while: a query's embedding is followed at once by keyword and vector searches that
-        # need both cores (100k papers with a filter: hybrid p50 16.6 against 19.5 ms).
+        # need both cores (benchmarks/RESULTS.md, "Issue 17").
         opts.add_session_config_entry("session.force_spinning_stop", "1")
         return ort.InferenceSession(str(self.onnx_path), opts, providers=self.providers)
 
@@ -212,7 +220,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         texts = [t if t else " " for t in texts]
-        # One text (a query): plain encode; encode_batch's thread pool costs ~3 ms per call.
+        # One text (a query): plain encode; encode_batch's thread pool costs more than it saves.
         encodings = ([self.tokenizer.encode(texts[0])] if len(texts) == 1
                      else self.tokenizer.encode_batch(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids), reverse=True)
@@ -242,8 +250,7 @@ class Embedder:
     def embed_one(self, text: str, single_thread: bool = False) -> np.ndarray:
         """One text's vector. ``single_thread``: run on one core, for a caller that keeps the
         other busy meanwhile (hybrid search ranks keywords there); two threads would fight it
-        for the core (measured: keyword search beside a 2-thread query embedding 16-19 ms,
-        beside a 1-thread one 11-14 ms, at 1M papers)."""
+        for the core (benchmarks/RESULTS.md, "Issue 17")."""
         if not single_thread:
             return self.embed([text])[0]
         if self._single is None:

@@ -1,8 +1,8 @@
 """The keyword index filled by a helper process while a bulk import runs.
 
 Why a process: the import's own thread is the critical path, and the follower's Python work
-(reading each batch back from the store, building tantivy's documents) took ~20 % of it, under
-the same GIL. A helper process has its own interpreter, so that work and tantivy's tokenizing
+(reading each batch back from the store, building tantivy's documents) took a large share of
+it, under the same GIL. A helper process has its own interpreter, so that work and tantivy's tokenizing
 run on the second core, beside the import (benchmarks/RESULTS.md, "Ingest").
 
 The protocol is a pipe: the importer writes one byte after each stored batch, and closing the

@@ -1,8 +1,8 @@
 """Every vector of a large index as int8 rows sorted by doc id, for filtered searches.
 
 An HNSW graph answers "nearest of all"; with a filter it can only over-fetch and drop what the
-filter rejects, which gets slow as the filter narrows (1M papers, a filter passing 2 % of them:
-~120 ms; 0.5 %: ~700 ms). Scoring the allowed rows directly costs ~0.45 us per row, so a
+filter rejects, which gets slow as the filter narrows. Scoring the allowed rows directly costs
+a fixed small amount per row (``EXACT_ROW_US`` in :mod:`paperboy.search.vectors`), so a
 narrow filter is answered exactly from these rows and a wide one from the graph (see
 ``VectorIndex._search_hnsw``). One byte per dimension, each row scaled so its largest magnitude
 maps to 127 (the scale itself is not needed: similarities are cosines, so each row keeps the

@@ -1,8 +1,8 @@
 """The keyword index of the embedded default: BM25 over title + abstract, served by tantivy.
 
 Why not SQLite FTS5 (the first version): FTS5 scores every document that matches any query
-word, so a query with a few common words cost ~40-90 ms at 100k papers and ~1 s at 1M, and it
-tokenized every paper inside the ingest transaction (half of the import CPU). tantivy's
+word, so a query with a few common words grew slow with the store, and it tokenized every
+paper inside the ingest transaction (benchmarks/RESULTS.md, "Issue 17"). tantivy's
 block-max WAND skips the documents that cannot reach the top k, and indexing happens after the
 papers are committed (benchmarks/RESULTS.md, "Search speed" and "Ingest").
 
@@ -333,6 +333,10 @@ class KeywordIndex:
         return tv.Query.boolean_query([(tv.Occur.Must, text),
                                        (tv.Occur.Must, tv.Query.const_score_query(flt, 0.0))])
 
+    def doc_freq(self, token: str) -> int:
+        """How many documents hold this (analyzed) token."""
+        return int(self.index.searcher().doc_freq("body", token))
+
     def count(self, q: KeywordQuery) -> int:
         """How many documents match the query (words, phrases and filters)."""
         if q.is_empty or (q.doc_ids is not None and len(q.doc_ids) == 0):
@@ -371,7 +375,7 @@ class KeywordWriter:
         self.uncommitted = 0
         # Doc ids only grow (AUTOINCREMENT, never reused): one above every id the index has
         # seen is a new paper, with no older document to delete. (Each delete is looked up in
-        # every segment at commit: ~7 % of an import's CPU when done for every paper.)
+        # every segment at commit, a cost worth avoiding for every paper of an import.)
         self.max_doc_id = owner._highest("doc_id")
 
     def add(self, docs: Sequence[KeywordDoc]) -> None:

@@ -25,6 +25,7 @@ from paperboy.search.keywords import (
     KeywordQuery,
     docs_reader,
 )
+from paperboy.search.similar import distinctive_words
 from paperboy.storage.search_index import SearchIndexRepository
 
 #: Seconds a search reuses its last look at how far the index is behind the store.
@@ -33,8 +34,8 @@ LAG_CHECK_EVERY = 2.0
 #: searches call the lag "being indexed" only while it is this fresh (seconds).
 HEARTBEAT = "indexing.heartbeat"
 HEARTBEAT_FRESH = 60.0
-#: A filtered keyword search reads at most this deep into the unfiltered ranking (top-8,000 costs
-#: ~16 ms at 1M papers, tantivy's filtered search ~30 ms with a date range and two categories)...
+#: A filtered keyword search reads at most this deep into the unfiltered ranking (up to there it
+#: is cheaper than tantivy's own filtering: benchmarks/RESULTS.md, "Issue 17")...
 POSTFILTER_MAX = 8000
 #: ... aiming at this many times the required matches, so that enough survive the filter.
 POSTFILTER_MARGIN = 1.5
@@ -151,8 +152,7 @@ class TantivyLexical:
         vector side anyway) the unfiltered ranking is read deep enough for the filter's share
         of the papers and what the filter rejects is dropped. That is the same ranking: what
         survives is exactly the filtered top-n. tantivy's own filtering costs more on wide
-        filters (it evaluates the whole date range and category sets: ~30 ms at 1M papers
-        against ~12 ms). When fewer than ``required`` survive, the index filters itself."""
+        filters (it evaluates the whole date range and category sets). When fewer than ``required`` survive, the index filters itself."""
         if allowed is not None and flt is not None:
             got = self._postfiltered(terms, phrases, limit, allowed, required or limit)
             if got is not None:
@@ -202,6 +202,10 @@ class TantivyLexical:
         """How many papers match the words under the filters."""
         return self.index.count(self._query(terms, phrases, flt))
 
+    def distinctive_words(self, title: str, abstract: str) -> list[str]:
+        """A paper's words that best tell it apart (the keyword side of "similar papers")."""
+        return distinctive_words(title, abstract, self.index.doc_freq, self.index.size)
+
 
 class KeywordFollower:
     """Keeps the keyword index up with an import: fed after each stored batch and committed
@@ -213,7 +217,7 @@ class KeywordFollower:
     the batches are left to it (it catches up by rev)."""
 
     COMMIT_EVERY = 5.0  # seconds
-    #: writer memory: larger segments mean fewer merges (64 -> 128 MB: ~6 % less CPU a paper)
+    #: writer memory: larger segments mean fewer merges
     HEAP_MB = 128
     #: batches indexed in this process before a helper process takes over (small imports,
     #: e.g. a day of listings, never pay for starting one)
@@ -332,6 +336,9 @@ class DatabaseLexical:
 
     def count(self, terms, phrases, flt) -> int:
         return self.repo.lexical_count(terms, phrases, flt)
+
+    def distinctive_words(self, title: str, abstract: str) -> list[str]:
+        return []  # no cheap document frequencies: "similar papers" is by meaning only here
 
 
 def lexical_backend(repo: SearchIndexRepository, index_dir: Path):

@@ -4,13 +4,12 @@ The page's papers (at most a few dozen) are analyzed with the same tokenizer and
 index (paperboy.search.keywords.analyze), so "convolution" matches "convolutional" exactly as
 the ranking saw it, without asking the index once per term.
 
-Analyzing 20 abstracts whole cost ~2-3 ms per search page. Words repeat across papers, so each
+Analyzing every abstract of a page whole is slow. Words repeat across papers, so each
 text is cut at whitespace and ASCII punctuation -- characters the index's tokenizer also splits
 at, so each piece analyzes to exactly the tokens it contributes to the whole -- and each
 distinct piece is analyzed once per process (a bounded cache), which also knows, for each token,
 the pieces that produce it. A text then contains a query token exactly when its set of pieces
-meets that token's pieces: set operations in C instead of the set of every stem of every text
-(a page: ~1 ms instead of ~2).
+meets that token's pieces: set operations in C instead of the set of every stem of every text.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ HNSW scan without losing results):
   post-filtered here, when one scan (at most 1000 rows) is expected to leave k and scanning the
   allowed vectors exactly would cost more (more than ``EXACT_PER_FETCH`` allowed ids per row
   fetched, and more than ``EXACT_FILTER_MAX``); otherwise, or when fewer than k survive, an
-  exact scan of just the allowed vectors (its cost grows with their number: ~10 us per id
-  measured, about what a full scan costs once the filter holds a fifth of the collection).
+  exact scan of just the allowed vectors (its cost grows with their number, reaching a full
+  scan's once the filter holds about a fifth of the collection).
 
 Scores are cosine similarities (1 - cosine distance), as from the in-process index.
 """
@@ -39,7 +39,7 @@ from paperboy.storage.search_index import SearchIndexRepository
 #: Filters up to this many doc ids are always scored exactly (cheap: one lookup per id).
 EXACT_FILTER_MAX = 1_000
 #: An exact scan of the allowed ids is preferred while they number at most this many per row an
-#: over-fetching HNSW scan would need (measured: 2,400 ids exact 14 ms vs HNSW 768 rows 23 ms).
+#: over-fetching HNSW scan would need (benchmarks/RESULTS.md, "Issue 17").
 EXACT_PER_FETCH = 4
 #: Below this many vectors every query is an exact scan (the table has no graph yet either).
 EXACT_BELOW = HNSW_MIN_ROWS

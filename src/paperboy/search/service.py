@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Callable
@@ -28,6 +28,7 @@ from paperboy.search.fusion import DEFAULT_ALPHA, Candidate, fuse, fused_score
 from paperboy.search.lexical import lexical_backend
 from paperboy.search.matching import matched_terms
 from paperboy.search.query import parse_query
+from paperboy.search.similar import SIMILAR_ALPHA
 from paperboy.search.pgvectors import vector_index
 from paperboy.search.vectors import VectorIndex
 from paperboy.settings import Settings
@@ -39,9 +40,6 @@ MODES = ("hybrid", "lexical", "dense")
 #: Candidates read from each list before fusion (deeper when the page needs it).
 DEPTH = 100
 MAX_DEPTH = 1000
-#: Papers (vectors) from which a hybrid search ranks keywords beside a one-thread query
-#: embedding rather than after a two-thread one (see ``_both_sides``).
-KEYWORDS_BESIDE_EMBEDDING_FROM = 250_000
 #: Seconds between checks for vectors written by other processes.
 REFRESH_EVERY = 5.0
 
@@ -202,8 +200,6 @@ class SearchService:
         hits = self._hits(page, parsed, pool.method, explain)
         matched = None if pool.matched is None else max(0, pool.matched - hidden_words)
         related = max(0, pool.related - hidden_meaning)
-        if matched is not None:
-            related = min(related, len(pool.ranked))
         return SearchResults(hits, (matched or 0) + related, mode=mode,
                              highlight_terms=parsed.highlight_terms,
                              message="; ".join(notes) or None,
@@ -234,15 +230,17 @@ class SearchService:
         method = self.fusion if (use_lexical and use_dense) else ("lexical" if use_lexical else "dense")
         depth = need if method == "lexical" else min(MAX_DEPTH, max(self.depth, need))
 
-        def keyword_side(depth: int) -> tuple[list[tuple[int, float]], int]:
+        def keyword_side() -> tuple[list[tuple[int, float]], int]:
             found = self.lexical.search(terms, phrases, flt, depth, allowed=mask, required=depth)
-            return found, self.lexical.count(terms, phrases, flt)
+            # A list shorter than asked holds every match: nothing left to count.
+            return found, (len(found) if len(found) < depth
+                           else self.lexical.count(terms, phrases, flt))
 
-        found, matched, qvec = [], None, None
+        found, matched, qvec, keywords = [], None, None, None
         if use_lexical and use_dense:
-            found, matched, qvec = self._both_sides(parsed, lambda: keyword_side(depth))
+            keywords, qvec = self._embed_beside(parsed, keyword_side)
         elif use_lexical:
-            found, matched = keyword_side(depth)
+            found, matched = keyword_side()
         else:
             qvec = self._query_vector(parsed)
         dense_allowed = mask
@@ -251,7 +249,9 @@ class SearchService:
             dense_allowed = must if mask is None else np.intersect1d(mask, must)
         while True:
             near = self.vectors.search(qvec, depth, allowed=dense_allowed) if use_dense else None
-            pool = self._score(found, near, terms, phrases, qvec, method)
+            if keywords is not None:  # ranked beside the embedding or the vector search
+                (found, matched), keywords = keywords.result(), None
+            pool = self._score(found, near, terms, phrases, qvec, method, depth=depth)
             bound = self._unseen_bound(found if use_lexical else None, near, depth, pool)
             if bound is None or depth >= MAX_DEPTH or (
                     len(pool.ranked) >= need and pool.ranked[need - 1].fused >= bound):
@@ -265,28 +265,23 @@ class SearchService:
                                  and float(near[1][-1]) >= self.related_min)
         return pool
 
-    def _both_sides(self, parsed, keyword_side):
-        """Keywords and the query's embedding at once: tantivy releases the GIL, so the keyword
-        ranking runs on the other core. On a large store (slow keyword ranking) beside a
-        one-thread embedding; on a smaller one after a two-thread embedding, beside the
-        vector search (RESULTS.md, "Issue 16": the measured costs behind the rule)."""
-        if self.vectors.size >= KEYWORDS_BESIDE_EMBEDDING_FROM:
-            job = self._pool().submit(keyword_side)
-            qvec = self._query_vector(parsed, single_thread=True)
-        else:
-            qvec = self._query_vector(parsed)
-            job = self._pool().submit(keyword_side)
-        found, matched = job.result()
-        return found, matched, qvec
+    def _embed_beside(self, parsed, keyword_side) -> tuple[Future, np.ndarray]:
+        """The query's vector on one core while the keywords are ranked on the other (tantivy
+        releases the GIL). One order for every store: a one-thread embedding costs less CPU
+        than a two-thread one and leaves the other core free (RESULTS.md, "Issue 16": measured
+        against the adaptive order this replaced)."""
+        job = self._pool().submit(keyword_side)
+        return job, self._query_vector(parsed, single_thread=True)
 
     def _query_vector(self, parsed, single_thread: bool = False) -> np.ndarray:
         return self.embedder.embed_one(parsed.text or " ".join(parsed.highlight_terms),
                                        single_thread=single_thread)
 
-    def _score(self, found: list[tuple[int, float]], near, terms, phrases, qvec, method: str
-               ) -> "_Pool":
-        """Candidates from both lists, each with both scores, ranked; those that do not count
-        (no word, not close in meaning) left out."""
+    def _score(self, found: list[tuple[int, float]], near, terms, phrases, qvec, method: str,
+               depth: int, alpha: float | None = None, floor: float | None = None) -> "_Pool":
+        """Candidates from both lists (``found`` was asked ``depth`` deep), each with both
+        scores, ranked; those that do not count (none of the words, similarity under
+        ``floor``: by default ``related_min``) left out."""
         candidates: dict[int, Candidate] = {}
         for rank, (doc_id, score) in enumerate(found, 1):
             candidates[doc_id] = Candidate(doc_id, lexical=score, lexical_rank=rank)
@@ -296,13 +291,16 @@ class SearchService:
                 c.dense, c.dense_rank = float(sim), rank
         best_lexical = found[0][1] if found else 0.0
         if method in ("score", "rrf"):
+            # Papers found by meaning only: their BM25, unless the keyword list holds every
+            # match (then they have none of the words).
             by_meaning = [d for d, c in candidates.items() if c.lexical is None]
-            for doc_id, score in self.lexical.scores(terms, phrases, by_meaning).items():
-                candidates[doc_id].lexical = score
+            if by_meaning and len(found) >= depth:
+                for doc_id, score in self.lexical.scores(terms, phrases, by_meaning).items():
+                    candidates[doc_id].lexical = score
             # Every similarity from the stored vectors (the graph's own are approximate).
             for doc_id, v in self.vectors.vectors(list(candidates)).items():
                 candidates[doc_id].dense = float(v @ qvec)
-        floor = self.related_min
+        floor = self.related_min if floor is None else floor
         if method == "lexical":
             ranked = sorted(candidates.values(), key=lambda c: (-c.lexical, c.doc_id))
             for c in ranked:
@@ -313,7 +311,8 @@ class SearchService:
             for c in ranked:
                 c.fused = c.dense
         else:
-            ranked = [c for c in fuse(candidates, method, self.alpha, best_lexical)
+            ranked = [c for c in fuse(candidates, method, self.alpha if alpha is None else alpha,
+                                           best_lexical)
                       if c.lexical is not None or (c.dense is not None and c.dense >= floor)]
         related = sum(1 for c in ranked if c.lexical is None)
         return _Pool(ranked, method, best_lexical, related)
@@ -406,27 +405,43 @@ class SearchService:
 
     def similar(self, paper_id: str, k: int = 10, since: date | None = None,
                 until: date | None = None) -> list[Hit]:
-        """Nearest papers by meaning, the paper itself excluded, optionally in a date window."""
+        """Papers closest to this one (itself excluded), optionally in a date window: its
+        nearest vectors fused with a keyword query of its most distinctive words
+        (:mod:`paperboy.search.similar`), each candidate scored on both sides."""
         k = max(1, min(int(k), 200))
         doc_id = self.repo.doc_ids([paper_id]).get(paper_id)
         if doc_id is None:
             raise NotFound(f"no paper {paper_id} in the store")
+        if self.vectors.size == 0:
+            return []
+        paper = self.store.papers.get(paper_id)
         vec = self.vectors.vector(doc_id)
         if vec is None:
-            paper = self.store.papers.get(paper_id)
             from paperboy.storage.search_index import embed_text
 
             vec = self.embedder.embed_one(embed_text(paper.title, paper.abstract))
-        if self.vectors.size == 0:
-            return []
         window = SearchFilters(since=since, until=until)
-        allowed = None if window.is_empty() else self._mask(window)
-        ids, sims = self.vectors.search(vec, k + 10, allowed=allowed, exclude=doc_id)
-        visible = self.repo.visible_ids(ids.tolist())
-        hits = [Hit(visible[d], round(float(s), 6), {"dense_similarity": round(float(s), 4),
-                                                     "dense_rank": rank})
-                for rank, (d, s) in enumerate(zip(ids.tolist(), sims.tolist()), 1) if d in visible]
-        return hits[:k]
+        flt = None if window.is_empty() else window
+        mask = None if flt is None else self._mask(flt)
+        depth = max(self.depth, k + 10)
+        terms = self.lexical.distinctive_words(paper.title, paper.abstract)
+        found = []
+        if terms:
+            found = [(d, s) for d, s in self.lexical.search(terms, [], flt, depth + 1, allowed=mask,
+                                                           required=depth + 1) if d != doc_id]
+        ids, sims = self.vectors.search(vec, depth, allowed=mask, exclude=doc_id)
+        method = "score" if terms else "dense"
+        # Neighbours are a ranking, not matches: no similarity cut-off.
+        pool = self._score(found, (ids, sims), terms, [], vec, method, depth=depth,
+                           alpha=SIMILAR_ALPHA, floor=-1.0)
+        page, _, _ = self._visible_page(pool.ranked, 0, k)
+        return [Hit(pid, round(float(c.fused), 6), {
+            "method": "similar",
+            "dense_similarity": None if c.dense is None else round(c.dense, 4),
+            "dense_rank": c.dense_rank,
+            "lexical_score": None if c.lexical is None else round(c.lexical, 4),
+            "lexical_rank": c.lexical_rank,
+        }) for c, pid in page]
 
     # -- index maintenance ------------------------------------------------------------------
 

@@ -32,12 +32,12 @@ from paperboy.storage.search_index import SearchIndexRepository
 log = logging.getLogger(__name__)
 
 INDEX_FORMAT = 1
-#: Above this many vectors, serve from HNSW (usearch) instead of an exact scan (at 100k the
-#: exact scan is ~8 ms of a query's time, HNSW ~1 ms: see RESULTS.md "Search speed").
+#: Above this many vectors, serve from HNSW (usearch) instead of an exact scan (RESULTS.md,
+#: "Search speed").
 HNSW_THRESHOLD = 50_000
-#: Costs behind the choice between scoring a filter's papers directly (int8 rows, ~0.45 us
-#: each) and over-fetching from the graph (~4 us per fetched neighbour, fetching
-#: FILTER_OVERFETCH x what the filter's share of the papers predicts), measured at 1M papers.
+#: Costs behind the choice between scoring a filter's papers directly (int8 rows) and
+#: over-fetching from the graph (per fetched neighbour, fetching FILTER_OVERFETCH x what the
+#: filter's share of the papers predicts), in microseconds, measured at 1M papers.
 EXACT_ROW_US = 0.45
 GRAPH_FETCH_US = 4.0
 FILTER_OVERFETCH = 1.3

@@ -195,7 +195,7 @@ def _period_rows_statement(by_submitter: bool, with_code: bool = False):
     Two branches, each reading the paper row once (published, hidden) and its local counters:
     papers listed in the period, and papers never listed whose first version falls in it. Day
     and published come back raw (ISO text on SQLite) and are parsed with fromisoformat:
-    SQLAlchemy's SQLite date processors cost ~10 ms per 1,000 rows.
+    SQLAlchemy's SQLite date processors are much slower (benchmarks/RESULTS.md, "Issue 17").
     """
     dl, ps = daily_listings, paper_stats
     start, end = bindparam("start", type_=Date), bindparam("end", type_=Date)

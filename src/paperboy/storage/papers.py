@@ -114,7 +114,7 @@ _stored_values = attrgetter(*_STORED_FIELDS)
 
 def _has_nul(values: tuple) -> bool:
     """Whether any stored string holds NUL: one C-level scan of the values' JSON (orjson writes
-    NUL as ``\\u0000``) instead of a Python loop over every field, which cost ~10 % of a bulk
+    NUL as ``\\u0000``) instead of a Python loop over every field, a visible share of a bulk
     import. A false alarm (the text ``\\u0000`` itself) only sends the record the slow way."""
     try:
         return b"\\u0000" in orjson.dumps(values)
@@ -173,8 +173,8 @@ def _insert_many(conn: Connection, table, rows: list[dict], conflict: Sequence[s
     columns, setting ``update`` from the new row).
 
     On SQLite the values go through the columns' own bind processors once and straight to the
-    driver's executemany, which skips SQLAlchemy's per-row parameter handling (a third of the
-    bulk-import time); other dialects use the plain Core insert.
+    driver's executemany, which skips SQLAlchemy's per-row parameter handling (what that saves:
+    benchmarks/RESULTS.md, "Issue 17"); other dialects use the plain Core insert.
     """
     if not rows:
         return
@@ -299,8 +299,8 @@ _SQLITE_READERS = [(i, reader) for i, reader in
 def sqlite_papers(conn: Connection, sql: str, params: Sequence) -> Iterator[tuple[object, Paper]]:
     """(key, Paper) for rows of ``sql``, which selects a key then :data:`SQLITE_PAPER_COLUMNS`.
 
-    Hydration at driver level on SQLite: a search page's 28 papers cost 0.9 ms this way
-    against 1.4-1.6 ms through SQLAlchemy's result processing, on every query."""
+    Hydration at driver level on SQLite, cheaper than SQLAlchemy's result processing on every
+    query (benchmarks/RESULTS.md, "Issue 17")."""
     make = Paper
     names = _STORED_FIELDS
     for row in conn.exec_driver_sql(sql, tuple(params)).cursor:

@@ -333,10 +333,16 @@ class SearchIndexRepository:
         with self.engine.connect() as conn:
             for start in range(0, len(ids), 900):
                 chunk = ids[start:start + 900]
-                rows = conn.execute(
-                    select(search_docs.c.doc_id, search_docs.c.paper_id)
-                    .join(papers, papers.c.id == search_docs.c.paper_id)
-                    .where(search_docs.c.doc_id.in_(chunk), papers.c.hidden.is_(False)))
+                if conn.dialect.name == "sqlite":  # straight to the driver: on every search
+                    rows = conn.exec_driver_sql(
+                        "SELECT s.doc_id, s.paper_id FROM search_docs s JOIN papers p "
+                        f"ON p.id = s.paper_id WHERE s.doc_id IN ({', '.join('?' * len(chunk))}) "
+                        "AND p.hidden = 0", tuple(chunk)).cursor
+                else:
+                    rows = conn.execute(
+                        select(search_docs.c.doc_id, search_docs.c.paper_id)
+                        .join(papers, papers.c.id == search_docs.c.paper_id)
+                        .where(search_docs.c.doc_id.in_(chunk), papers.c.hidden.is_(False)))
                 out.update({int(d): p for d, p in rows})
         return out
 

@@ -4,6 +4,11 @@ context processors other areas register (e.g. the signed-in user for the header)
 Each area's part of a shared page is a partial under ``templates/partials/`` (account menu,
 subscribe form, vote buttons, discussion), included by ``base.html``, ``_card.html`` and
 ``paper.html``.
+
+Templates get data, never the store: an area that marks papers for the viewer (upvoted,
+"more like this") registers a *page data* function, which :meth:`Templates.render` calls once per
+page with the ids of every paper the page shows, so a page of 30 cards costs one query per area,
+not one per card.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from paperboy.web.security import csrf_field, csrf_token
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 ContextProcessor = Callable[[Request], dict[str, Any]]
+#: (request, template name, context so far, ids of the papers on the page) -> more context
+PageData = Callable[[Request, str, dict[str, Any], list[str]], dict[str, Any]]
 
 
 def _highlight_plain(text: str, pattern: re.Pattern | None) -> Markup:
@@ -119,6 +126,26 @@ def org_url(name: str) -> str:
     return "/organizations/" + quote(name, safe="")
 
 
+def _card_id(value: Any) -> str | None:
+    paper = getattr(value, "paper", None)
+    return getattr(paper, "id", None)
+
+
+def paper_ids_on_page(context: dict[str, Any]) -> list[str]:
+    """The papers a page shows: every card (a value with ``.paper.id``, e.g. a FeedItem) in the
+    context, alone, in a list, or in a result object's ``.items``."""
+    ids: list[str] = []
+    for value in context.values():
+        items = getattr(value, "items", None)
+        if isinstance(items, (list, tuple)):
+            value = items
+        for card in value if isinstance(value, (list, tuple)) else (value,):
+            pid = _card_id(card)
+            if pid is not None:
+                ids.append(pid)
+    return list(dict.fromkeys(ids))
+
+
 class Templates:
     """Renders pages; ``context_processors`` add values every template sees."""
 
@@ -131,6 +158,7 @@ class Templates:
         # (a feed page includes the card template 30 times)
         self.env.auto_reload = False
         self.context_processors: list[ContextProcessor] = []
+        self.page_data: list[PageData] = []
         self.env.globals.update(
             csrf_token=csrf_token,
             csrf_field=csrf_field,
@@ -150,5 +178,9 @@ class Templates:
         for processor in self.context_processors:
             ctx.update(processor(request))
         ctx.update(context or {})
+        if self.page_data:
+            ids = paper_ids_on_page(ctx)
+            for provide in self.page_data:
+                ctx.update(provide(request, name, ctx, ids))
         return self._jinja.TemplateResponse(request, name, ctx, status_code=status_code,
                                             headers=headers)

@@ -8,7 +8,7 @@ API scripts (Bearer token, no cookie, no CSRF token needed).
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated
+from typing import Annotated, Callable
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -220,17 +220,19 @@ def _moderate_comment(store, comment_id: int, hidden: bool):
 
 @html.post("/papers/{paper_id:path}/hide")
 def hide_paper(paper_id: str, store: StoreDep, admin: AdminDep, _: CsrfDep):
-    key = _paper_key(paper_id)
-    if not store.community.set_paper_hidden(key, True):
-        raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
-    # administrators still see the page, with the way back (unhide)
-    return RedirectResponse(f"/papers/{key}", status_code=303)
+    return _moderate_paper(store, paper_id, True)
 
 
 @html.post("/papers/{paper_id:path}/unhide")
 def unhide_paper(paper_id: str, store: StoreDep, admin: AdminDep, _: CsrfDep):
+    return _moderate_paper(store, paper_id, False)
+
+
+def _moderate_paper(store, paper_id: str, hidden: bool):
+    """Back to the paper's page either way: administrators still see a hidden paper there,
+    with the way back (Unhide)."""
     key = _paper_key(paper_id)
-    if not store.community.set_paper_hidden(key, False):
+    if not store.community.set_paper_hidden(key, hidden):
         raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
     return RedirectResponse(f"/papers/{key}", status_code=303)
 
@@ -426,31 +428,33 @@ router = APIRouter()
 router.routes.extend(html.routes + api.routes)
 
 
+def page_data(store) -> Callable:
+    """What the partials show for the viewer, read once per page: which of the page's papers
+    they upvoted, and on a paper's page its counts, its discussion and their collections."""
+
+    def provide(request: Request, name: str, ctx: dict, paper_ids: list[str]) -> dict:
+        user = ctx.get("current_user")
+        data = {"upvoted_ids": (store.community.has_upvoted(user.id, paper_ids)
+                                if user is not None and paper_ids else set())}
+        if name == "paper.html":
+            pid = ctx["item"].paper.id
+            data["vote_counts"] = store.community.counts([pid])[pid]
+            data["comments_thread"] = store.community.comments_for(pid)
+            data["my_collections"] = store.community.collections_of(user.id) if user else []
+        return data
+
+    return provide
+
+
 def install(app) -> None:
-    """Per-app wiring: sessions and rate limits (auth), and the template helpers the
-    partials use (vote state, counts, comments, the user's collections)."""
+    """Per-app wiring: sessions and rate limits (auth), the viewer's page data for the
+    partials (vote state, counts, comments, collections) and the comment filters."""
     auth.install(app)
-    env = app.state.templates.env
-    if "paper_counts" in env.globals:
+    templates = app.state.templates
+    env = templates.env
+    if "comment_html" in env.filters:
         return
-    store = app.state.store
-
-    def has_upvoted(request: Request, paper_id: str) -> bool:
-        user = auth.current_user(request)
-        if user is None:
-            return False
-        return paper_id in store.community.has_upvoted(user.id, [paper_id])
-
-    def my_collections(request: Request):
-        user = auth.current_user(request)
-        return store.community.collections_of(user.id) if user else []
-
-    env.globals.update(
-        has_upvoted=has_upvoted,
-        paper_counts=lambda pid: store.community.counts([pid])[pid],
-        paper_comments=lambda pid: store.community.comments_for(pid),
-        my_collections=my_collections,
-        signin_to_vote_url=signin_to_vote_url,
-    )
+    templates.page_data.append(page_data(app.state.store))
+    env.globals["signin_to_vote_url"] = signin_to_vote_url  # builds a URL; reads nothing
     env.filters["comment_html"] = lambda text: Markup(render_comment(text or ""))
     env.filters["safe_url"] = safe_url  # imported links: http(s)/mailto only

@@ -79,14 +79,23 @@ def subscribe_form(
     email: Annotated[str, Form(max_length=400)] = "",
     period: Annotated[str, Form(max_length=10)] = "daily",
 ):
+    return _answer_and_mail(
+        request, background, templates, mail, "mail/subscribed.html", SUBSCRIBE_ANSWER,
+        lambda: mail.request_subscription(email, period, user_id=_account_id(request, email)),
+        email=email)
+
+
+def _answer_and_mail(request, background, templates, mail: MailService, template: str,
+                     answer: str, make_mail, **ctx):
+    """A form that mails an address: the same answer for every address, the mail (if any) sent
+    after it; malformed input is the form again with one line."""
     mail_rate_limit(request)
     try:
-        msg = mail.request_subscription(email, period, user_id=_account_id(request, email))
+        msg = make_mail()
     except (InvalidAddress, PreferenceError) as exc:
-        return templates.render(request, "mail/subscribed.html",
-                                {"error": str(exc), "email": email}, status_code=422)
+        return templates.render(request, template, {"error": str(exc), **ctx}, status_code=422)
     background.add_task(mail.deliver, msg)
-    return templates.render(request, "mail/subscribed.html", {"message": SUBSCRIBE_ANSWER})
+    return templates.render(request, template, {"message": answer, **ctx})
 
 
 ALERT_ANSWER = (
@@ -106,14 +115,10 @@ def search_alert_form(
     q: Annotated[str, Form(max_length=2000)] = "",
 ):
     """"Save this search" on the search page: the alert waits for the address to confirm."""
-    try:
-        msg = mail.request_alert(email, q, user_id=_account_id(request, email))
-    except (InvalidAddress, PreferenceError) as exc:
-        return templates.render(request, "mail/alert_requested.html",
-                                {"error": str(exc), "email": email, "query": q}, status_code=422)
-    background.add_task(mail.deliver, msg)
-    return templates.render(request, "mail/alert_requested.html",
-                            {"message": ALERT_ANSWER, "query": q})
+    return _answer_and_mail(
+        request, background, templates, mail, "mail/alert_requested.html", ALERT_ANSWER,
+        lambda: mail.request_alert(email, q, user_id=_account_id(request, email)),
+        email=email, query=q)
 
 
 class SubscriptionIn(BaseModel):

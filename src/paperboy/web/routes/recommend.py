@@ -69,7 +69,6 @@ def for_you(request: Request, store: StoreDep, settings: SettingsDep, templates:
                                         offset=(page - 1) * PAGE_SIZE)
     items = store.feeds.items_for([r.paper_id for r in result.items])
     why = {r.paper_id: r for r in result.items}
-    prefetch_card_state(request, store, user.id, [i.id for i in items])
     prev_p, next_p = store.feeds.neighbours(period)
     context = {"period": period, "items": items, "why": why, "total": result.total,
                "has_signals": result.has_signals, "page": page,
@@ -322,8 +321,13 @@ def my_recommendations(
 
 
 @html.get("/account/for-you.json")
-def export_signals(store: StoreDep, user: UserDep):
-    data = {"username": user.username, **store.signals.export(user.id)}
+def export_signals(request: Request, store: StoreDep, settings: SettingsDep, user: UserDep):
+    """Everything For you keeps about the reader, and their latest day's recommendations."""
+    latest = _latest(store, settings)
+    recs = service(request).recommend(user.id, Period.day(latest), limit=100)
+    data = {"username": user.username, **store.signals.export(user.id),
+            "recommendations": {"day": latest.isoformat(),
+                                "papers": [{"id": r.paper_id, **r.as_dict()} for r in recs.items]}}
     return JSONResponse(data, headers={**NO_STORE, "Content-Disposition":
                                        'attachment; filename="paperboy-for-you.json"'})
 
@@ -339,37 +343,19 @@ router = APIRouter()
 router.routes.extend(html.routes + api.routes)
 
 
-def prefetch_card_state(request: Request, store, user_id: int, paper_ids: list[str]) -> None:
-    """The reader's votes and signals for every card of a page in two queries (the card
-    partials would otherwise ask once per card)."""
-    request.state.card_signals = store.signals.signals_for(user_id, paper_ids)
-    request.state.card_upvoted = store.community.has_upvoted(user_id, paper_ids)
-
-
 def install(app) -> None:
-    """The app's ranking service, and the template helper the card partials use."""
+    """The app's ranking service, and the viewer's marks the card partials show."""
     auth.install(app)
     if getattr(app.state, "recommend", None) is None:
         app.state.recommend = RecommendService(app.state.store, app.state.settings, parse_query)
     store = app.state.store
 
-    def paper_signal(request: Request, paper_id: str) -> str | None:
-        """The reader's signal on a paper; the first card of a request reads all of the
-        reader's signals (one query per page, not one per card)."""
-        known = getattr(request.state, "card_signals", None)
-        if known is None:
-            user = auth.current_user(request)
-            known = request.state.card_signals = (
-                store.signals.all_signals(user.id) if user is not None else {})
-        return known.get(paper_id)
+    def signals(request: Request, name: str, ctx: dict, paper_ids: list[str]) -> dict:
+        """The viewer's "more / less like this" marks on the page's papers (one query)."""
+        user = ctx.get("current_user")
+        if user is None or not paper_ids:
+            return {"signals": {}}
+        return {"signals": store.signals.signals_for(user.id, paper_ids)}
 
-    env = app.state.templates.env
-    env.globals["paper_signal"] = paper_signal
-    per_card = env.globals.get("has_upvoted")
-    if per_card is not None and not getattr(per_card, "reads_prefetch", False):
-        def has_upvoted(request: Request, paper_id: str) -> bool:
-            known = getattr(request.state, "card_upvoted", None)
-            return paper_id in known if known is not None else per_card(request, paper_id)
-
-        has_upvoted.reads_prefetch = True
-        env.globals["has_upvoted"] = has_upvoted
+    if not any(getattr(f, "__name__", "") == "signals" for f in app.state.templates.page_data):
+        app.state.templates.page_data.append(signals)

@@ -1,0 +1,80 @@
+"""What a search costs as its caller sees it: the search, then the page's papers read once.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_page_latency.py --data-dir DIR [--queries 150]
+
+DIR is a store built by ``bench_search.py latency --prepare-only`` (synthetic papers, real
+SciFact text and vectors). The script runs whatever source tree is first on PYTHONPATH, so two
+trees (e.g. this branch and its starting commit, on copies of the same store) can take turns
+and be compared in one session. Rows take turns query by query, so slow and fast spells of a
+shared machine fall on every row alike. Prints one JSON line of p50/p99 (ms) per row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
+
+
+def percentiles(ms: list[float]) -> tuple[float, float]:
+    s = sorted(ms)
+    return round(s[len(s) // 2], 2), round(s[min(len(s) - 1, int(round(0.99 * (len(s) - 1))))], 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--queries", type=int, default=150)
+    parser.add_argument("--label", default="")
+    args = parser.parse_args()
+    try:
+        from paperboy.query import SearchFilters
+    except ImportError:  # the starting commit's layout
+        from paperboy.query import SearchFilters
+    from paperboy.search.embedder import Embedder
+    from paperboy.search.service import SearchService
+    from paperboy.settings import load_settings
+    from paperboy.storage import open_store
+
+    settings = load_settings({"data_dir": args.data_dir}, environ={})
+    store = open_store(settings)
+    svc = SearchService(store, settings, embedder=Embedder(cache_dir=ROOT / "benchmarks" / "out" / "models"))
+    claims = [json.loads(line)["text"] for line in open(SCIFACT / "queries.jsonl", encoding="utf-8")]
+    queries = claims[-args.queries:]  # the last claims (test ids are the higher ones)
+    wide = SearchFilters(since=date(2018, 1, 1), until=date(2022, 12, 31), categories=["cs.CL", "cs.LG"])
+
+    def page(q, flt=None, mode="hybrid"):
+        res = svc.search(q, flt, limit=20, mode=mode, explain=False)
+        if res.hits and getattr(res.hits[0], "paper", None) is None:
+            store.papers.get_many([h.id for h in res.hits])  # the caller reads the page once
+        return res
+
+    rows = {"hybrid": lambda q: page(q), "hybrid + date/category filter": lambda q: page(q, wide),
+            "lexical": lambda q: page(q, mode="lexical"), "dense": lambda q: page(q, mode="dense")}
+    for q in queries[:10]:
+        for fn in rows.values():
+            fn(q)
+    times: dict[str, list[float]] = {name: [] for name in rows}
+    cpu: dict[str, list[float]] = {name: [] for name in rows}
+    for i, q in enumerate(queries):
+        names = list(rows)
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            started, started_cpu = time.perf_counter(), time.process_time()
+            rows[name](q)
+            times[name].append(1000 * (time.perf_counter() - started))
+            cpu[name].append(1000 * (time.process_time() - started_cpu))
+    # Wall p50/p99, then the median CPU time of the process (all its threads): on a machine
+    # shared with other jobs the CPU time shows the work itself, the wall time also the waiting.
+    print(json.dumps({"label": args.label, "papers": store.search.doc_count(),
+                      **{name: [*percentiles(ms), round(sorted(cpu[name])[len(ms) // 2], 2)]
+                         for name, ms in times.items()}}), flush=True)
+    store.close()
+
+
+if __name__ == "__main__":
+    main()
