@@ -478,6 +478,8 @@ class SearchIndexRepository:
             conn.execute(delete(embeddings).where(embeddings.c.model != model))
             if pg is not None:
                 pg.drop(conn, keep=model)
+            if self.dialect == "postgresql":  # work queued for an old model is moot
+                conn.execute(text("DELETE FROM embed_queue WHERE model <> :m"), {"m": model})
 
     def drop_embeddings(self, model: str | None = None) -> None:
         pg = self._pg_vectors()
