@@ -35,7 +35,7 @@ def main() -> None:
     try:
         from paperboy.query import SearchFilters
     except ImportError:  # the starting commit's layout
-        from paperboy.search.api import SearchFilters
+        from paperboy.query import SearchFilters
     from paperboy.search.embedder import Embedder
     from paperboy.search.service import SearchService
     from paperboy.settings import load_settings

@@ -1,9 +1,12 @@
-"""Builders for test data: papers with sensible defaults, overridden per test."""
+"""Builders for test data: papers with sensible defaults, overridden per test, and data
+directories holding a migrated store."""
 
 from __future__ import annotations
 
 import itertools
+import shutil
 from datetime import date, datetime
+from pathlib import Path
 
 from paperboy.records import Listing, Paper
 
@@ -32,3 +35,11 @@ def make_listing(**overrides) -> Listing:
                   submitter="akhaliq", organization=None)
     values.update(overrides)
     return Listing(**values)
+
+
+def data_dir_from(template: Path, tmp_path: Path) -> Path:
+    """``tmp_path/data`` holding a copy of a migrated SQLite database (``sqlite_template``)."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copyfile(template, data_dir / template.name)
+    return data_dir

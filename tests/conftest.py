@@ -2,6 +2,11 @@
 
 PostgreSQL comes from the `pgserver` package (a real PostgreSQL 16 with pgvector), started once
 per test session; every test gets its own fresh database in it, dropped when the test ends.
+
+The schema is migrated once per session: each test's database starts as a copy of a migrated
+template (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL), so a test
+pays for opening a store, not for running every migration. Migration tests build their own
+databases from scratch.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import pytest
 
 from paperboy.settings import Settings, load_settings
 from paperboy.storage import Store, open_store
+from tests.builders import data_dir_from
 
 _db_counter = itertools.count()
 
@@ -50,11 +56,22 @@ def _pg_url(server, dbname: str) -> str:
     return f"postgresql+psycopg://{base.split('://', 1)[1]}/{dbname}?{query}"
 
 
-@pytest.fixture
-def pg_url(pg_server) -> str:
-    """URL of a brand-new, empty PostgreSQL database (with pgvector available)."""
-    name = f"t{os.getpid()}_{next(_db_counter)}"
+@pytest.fixture(scope="session")
+def pg_template(pg_server, tmp_path_factory) -> str:
+    """A database migrated to head, copied for each test."""
+    name = f"template_{os.getpid()}"
     pg_server.psql(f"CREATE DATABASE {name};")
+    url = _pg_url(pg_server, name)
+    open_store(load_settings({"data_dir": tmp_path_factory.mktemp("pg-template"),
+                              "database_url": url}, environ={})).close()
+    return name
+
+
+@pytest.fixture
+def pg_url(pg_server, pg_template) -> str:
+    """URL of a brand-new PostgreSQL database at the current schema, with no papers."""
+    name = f"t{os.getpid()}_{next(_db_counter)}"
+    pg_server.psql(f"CREATE DATABASE {name} TEMPLATE {pg_template};")
     url = _pg_url(pg_server, name)
     yield url
     # Dropped at once (FORCE ends a connection a test left open): a server holding a database
@@ -67,18 +84,29 @@ def backend(request) -> str:
     return request.param
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite database migrated to head, copied into each test's data directory."""
+    data_dir = tmp_path_factory.mktemp("sqlite-template")
+    open_store(load_settings({"data_dir": data_dir}, environ={})).close()
+    return data_dir / "paperboy.db"
+
+
 @pytest.fixture
 def settings(tmp_path, backend, request) -> Settings:
     """Settings with a temporary data directory, on the backend under test."""
-    overrides = {"data_dir": tmp_path / "data"}
     if backend == "postgresql":
-        overrides["database_url"] = request.getfixturevalue("pg_url")
+        overrides = {"data_dir": tmp_path / "data",
+                     "database_url": request.getfixturevalue("pg_url")}
+    else:
+        overrides = {"data_dir": data_dir_from(request.getfixturevalue("sqlite_template"),
+                                                tmp_path)}
     return load_settings(overrides, environ={})
 
 
 @pytest.fixture
-def sqlite_settings(tmp_path) -> Settings:
-    return load_settings({"data_dir": tmp_path / "data"}, environ={})
+def sqlite_settings(tmp_path, sqlite_template) -> Settings:
+    return load_settings({"data_dir": data_dir_from(sqlite_template, tmp_path)}, environ={})
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import pytest
 
 from paperboy.settings import load_settings
 from paperboy.storage import open_store
-from tests.builders import make_listing, make_paper
+from tests.builders import data_dir_from, make_listing, make_paper
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -73,9 +73,9 @@ def seed_papers(store) -> dict:
 
 
 @pytest.fixture
-def web_settings(tmp_path):
-    return load_settings({"data_dir": tmp_path / "data", "ingest_interval_minutes": 0},
-                         environ={})
+def web_settings(tmp_path, sqlite_template):
+    return load_settings({"data_dir": data_dir_from(sqlite_template, tmp_path),
+                          "ingest_interval_minutes": 0}, environ={})
 
 
 @pytest.fixture

@@ -63,3 +63,12 @@ def test_subscribing_needs_no_csrf_token_but_only_takes_json(client):
     assert r.status_code == 422
     r = client.post("/api/v1/subscriptions", data={"email": "reader@example.org"})
     assert r.status_code == 422
+
+
+def test_readme_explains_the_port_and_the_subscription_without_csrf():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert re.search(r"PAPERBOY_BASE_URL=\S+ paperboy serve --port", readme)
+    why = readme[readme.index("That call needs no CSRF token"):][:600]
+    assert "application/json" in why and "preflight" in why and "double opt-in" in why

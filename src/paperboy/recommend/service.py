@@ -162,8 +162,10 @@ class RecommendService:
 
     def _fit_vocabulary(self) -> tuple[Vocabulary, int]:
         started = time.perf_counter()
-        texts = self.store.signals.sample_texts(VOCAB_DOCS)
-        vocab = Vocabulary.fit([f"{t} {a}" for t, a in texts])
+        texts = self.store.signals.texts(self.store.signals.recent_ids(VOCAB_DOCS),
+                                         self.embedding_model)
+        vocab = Vocabulary.fit([f"{t.title} {t.abstract}" for t in texts],
+                               [t.vector for t in texts])
         vocab_id = self.store.signals.put_vocabulary(vocab.to_bytes(), len(texts))
         log.info("recommend: vocabulary of %d terms fitted on %d papers in %.1f s", vocab.size,
                  len(texts), time.perf_counter() - started)

@@ -146,7 +146,6 @@ class PoliteClient:
             f"(check the network or the URL setting)"
         )
 
-
     def _fetch(self, url: str, params: Mapping[str, str] | None) -> httpx.Response:
         """The whole answer, read within ``deadline`` seconds in total (not per read: a server
         trickling a byte a second is cut off) and at most ``max_bytes`` once decompressed."""

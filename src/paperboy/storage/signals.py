@@ -526,12 +526,11 @@ class ReaderSignalRepository:
 
         return write(self.engine, work)
 
-    def sample_texts(self, n: int) -> list[tuple[str, str]]:
-        """(title, abstract) of up to ``n`` recent papers, for fitting the vocabulary."""
+    def recent_ids(self, n: int) -> list[str]:
+        """The ``n`` newest visible papers (for fitting the shared vocabulary)."""
         with self.engine.connect() as conn:
-            return [(t or "", a or "") for t, a in conn.execute(
-                select(papers.c.title, papers.c.abstract).where(papers.c.hidden.is_(False))
-                .order_by(papers.c.published.desc()).limit(n))]
+            return list(conn.execute(select(papers.c.id).where(papers.c.hidden.is_(False))
+                                     .order_by(papers.c.published.desc()).limit(n)).scalars())
 
     # -- private feed tokens --------------------------------------------------------------
 
