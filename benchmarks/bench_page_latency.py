@@ -34,8 +34,8 @@ def main() -> None:
     args = parser.parse_args()
     try:
         from paperboy.query import SearchFilters
-    except ImportError:  # the starting commit's layout
-        from paperboy.query import SearchFilters
+    except ImportError:  # the layout before paperboy.query (commit 812b365, the baseline)
+        from paperboy.search.api import SearchFilters  # type: ignore[no-redef]
     from paperboy.search.embedder import Embedder
     from paperboy.search.service import SearchService
     from paperboy.settings import load_settings

@@ -26,6 +26,9 @@ class CountingSearcher:
 
     def search(self, query, filters=None, limit=20, offset=0, mode="hybrid", explain=True):
         self.queries.append(query)
+        # These tests store papers directly: index them as an import's listener would have
+        # (a search itself never writes the index).
+        self.inner.upkeep.catch_up()
         return self.inner.search(query, filters, limit, offset, mode, explain)
 
 

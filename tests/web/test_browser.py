@@ -79,6 +79,23 @@ def test_search_counts_and_nothing_found(page, search_server):
     screenshot(page, "search-nothing-found")
 
 
+def test_neighbour_by_meaning_is_labelled(page, web_settings, web_store):
+    from paperboy.web.app import create_app
+    from tests.web.test_search_integration import _OneRelatedSearcher
+
+    live, thread = serve_in_thread(create_app(web_settings, web_store, searcher=_OneRelatedSearcher()))
+    try:
+        page.goto(live.url + "/search?q=scaling")
+        assert page.locator(".result-count").inner_text().startswith(
+            "1 paper matches the words, and 1 related by meaning")
+        labels = page.locator("#search-results article.card .tag.related")
+        assert labels.count() == 1 and labels.first.is_visible()
+        screenshot(page, "search-related-by-meaning")
+    finally:
+        live.server.should_exit = True
+        thread.join(10)
+
+
 def test_paper_page(page, live_server):
     page.goto(live_server.url + "/papers/2410.29999")
     assert page.title().startswith('<script>alert("x")</script>')

@@ -389,9 +389,11 @@ class SearchService:
             now = time.monotonic()
             if self._facets is None:
                 self._facets = FacetColumns(self.repo)
-            # Also as soon as the keyword index has seen the store change (tantivy): the
-            # keyword side filters with this mask too, and must not miss what it can find.
-            head = self._lexical.head if self._lexical is not None else None
+            # Also as soon as the keyword index holds newer papers (tantivy; one fast-field
+            # read): the keyword side filters with this mask too, and must not miss what it
+            # can find.
+            index = getattr(self._lexical, "index", None)
+            head = index.committed_cursor() if index is not None else None
             if now - self._facets_at > REFRESH_EVERY or head != self._facets_head:
                 self._facets.refresh()
                 self._facets_at, self._facets_head = now, head

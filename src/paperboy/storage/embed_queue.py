@@ -7,7 +7,7 @@ deletes the rows in the transaction that stores the vectors
 (:meth:`~paperboy.storage.search_index.SearchIndexRepository.put_embeddings`). A worker killed
 mid-batch leaves its rows claimed until ``claimed_until``; then another worker takes them.
 Times are the database's clock, so workers on several machines agree. See migration
-0017_embed_claims.
+0015_embed_claims.
 """
 
 from __future__ import annotations

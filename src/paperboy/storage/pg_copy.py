@@ -57,7 +57,7 @@ def merge_papers(conn: Connection, rows: list[dict], retext: Sequence[str],
     """Write merged paper rows (new ones with ``id``, changed ones with ``b_id``) in one
     statement: new ids are inserted, known ones take the merged content. ``retext``: the ids
     whose title or abstract is new, whose full-text row is (re)written in one more statement
-    while the per-row trigger stands aside (migration 0017_pg_bulk_search)."""
+    while the per-row trigger stands aside (migration 0014_pg_bulk_search)."""
     if not rows:
         return
     cur = _cursor(conn)

@@ -3,14 +3,14 @@ claim disjoint batches (``FOR UPDATE SKIP LOCKED``) with an expiry, so the batch
 that died is taken again. A row leaves the queue in the transaction that stores its vector.
 SQLite: nothing (one writer; ``paperboy embed`` runs alone there).
 
-Revision ID: 0017_embed_claims
-Revises: 0017_pg_bulk_search
+Revision ID: 0015_embed_claims
+Revises: 0014_pg_bulk_search
 """
 
 from alembic import op
 
-revision = "0017_embed_claims"
-down_revision = "0017_pg_bulk_search"
+revision = "0015_embed_claims"
+down_revision = "0014_pg_bulk_search"
 branch_labels = None
 depends_on = None
 

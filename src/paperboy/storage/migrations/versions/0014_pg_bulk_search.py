@@ -5,14 +5,14 @@ paper) cost more than the COPY of the papers themselves. A writer that sets the 
 ``paperboy.search_bulk`` to ``on`` (``paperboy.storage.pg_copy``) writes the full-text rows of its
 batch in one statement; every other write still goes through the trigger. SQLite: nothing.
 
-Revision ID: 0017_pg_bulk_search
-Revises: 0010_reader_signals
+Revision ID: 0014_pg_bulk_search
+Revises: 0013_reader_signals
 """
 
 from alembic import op
 
-revision = "0017_pg_bulk_search"
-down_revision = "0010_reader_signals"
+revision = "0014_pg_bulk_search"
+down_revision = "0013_reader_signals"
 branch_labels = None
 depends_on = None
 
