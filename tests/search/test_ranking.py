@@ -115,10 +115,13 @@ def test_nothing_found_says_so(math_service, query, mode):
 def test_similar_fuses_the_papers_own_words(math_service):
     first = _records()[0]  # "Consistent line clustering using geometric hypergraphs"
     terms = math_service.lexical.distinctive_words(first["title"], first["abstract"])
-    assert 0 < len(terms) <= 32 and "hypergraphs" in terms[:5]
-    assert not {"the", "of", "we"} & set(terms)
     hits = math_service.similar(first["id"], k=10)
     assert len(hits) == 10 and first["id"] not in [h.id for h in hits]
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert all(h.explanation["dense_similarity"] is not None for h in hits)
+    if math_service.store.dialect == "postgresql":
+        assert terms == []  # no cheap document frequencies there: similar is by meaning only
+        return
+    assert 0 < len(terms) <= 32 and "hypergraphs" in terms[:5]
+    assert not {"the", "of", "we"} & set(terms)
     assert any(h.explanation["lexical_score"] for h in hits)  # the keyword side took part
