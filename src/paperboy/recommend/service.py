@@ -40,6 +40,7 @@ from paperboy.recommend import (
     ReaderModel,
     Vocabulary,
     explain,
+    explain_many,
     fit_reader,
     rank_many,
 )
@@ -432,9 +433,11 @@ class RecommendService:
         liked_ids: set[str] = set()
         raw = {}
         vocab = self.vocabulary() if model is not None else None
+        known = [pid for pid, _, _ in rows if model is not None and pid in by_id]
+        found = dict(zip(known, explain_many(model, [by_id[p].item() for p in known], vocab)
+                         if known else []))
         for pid, score, reasons in rows:
-            cand = by_id.get(pid)
-            exp = explain(model, cand.item(), vocab) if model is not None and cand else None
+            exp = found.get(pid)
             raw[pid] = (score, reasons, exp)
             if exp is not None:
                 liked_ids.update(i for i, _ in exp.liked)
