@@ -37,6 +37,7 @@ from paperboy.recommend.model import (
     NEGATIVES,
     ModelParams,
     ReaderModel,
+    candidate_features,
     fit_reader,
     rank,
     rank_many,
@@ -45,6 +46,6 @@ from paperboy.recommend.model import (
 
 __all__ = [
     "BASELINE_PARAMS", "DEFAULT_PARAMS", "KINDS", "NEGATIVES", "Explanation", "FormatError", "Item",
-    "ModelParams", "ReaderModel", "Vocabulary", "explain", "explain_many", "fit_reader", "rank",
-    "rank_many", "sample_negatives",
+    "ModelParams", "ReaderModel", "Vocabulary", "candidate_features", "explain", "explain_many",
+    "fit_reader", "rank", "rank_many", "sample_negatives",
 ]
