@@ -1,6 +1,7 @@
 """Snapshot import benchmark: records/s and peak RSS on SQLite (and PostgreSQL), no embeddings.
 
     .venv/bin/python benchmarks/bench_ingest.py [--lines 1000000] [--pg-lines 200000]
+        [--no-sqlite] [--baseline-src OTHER/src --rounds 2]
 
 1. Generates (or reuses) a file of ``--lines`` records in the Kaggle snapshot format with
    ``benchmarks/snapshot_gen.py`` (shapes of the 200 real sample records, fresh ids and texts).
@@ -13,6 +14,9 @@
    wall time, CPU time and the child's peak RSS (``ru_maxrss``), and the same for the keyword
    index's helper process; the keyword index must hold every paper at the end (checked).
 4. The same into PostgreSQL (pgserver) for the first ``--pg-lines`` lines (0 skips it).
+   With ``--baseline-src`` (the ``src`` folder of another checkout, e.g. ``git archive main``)
+   the PostgreSQL import runs ``--rounds`` times from each tree, alternating, each into a fresh
+   database, and the ratio of the medians is printed.
 
 ``--compare N`` instead imports the file N times per variant, the variants taking turns
 (A B C D A B C D ...), each into a fresh SQLite store, to decide whether a mechanism pays:
@@ -137,11 +141,25 @@ def child_import(path: Path, data_dir: Path, database_url: str, limit: int,
 
 
 def run_child(path: Path, data_dir: Path, database_url: str = "", limit: int = 0,
-              variant: str = "all") -> dict:
+              variant: str = "all", src: Path | None = None) -> dict:
     cmd = [sys.executable, __file__, "--child", str(path), str(data_dir), database_url, str(limit),
            variant]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    env = dict(os.environ, PYTHONPATH=str(src)) if src else None
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def pg_import(path: Path, limit: int, src: Path | None) -> dict:
+    """One import into a fresh PostgreSQL (pgserver) database, from the code under ``src``."""
+    import pgserver
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)
+        server = pgserver.get_server(Path(tmp) / "pg", cleanup_mode="stop")
+        try:
+            return run_child(path, Path(tmp) / "pgdata", server.get_uri(), limit, src=src)
+        finally:
+            server.cleanup()
 
 
 def load() -> float:
@@ -183,6 +201,10 @@ def main() -> None:
     ap.add_argument("--file", type=Path, default=Path(tempfile.gettempdir()) / "pb-bench-snapshot.jsonl")
     ap.add_argument("--sample", type=Path, default=DEFAULT_SAMPLE)
     ap.add_argument("--keep", action="store_true", help="Keep the generated file.")
+    ap.add_argument("--no-sqlite", action="store_true", help="Skip the SQLite import.")
+    ap.add_argument("--baseline-src", type=Path,
+                    help="src folder of the baseline code, run against PostgreSQL alternately.")
+    ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--compare", type=int, default=0, metavar="N",
                     help="Import N times per variant, in turns (see the module's docstring).")
     ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
@@ -217,23 +239,27 @@ def main() -> None:
 
     step("parse_only", lambda: parse_only(args.file))
     step("source_only", lambda: source_only(args.file))
-    with tempfile.TemporaryDirectory() as tmp:
-        step("sqlite", lambda: run_child(args.file, Path(tmp) / "sqlite"))
-    if args.pg_lines:
-        import pgserver
-
+    if not args.no_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
-            os.chmod(tmp, 0o755)
-            server = pgserver.get_server(Path(tmp) / "pg", cleanup_mode="stop")
-            try:
-                url = server.get_uri()
-                step("postgresql", lambda: run_child(args.file, Path(tmp) / "pgdata", url,
-                                                     args.pg_lines))
-            finally:
-                server.cleanup()
+            step("sqlite", lambda: run_child(args.file, Path(tmp) / "sqlite"))
+    if args.pg_lines:
+        trees = [("postgresql", None)]
+        if args.baseline_src:
+            trees = [("postgresql_baseline", args.baseline_src.resolve()), *trees]
+        for round_no in range(args.rounds):
+            for name, src in trees:
+                label = f"{name}_{round_no}" if args.rounds > 1 else name
+                step(label, lambda: pg_import(args.file, args.pg_lines, src))
+        if args.baseline_src:
+            def median(name):
+                rates = sorted(results[k]["rate"] for k in results
+                               if k == name or k.removeprefix(name + "_").isdigit())
+                return rates[len(rates) // 2]
+            results["postgresql_speedup"] = round(median("postgresql")
+                                                  / median("postgresql_baseline"), 2)
     base = results["parse_only"]["rate"]
-    for name in ("source_only", "sqlite", "postgresql"):
-        if name in results:
+    for name in list(results):
+        if isinstance(results[name], dict) and "rate" in results[name] and name != "parse_only":
             results[name]["ratio_to_parse_only"] = round(results[name]["rate"] / base, 3)
     print(json.dumps(results, indent=2))
     if not args.keep:

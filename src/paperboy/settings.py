@@ -108,6 +108,15 @@ class Settings(BaseSettings):
     embedding_int8: StrictishBool = _setting(
         False, "Run the embedding model with int8 dynamic quantization: faster on CPU, slightly "
         "different vectors (stored under '<model>+int8'; see benchmarks/RESULTS.md).")
+    embedding_threads: int = _setting(
+        0, "Threads of one embedding process (0: one per core, at most 8); `paperboy embed "
+        "--workers N` gives each of its N processes an equal share of the cores.")
+    embedding_device: Literal["auto", "cpu", "cuda"] = _setting(
+        "auto", "Where the embedding model runs: cuda (onnxruntime's CUDA provider, from "
+        "`pip install 'paperboy[gpu]'`), cpu, or auto (cuda when available).")
+    embed_claim_seconds: int = _setting(
+        600, "PostgreSQL: how long an embed worker holds a claimed batch; a worker that dies "
+        "leaves its batch to another after this time.")
     search_related_min: float = _setting(
         0.40, "Cosine similarity from which a paper that has none of the query's words still "
         "counts as a search result (related by meaning); below it, a search says nothing matched "

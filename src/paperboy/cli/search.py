@@ -140,19 +140,87 @@ def similar(state: CliContext, paper_id, limit, since, until, as_json) -> None:
 @click.command()
 @click.option("--batch", default=512, show_default=True, type=click.IntRange(1, 100_000),
               help="Papers per committed batch (an interrupted run resumes after the last one).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Embedding processes to start on this machine (PostgreSQL only; each takes "
+                   "an equal share of the cores). Workers on other machines may join: each "
+                   "`paperboy embed` against the same PostgreSQL claims batches of its own.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
+              help="Where the model runs (default: PAPERBOY_EMBEDDING_DEVICE, auto).")
 @pass_ctx
-def embed(state: CliContext, batch: int) -> None:
-    """Embed every paper that has no up-to-date vector (resumable)."""
+def embed(state: CliContext, batch: int, workers: int, device: str | None) -> None:
+    """Embed every paper that has no up-to-date vector (resumable).
+
+    On PostgreSQL the work goes through a shared queue: each process claims disjoint batches,
+    and a batch whose worker died is taken again once its claim expires
+    (PAPERBOY_EMBED_CLAIM_SECONDS)."""
+    if device:
+        state.overrides["embedding_device"] = device
+        state._settings = None
     svc = _service(state)
+    if workers > 1 and svc.repo.dialect != "postgresql":
+        raise click.UsageError("--workers needs PostgreSQL (PAPERBOY_DATABASE_URL): on SQLite "
+                               "one process embeds; it uses every core already")
     stale = svc.stale_models()
     if stale:
         old = ", ".join(f"{m} ({n} vectors)" for m, n in stale.items())
         click.echo(f"model changed: vectors of {old} are replaced by {svc.model_id}", err=True)
-    done = svc.embed_missing(progress=_show_progress(state), batch=batch)
+    if workers > 1:
+        svc.embedder  # the model's graph is built (and cached) once, not by every worker
+        done = _run_workers(state, workers, batch)
+    elif svc.repo.dialect == "postgresql":
+        done = _claim_and_embed(state, svc, batch)
+    else:
+        done = svc.embed_missing(progress=_show_progress(state), batch=batch)
     if stale:
         svc.repo.drop_embeddings_except(svc.model_id)
     click.echo(f"embedded {count_of(done, 'paper')} with {svc.model_id}; "
                f"{svc.vectors.size} vectors in the index")
+
+
+def _claim_and_embed(state: CliContext, svc, batch: int) -> int:
+    """One worker on the shared queue; prints its progress (count and rate) unless quiet."""
+    import os
+    import socket
+    import time
+
+    started = time.monotonic()
+
+    def report(done: int) -> None:
+        if not state.quiet:
+            rate = done / max(time.monotonic() - started, 1e-9)
+            click.echo(f"embed worker {os.getpid()}: {done} papers ({rate:.1f}/s)", err=True)
+
+    return svc.embed_claimed(f"{socket.gethostname()}:{os.getpid()}", batch=batch,
+                             claim_seconds=state.settings.embed_claim_seconds, on_batch=report)
+
+
+def _run_workers(state: CliContext, workers: int, batch: int) -> int:
+    """Start ``workers`` ``paperboy embed`` processes on this machine and wait for them all;
+    the database URL travels in their environment, never on a command line."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    settings = state.settings
+    env = dict(os.environ, PAPERBOY_DATABASE_URL=settings.database_url,
+               PAPERBOY_EMBEDDING_DEVICE=settings.embedding_device,
+               PAPERBOY_EMBEDDING_THREADS=str(settings.embedding_threads
+                                              or max(1, (os.cpu_count() or 1) // workers)))
+    cmd = [sys.executable, "-m", "paperboy.cli.main", "--data-dir", str(settings.data_dir),
+           *(["-q"] if state.quiet else []), "embed", "--batch", str(batch)]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+             for _ in range(workers)]
+    done, failed = 0, 0
+    for proc in procs:
+        out, _ = proc.communicate()
+        found = re.search(r"embedded ([\d,]+)", out or "")
+        done += int(found.group(1).replace(",", "")) if found else 0
+        failed += proc.returncode != 0
+    if failed:
+        raise click.ClickException(f"{failed} of {workers} embed workers failed (see above); "
+                                   "run `paperboy embed` again to finish their batches")
+    return done
 
 
 @click.group()

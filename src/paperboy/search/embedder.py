@@ -74,6 +74,24 @@ def resolve_model_dir(name: str) -> Path:
         ) from None
 
 
+def execution_providers(device: str) -> list[str]:
+    """onnxruntime providers for ``device`` (cpu, cuda, auto): CUDA where asked for and
+    present (the ``paperboy[gpu]`` extra installs onnxruntime-gpu), with the CPU as fallback
+    for any operator CUDA lacks."""
+    import onnxruntime as ort
+
+    if device not in ("cpu", "cuda", "auto"):
+        raise ModelError(f"embedding device {device!r}: use cpu, cuda or auto")
+    has_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
+    if device == "cuda" and not has_cuda:
+        raise ModelError("embedding device cuda: this onnxruntime has no CUDA provider; "
+                         "install it with pip install 'paperboy[gpu]' (a CUDA 12 driver is "
+                         "needed), or use --device cpu")
+    if device != "cpu" and has_cuda:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
 def _read_json(path: Path, default=None):
     if not path.is_file():
         return default
@@ -92,6 +110,7 @@ class Embedder:
         quantize: bool = False,
         threads: int | None = None,
         tokens_per_batch: int = 4096,
+        device: str = "cpu",
     ):
         self.model_name = model
         self.batch_size = max(1, int(batch_size))
@@ -124,6 +143,8 @@ class Embedder:
 
         onnx_path = self._cached_graph(folder, config, cache_dir)
         self.threads = threads or min(os.cpu_count() or 1, 8)
+        self.providers = execution_providers(device)
+        self.device = "cuda" if self.providers[0] == "CUDAExecutionProvider" else "cpu"
         self.onnx_path = onnx_path
         self.session = self._session(self.threads)
         self._single = self.session if self.threads == 1 else None
@@ -142,7 +163,7 @@ class Embedder:
         # a while: a query's embedding is followed at once by keyword and vector searches that
         # need both cores (benchmarks/RESULTS.md, "Issue 17").
         opts.add_session_config_entry("session.force_spinning_stop", "1")
-        return ort.InferenceSession(str(self.onnx_path), opts, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(self.onnx_path), opts, providers=self.providers)
 
     @property
     def model_id(self) -> str:

@@ -17,6 +17,7 @@ graph computes the same function in fp32 (vectors equal to cosine > 0.99999).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -160,6 +161,6 @@ def build_bert_encoder(
 def save_model(model: onnx.ModelProto, path: Path) -> None:
     """Write atomically: a reader never sees half a model."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # processes building at once
     tmp.write_bytes(model.SerializeToString())
     tmp.replace(path)

@@ -122,6 +122,8 @@ class SearchService:
                 max_length=self.settings.embedding_max_length,
                 batch_size=self.settings.embedding_batch_size,
                 quantize=self.settings.embedding_int8,
+                threads=self.settings.embedding_threads or None,
+                device=self.settings.embedding_device,
             )
         return self._embedder
 
@@ -464,6 +466,42 @@ class SearchService:
             (p.id, text_hash(p.title or "", p.abstract or ""), v) for p, v in zip(papers, vecs)])
         self._refreshed_at = self._facets_at = 0.0
         return len(papers)
+
+    def embed_claimed(self, worker: str, batch: int = 512, claim_seconds: float = 600,
+                      on_batch: Callable[[int], None] | None = None,
+                      wait: float = 0.5) -> int:
+        """Embed batches claimed from the shared queue (PostgreSQL) until none is left, also
+        waiting for batches other workers hold: one that dies leaves its claim to expire, and
+        this worker takes it then. Any number of workers, on any machines, may run this at
+        once; each paper is embedded by one of them. Returns how many this worker embedded."""
+        from paperboy.storage.search_index import embed_text, text_hash
+
+        queue = self.repo.embed_queue
+        model = self.model_id
+        queue.fill(model, ([pid for pid, _, _ in rows]
+                           for rows in self.repo.missing_embeddings(model, batch)))
+        done = 0
+        while True:
+            ids = queue.claim(model, worker, batch, claim_seconds)
+            if not ids:
+                if not queue.pending(model):
+                    break
+                time.sleep(wait)  # others hold the rest: wait for them to finish or expire
+                continue
+            papers = self.store.papers.get_many(ids)
+            gone = set(ids) - {p.id for p in papers}
+            if gone:
+                queue.release(model, sorted(gone))
+            if papers:
+                vecs = self.embedder.embed([embed_text(p.title, p.abstract) for p in papers])
+                self.repo.put_embeddings(model, [
+                    (p.id, text_hash(p.title or "", p.abstract or ""), v)
+                    for p, v in zip(papers, vecs)])
+                done += len(papers)
+                if on_batch is not None:
+                    on_batch(done)
+        self._refreshed_at = 0.0
+        return done
 
     def embed_missing(self, progress: bool = False, batch: int = 512,
                       on_batch: Callable[[int], None] | None = None) -> int:

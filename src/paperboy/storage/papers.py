@@ -20,7 +20,7 @@ from sqlalchemy import JSON, Boolean, Connection, DateTime, bindparam, delete, e
 
 from paperboy.ids import month_of
 from paperboy.records import CONTENT_FIELDS, STORED_FIELDS, Listing, Paper, content_hash
-from paperboy.storage import bulk_indexes
+from paperboy.storage import bulk_indexes, pg_copy
 from paperboy.storage.keyword_revs import revs_in_bulk
 from paperboy.storage.schema import (
     daily_listings,
@@ -364,6 +364,19 @@ class PaperRepository:
                 changed_ids.append(values["id"])
                 counts.changed_ids.append(values["id"])
                 counts.updated += 1
+            if conn.dialect.name == "postgresql":
+                pg_copy.drop_facets(conn, changed_ids)
+                retext = [row["id"] for row in inserts]
+                retext += [row["b_id"] for row in updates
+                           if (row["title"], row["abstract"]) != (existing[row["b_id"]]["title"],
+                                                                  existing[row["b_id"]]["abstract"])]
+                pg_copy.merge_papers(conn, [*inserts, *updates], retext, now)
+                self._write_facets(conn, [*inserts, *updates])
+                pg_copy.touch_sources(conn, ids, source, now)
+                self._write_listings(conn, items, source, now)
+                if state:
+                    self._set_state(conn, state, now)
+                return counts
             with revs_in_bulk(conn, [row["id"] for row in inserts]):
                 _insert_many(conn, papers, inserts)
             if updates:
@@ -393,9 +406,9 @@ class PaperRepository:
                 add_author((pid, pos, name, name_key(name)))
             for cat in dict.fromkeys(row["categories"]):
                 add_category((pid, cat[:32]))
-        _insert_plain(conn, paper_authors, ("paper_id", "position", "name", "name_key"),
-                      author_rows)
-        _insert_plain(conn, paper_categories, ("paper_id", "category"), category_rows)
+        write = pg_copy.copy_rows if conn.dialect.name == "postgresql" else _insert_plain
+        write(conn, paper_authors, ("paper_id", "position", "name", "name_key"), author_rows)
+        write(conn, paper_categories, ("paper_id", "category"), category_rows)
 
     def _write_provenance(self, conn: Connection, items, source: str, now: datetime) -> None:
         if not items:
@@ -406,6 +419,9 @@ class PaperRepository:
         ]
         _insert_many(conn, paper_sources, src_rows, conflict=("paper_id", "source"),
                      update=("last_seen_at",))
+        self._write_listings(conn, items, source, now)
+
+    def _write_listings(self, conn: Connection, items, source: str, now: datetime) -> None:
         listing_rows = []
         for values, listings in items:
             for listing in listings:

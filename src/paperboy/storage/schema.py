@@ -308,7 +308,7 @@ paper_stats = Table(
     Column("updated_at", DateTime, nullable=False),
 )
 
-# -- "For you" (migration 0010_reader_signals): what each reader tells us, and what we keep to
+# -- "For you" (migration 0013_reader_signals): what each reader tells us, and what we keep to
 # rank for them. Rows belong to one account (user_id) and go with it (ON DELETE CASCADE).
 
 reader_signals = Table(

@@ -63,6 +63,15 @@ class SearchIndexRepository:
             self._pgvector = PgVectorRepository(self.engine)
         return self._pgvector
 
+    @property
+    def embed_queue(self):
+        """The shared queue of embedding work (PostgreSQL), else None."""
+        if self.dialect != "postgresql":
+            return None
+        from paperboy.storage.embed_queue import EmbedQueue
+
+        return EmbedQueue(self.engine)
+
     def _pg_vectors(self):
         """The pgvector repository when vectors are mirrored there, else None (SQLite)."""
         if self.dialect == "postgresql" and self.pgvector.available():
@@ -421,6 +430,8 @@ class SearchIndexRepository:
             conn.execute(embeddings.insert(), values)
             if pg is not None:
                 pg.write(conn, model, [v["paper_id"] for v in values], mat)
+            if self.dialect == "postgresql":  # the work is done: off the queue, same commit
+                self.embed_queue.done(conn, model, [v["paper_id"] for v in values])
         if pg is not None:
             pg.ensure_index(model)
         return len(values)

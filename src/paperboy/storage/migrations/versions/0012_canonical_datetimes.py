@@ -12,14 +12,14 @@ changes) is set aside meanwhile and restored as it was: the moments do not chang
 spelling, so the index has nothing to redo.
 
 Revision ID: 0012_canonical_datetimes
-Revises: 0013_code_stars
+Revises: 0011_code_stars
 """
 
 from alembic import op
 from sqlalchemy import inspect
 
 revision = "0012_canonical_datetimes"
-down_revision = "0013_code_stars"
+down_revision = "0011_code_stars"
 branch_labels = None
 depends_on = None
 

@@ -6,15 +6,15 @@ Hugging Face's ``/api/daily_papers`` says when a paper was put on the list
 00:00 and the user name as the full name, and could not order a day's ties as Hugging Face does
 (later listings first).
 
-Revision ID: 0014_hf_listing
-Revises: 0014_published_approx
+Revision ID: 0010_hf_listing
+Revises: 0009_published_approx
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_hf_listing"
-down_revision = "0014_published_approx"
+revision = "0010_hf_listing"
+down_revision = "0009_published_approx"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """For you: readers' signals (more/less like this), imported libraries, follows, keyword rules,
 fitted ranking models, the shared tf-idf vocabulary and private feed tokens.
 
-Revision ID: 0010_reader_signals
+Revision ID: 0013_reader_signals
 Revises: 0012_canonical_datetimes
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_reader_signals"
+revision = "0013_reader_signals"
 down_revision = "0012_canonical_datetimes"
 branch_labels = None
 depends_on = None

@@ -5,7 +5,7 @@ arbitrarily, fell out of ``since:`` and showed 1970 in feeds. ``papers.published
 ``published`` that is only the month read off the id (``2505.11213``: 2025-05-01); a date from
 any source replaces it. The upgrade fills the papers already stored.
 
-Revision ID: 0014_published_approx
+Revision ID: 0009_published_approx
 Revises: 0008_one_history
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 
 from paperboy.ids import month_of
 
-revision = "0014_published_approx"
+revision = "0009_published_approx"
 down_revision = "0008_one_history"
 branch_labels = None
 depends_on = None

@@ -1,14 +1,14 @@
 """Code links: the GitHub stars Hugging Face reports beside a paper's repository.
 
-Revision ID: 0013_code_stars
-Revises: 0014_hf_listing
+Revision ID: 0011_code_stars
+Revises: 0010_hf_listing
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_code_stars"
-down_revision = "0014_hf_listing"
+revision = "0011_code_stars"
+down_revision = "0010_hf_listing"
 branch_labels = None
 depends_on = None
 

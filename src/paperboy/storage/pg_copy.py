@@ -1,0 +1,104 @@
+"""Batch writes of papers on PostgreSQL through COPY: one round trip per table, not per row.
+
+Row-by-row INSERTs kept the server waiting on the client for every paper, author and category
+(psycopg's pipelined executemany still sends one statement per row). Here a batch goes into a
+temporary staging table with COPY and reaches ``papers`` in one set-based ``INSERT ... SELECT
+... ON CONFLICT DO UPDATE``; the facet rows are COPYed straight into their tables. Everything
+runs inside the caller's transaction, so a killed import still leaves whole batches behind.
+The merge decisions (which version wins, what a partial record may not erase, what is
+unchanged) are taken before, by :func:`paperboy.storage.papers.merge_paper`, the one
+definition both backends share; the staged rows are the merged rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable, Sequence
+
+import orjson
+from sqlalchemy import Connection, Table
+
+from paperboy.records import CONTENT_FIELDS, STORED_FIELDS
+
+_STAGE = "paperboy_stage_papers"
+#: the columns a staged row carries, in COPY order
+COLUMNS = (*STORED_FIELDS, "content_hash", "hidden", "created_at", "modified_at")
+#: what a stored paper takes from a newer merge (never its id, creation time or hidden flag)
+_MERGED = (*CONTENT_FIELDS, "published_approx", "content_hash", "modified_at")
+_JSON = frozenset({"authors", "categories", "ai_keywords"})
+
+
+def _cursor(conn: Connection):
+    return conn.connection.driver_connection.cursor()
+
+
+def _copy(cur, table: str, names: Sequence[str], rows: Iterable[tuple]) -> None:
+    with cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+        write = copy.write_row
+        for row in rows:
+            write(row)
+
+
+def _staged(rows: Iterable[dict], now: datetime) -> Iterable[tuple]:
+    dumps = orjson.dumps
+    json_at = [i for i, name in enumerate(COLUMNS) if name in _JSON]
+    for row in rows:
+        values = [row.get(name) for name in COLUMNS]
+        values[0] = row.get("id") or row["b_id"]
+        for i in json_at:
+            values[i] = dumps(values[i]).decode()
+        values[-3] = bool(values[-3])  # hidden: a merged row has none; the update keeps it
+        values[-2] = values[-2] or now  # created_at, likewise
+        yield tuple(values)
+
+
+def merge_papers(conn: Connection, rows: list[dict], retext: Sequence[str],
+                 now: datetime) -> None:
+    """Write merged paper rows (new ones with ``id``, changed ones with ``b_id``) in one
+    statement: new ids are inserted, known ones take the merged content. ``retext``: the ids
+    whose title or abstract is new, whose full-text row is (re)written in one more statement
+    while the per-row trigger stands aside (migration 0014_pg_bulk_search)."""
+    if not rows:
+        return
+    cur = _cursor(conn)
+    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (LIKE papers INCLUDING DEFAULTS) "
+                "ON COMMIT DELETE ROWS")
+    _copy(cur, _STAGE, COLUMNS, _staged(rows, now))
+    names = ", ".join(COLUMNS)
+    cur.execute("SELECT set_config('paperboy.search_bulk', 'on', true)")
+    cur.execute(f"INSERT INTO papers ({names}) SELECT {names} FROM {_STAGE} "
+                "ON CONFLICT (id) DO UPDATE SET "
+                + ", ".join(f"{name} = EXCLUDED.{name}" for name in _MERGED))
+    if retext:
+        cur.execute("INSERT INTO search_docs (paper_id, tsv) "
+                    f"SELECT id, paperboy_search_tsv(title, abstract) FROM {_STAGE} "
+                    "WHERE id = ANY(%s) ORDER BY id "
+                    "ON CONFLICT (paper_id) DO UPDATE SET tsv = EXCLUDED.tsv", (list(retext),))
+    cur.execute("SELECT set_config('paperboy.search_bulk', 'off', true)")
+
+
+def drop_facets(conn: Connection, paper_ids: Sequence[str]) -> None:
+    """Remove the author and category rows of changed papers (they are written anew)."""
+    if not paper_ids:
+        return
+    cur = _cursor(conn)
+    ids = list(paper_ids)
+    cur.execute("DELETE FROM paper_authors WHERE paper_id = ANY(%s)", (ids,))
+    cur.execute("DELETE FROM paper_categories WHERE paper_id = ANY(%s)", (ids,))
+
+
+def copy_rows(conn: Connection, table: Table, names: Sequence[str], rows: list[tuple]) -> None:
+    """COPY plain rows (str, int, None) into ``table``."""
+    if rows:
+        _copy(_cursor(conn), table.name, names, rows)
+
+
+def touch_sources(conn: Connection, paper_ids: Sequence[str], source: str, now: datetime) -> None:
+    """Record that ``source`` brought these papers (first seen now, or seen again now)."""
+    if not paper_ids:
+        return
+    _cursor(conn).execute(
+        "INSERT INTO paper_sources (paper_id, source, first_seen_at, last_seen_at) "
+        "SELECT unnest(%s::text[]), %s, %s, %s "
+        "ON CONFLICT (paper_id, source) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at",
+        (list(paper_ids), source, now, now))

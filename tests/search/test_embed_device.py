@@ -1,0 +1,37 @@
+"""The embedding model on a GPU (onnxruntime's CUDA provider, the ``paperboy[gpu]`` extra): the
+same vectors as on the CPU. Skipped where onnxruntime has no CUDA provider."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from paperboy.search.embedder import Embedder, ModelError, execution_providers
+from tests.search.conftest import CORPUS
+
+HAS_CUDA = "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+def test_cpu_and_auto_devices_choose_a_provider_that_exists():
+    assert execution_providers("cpu") == ["CPUExecutionProvider"]
+    expected = "CUDAExecutionProvider" if HAS_CUDA else "CPUExecutionProvider"
+    assert execution_providers("auto")[0] == expected
+    with pytest.raises(ModelError, match="use cpu, cuda or auto"):
+        execution_providers("tpu")
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="onnxruntime has a CUDA provider here")
+def test_cuda_without_a_cuda_onnxruntime_says_what_to_install():
+    with pytest.raises(ModelError, match=r"pip install 'paperboy\[gpu\]'"):
+        execution_providers("cuda")
+
+
+@pytest.mark.skipif(not HAS_CUDA, reason="no CUDA provider (pip install 'paperboy[gpu]' on a GPU)")
+def test_cuda_vectors_match_cpu_vectors(tmp_path, embedder):
+    cuda = Embedder(cache_dir=tmp_path, batch_size=16, device="cuda")
+    assert cuda.device == "cuda"
+    texts = [f"{c['title']}. {c['abstract']}" for c in CORPUS]
+    on_gpu, on_cpu = cuda.embed(texts), embedder.embed(texts)
+    cosine = np.sum(on_gpu * on_cpu, axis=1)  # both L2-normalized
+    assert cosine.min() >= 0.999, cosine
