@@ -64,8 +64,8 @@ MODELS_KEPT = 256
 #: papers the model alone puts in a reader's list, per day of the period (follows and includes
 #: come on top)
 SHOWN_PER_DAY = 40
-#: period candidates' features and readers' follow/rule hits kept (~15 MB per 5,000 papers)
-DERIVED_KEPT = 8
+#: period candidates' features kept (~15 MB per 5,000 papers), and readers' follow/rule hits
+DERIVED_KEPT = {"features": 8, "hits": 256}
 #: implicit negatives per positive (papers of the same days), within bounds
 NEGATIVES_PER_POSITIVE = 3
 MIN_NEGATIVES, MAX_NEGATIVES = 50, 1000
@@ -129,7 +129,7 @@ class RecommendService:
         self._vocab_checked = 0.0
         self._candidates: OrderedDict = OrderedDict()
         self._lists: OrderedDict = OrderedDict()
-        self._derived: OrderedDict = OrderedDict()
+        self._derived: dict[str, OrderedDict] = {kind: OrderedDict() for kind in DERIVED_KEPT}
         #: user id -> (version, fitted model): the models of recently seen readers
         self._models: OrderedDict = OrderedDict()
 
@@ -325,19 +325,20 @@ class RecommendService:
         return hits
 
     def _period_cache(self, key: tuple, compute):
-        """What a period's candidates give whatever the reader's model (their features, a
-        reader's follow/rule hits), kept for the few most recent keys: a changed signal
-        refits and ranks again, but does not recompute these."""
+        """What a period's candidates give whatever the reader's model (``key[0]``: their
+        "features", a reader's follow/rule "hits"), kept for the most recent keys: a changed
+        signal refits and ranks again, but does not recompute these."""
+        kept = self._derived[key[0]]
         with self._lock:
-            hit = self._derived.get(key)
+            hit = kept.get(key)
             if hit is not None:
-                self._derived.move_to_end(key)
+                kept.move_to_end(key)
                 return hit
         value = compute()
         with self._lock:
-            self._derived[key] = value
-            while len(self._derived) > DERIVED_KEPT:
-                self._derived.popitem(last=False)
+            kept[key] = value
+            while len(kept) > DERIVED_KEPT[key[0]]:
+                kept.popitem(last=False)
         return value
 
     def _ranked(self, user_id: int, period: Period) -> tuple[_Ranked, ReaderModel | None,
@@ -426,8 +427,8 @@ class RecommendService:
         with self._lock:
             for key in [k for k in self._lists if k[0] == user_id]:
                 del self._lists[key]
-            for key in [k for k in self._derived if k[:2] == ("hits", user_id)]:
-                del self._derived[key]
+            for key in [k for k in self._derived["hits"] if k[1] == user_id]:
+                del self._derived["hits"][key]
             self._models.pop(user_id, None)
 
     # -- explanations -------------------------------------------------------------------------
