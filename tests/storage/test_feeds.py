@@ -258,3 +258,43 @@ def test_cached_feed_sees_every_commit(store, settings):
         assert _ids(feeds.listed(Period.day(D1), now=past)) == [a.id, b.id]
     finally:
         other.close()
+
+
+def test_slow_order_outlives_commits_for_its_reuse_time(store, settings, backend, monkeypatch):
+    """SQLite: an order that took SLOW_ORDER_S or more is served across commits for REUSE_S (an
+    import's commits must not make every request recompute it), its cards read fresh; then it is
+    recomputed. A fast order sees every commit at once; PostgreSQL keeps no order."""
+    from types import SimpleNamespace
+
+    from paperboy.storage import feeds as feeds_module
+
+    clock = [1000.0]  # frozen: every order costs 0 s
+    monkeypatch.setattr(feeds_module, "clock", SimpleNamespace(monotonic=lambda: clock[0]))
+    a, b, c, d = _seed(store)
+    feeds, past, day = store.feeds, datetime(2030, 1, 1), Period.day(D1)
+    cached = backend == "sqlite"
+    other = open_store(settings)  # another process's commits
+    try:
+        assert _ids(feeds.listed(day, now=past)) == [b.id, a.id]  # fast: seen at once
+        new = make_paper(title="new", published=datetime(2024, 10, 21, 10),
+                         listing=make_listing(listed_on=D1, upvotes=900))
+        other.papers.upsert([new], source="hf")
+        monkeypatch.setattr(feeds, "SLOW_ORDER_S", 0.0)  # from now on every order is slow
+        monkeypatch.setattr(feeds, "REUSE_S", 10.0)
+        # recomputed after the commit, and kept as a slow order
+        assert _ids(feeds.listed(day, now=past)) == [new.id, b.id, a.id]
+        other.papers.upsert([make_paper(title="a2", published=datetime(2024, 10, 21, 9), id=a.id,
+                                        listing=make_listing(listed_on=D1, upvotes=5000))],
+                            source="hf")
+        clock[0] += 9
+        page = feeds.listed(day, now=past)
+        assert _ids(page) == ([new.id, b.id, a.id] if cached else [a.id, new.id, b.id])
+        assert page.items[-1 if cached else 0].upvotes == 5000  # the cards are fresh
+        clock[0] += 1.5  # past REUSE_S: recomputed
+        assert _ids(feeds.listed(day, now=past)) == [a.id, new.id, b.id]
+        assert feeds.latest_day() == D3  # neighbours and the latest day: cheap, never reused
+        other.papers.upsert([make_paper(title="late", published=datetime(2024, 10, 30, 9))],
+                            source="arxiv")
+        assert feeds.latest_day() == date(2024, 10, 30)
+    finally:
+        other.close()

@@ -16,6 +16,7 @@ import heapq
 import os
 import sqlite3
 import threading
+import time as clock
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -310,11 +311,18 @@ class FeedRepository:
     On SQLite the expensive parts of a feed page that depend on the data only (the order of a
     past period, the previous/next days, the latest day) are kept per process until anyone
     commits anything (:class:`_ChangeMarker`); the cards shown are read fresh every time.
+    An order that took over ``SLOW_ORDER_S`` to compute (a crowded period) outlives commits for
+    ``REUSE_S``: an import commits every few seconds, mostly papers of other days, and
+    recomputing such an order on every request after each commit stalled the pages. While one
+    request recomputes it, the others keep serving the previous order.
     """
 
     #: entries kept, and the rows of a period's order kept in one (deeper pages: no cache)
     CACHE_SIZE = 128
     CACHE_ROWS = 1200
+    #: seconds: what makes an order slow, and how long a slow one is served across commits
+    SLOW_ORDER_S = 0.05
+    REUSE_S = 10.0
 
     def __init__(self, engine, tz: str):
         self.engine = engine
@@ -326,20 +334,34 @@ class FeedRepository:
     # -- cache -------------------------------------------------------------------------------
 
     def _cache_get(self, key, version):
+        """The value kept for ``key`` if nothing was committed since, or if it is a slow order
+        still within its reuse time (see the class docstring)."""
         if version is None:
             return None
         with self._cache_lock:
             hit = self._cache.get(key)
-            if hit is None or hit[0] != version:
+            if hit is None:
                 return None
+            if hit[0] != version:
+                now, slow = clock.monotonic(), hit[2]
+                if slow is None:
+                    return None
+                reuse_until, cost = slow
+                if now >= reuse_until:  # this request recomputes; the others keep the old one
+                    self._cache[key] = (hit[0], hit[1], (now + 2 * cost + 1, cost))
+                    return None
             self._cache.move_to_end(key)
             return hit[1]
 
-    def _cache_put(self, key, version, value) -> None:
+    def _cache_put(self, key, version, value, cost: float | None = None) -> None:
+        """Keep ``value``; ``cost``: the seconds an order took (a slow one outlives commits)."""
         if version is None:
             return
+        slow = None
+        if cost is not None and cost >= self.SLOW_ORDER_S:
+            slow = (clock.monotonic() + self.REUSE_S, cost)
         with self._cache_lock:
-            self._cache[key] = (version, value)
+            self._cache[key] = (version, value, slow)
             self._cache.move_to_end(key)
             while len(self._cache) > self.CACHE_SIZE:
                 self._cache.popitem(last=False)
@@ -466,11 +488,12 @@ class FeedRepository:
             if hit is not None and (k <= len(hit[1]) or len(hit[1]) == hit[0]):
                 total, order = hit
             else:
+                began = clock.monotonic()
                 total, order, keep = self._order(
                     conn, period, lo, hi, sort, now, submitter,
                     k if version is None else max(k, self.CACHE_ROWS), with_code)
                 if keep:
-                    self._cache_put(key, version, (total, order))
+                    self._cache_put(key, version, (total, order), clock.monotonic() - began)
             rows = [(r[0], _as_date(r[1]), r[2], r[3]) for r in order[offset:k]]
             items = self._hydrate(conn, rows)
         return FeedPage(items=items, total=total, limit=limit, offset=offset)
