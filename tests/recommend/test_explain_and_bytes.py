@@ -13,6 +13,7 @@ from paperboy.recommend import (
     ReaderModel,
     Vocabulary,
     explain,
+    explain_many,
     fit_reader,
     rank,
 )
@@ -89,3 +90,22 @@ def test_foreign_or_broken_bytes_are_refused(items, vocab):
         ReaderModel.from_bytes(model.to_bytes()[:100])
     with pytest.raises(FormatError):
         Vocabulary.from_bytes(b"\x80\x04garbage")
+
+
+@pytest.mark.parametrize("kind", ["hybrid", "nearest_liked", "svm_text"])
+def test_batched_explanations_equal_the_single_ones(items, fields, vocab, kind):
+    """A page explains its papers in one call; each must read as if explained alone, also
+    beside papers without a vector (scored alone, they get no batch average)."""
+    liked, negatives, rest = _reader(items, fields, "astro-ph")
+    model = fit_reader(liked, negatives, vocab, ModelParams(kind=kind))
+    others = [it for it in items if fields[it.paper_id] != "astro-ph"][1::3]
+    page = rest + others
+    page = [Item(it.paper_id, it.text, None) if i % 4 == 1 else it for i, it in enumerate(page)]
+    page.append(Item("empty", "", None))
+    assert len(page) >= 15 and any(it.vector is None for it in page)
+    batched = explain_many(model, page, vocab, top_liked=2, top_words=4)
+    single = [explain(model, it, vocab, top_liked=2, top_words=4) for it in page]
+    assert [(b.liked, b.words) for b in batched] == [(s.liked, s.words) for s in single]
+    assert [b.score for b in batched] == pytest.approx([s.score for s in single], abs=1e-5)
+    assert sum(bool(b.words) for b in batched) >= len(page) // 2
+    assert explain_many(model, [], vocab) == []

@@ -15,6 +15,7 @@ from paperboy.recommend import (
     Item,
     ModelParams,
     Vocabulary,
+    candidate_features,
     fit_reader,
     rank,
     rank_many,
@@ -90,6 +91,10 @@ def test_rank_many_is_the_same_as_one_reader_at_a_time_in_any_chunk(items, field
     single = np.stack([rank(m, items, vocab) for m in models])
     np.testing.assert_allclose(batch, single, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(rank_many(models, items, vocab, chunk=3), batch, atol=1e-5)
+    # the features kept for a period's candidates give the very same scores, reused
+    kept = candidate_features(items, vocab)
+    for _ in range(2):
+        np.testing.assert_array_equal(rank_many(models, items, vocab, features=kept), batch)
 
 
 def test_sample_negatives_excludes_positives_and_repeats_for_a_seed(items):

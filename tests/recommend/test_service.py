@@ -85,6 +85,14 @@ def test_follow_always_shows_and_exclude_removes(world):
     assert followed[0] == ids[0]
     assert page.items[0].reasons == [f"you follow author {speech_author}"]
     assert excluded and excluded[0] not in ids
+    # a changed signal refits and ranks again, reusing the period's follow/rule hits
+    store.signals.set_signal(uid, _graph(papers, 1)[-1], None)
+    again = [r.paper_id for r in svc.recommend(uid, Period.day(date(2024, 12, 3)), limit=50).items]
+    assert again[0] == followed[0] and excluded[0] not in again
+    # a new rule is a new set of hits
+    store.signals.add_rule(uid, "exclude", f"author:\"{speech_author}\"")
+    after = [r.paper_id for r in svc.recommend(uid, Period.day(date(2024, 12, 3)), limit=50).items]
+    assert followed[0] not in after
 
 
 def test_follows_alone_give_a_feed_and_no_signal_gives_none(world):

@@ -14,6 +14,7 @@ Public API::
     scores = rank_many(models, candidates, vocab)  # (len(models), len(candidates)), float32
     scores = rank(model, candidates, vocab)        # one reader
     explain(model, candidate, vocab, top_liked=3, top_words=6) -> Explanation(score, liked, words)
+    explain_many(model, candidates, vocab) -> [Explanation, ...]  # a page's papers at once
 
 Positives are the papers a reader upvoted, collected, asked "more like this" for or imported;
 negatives are their "less like this" papers plus papers sampled from the same days
@@ -27,7 +28,7 @@ bounded): keep one instance per process so refits and daily ranking reuse them (
 """
 
 from paperboy.recommend.codec import FormatError
-from paperboy.recommend.explain import Explanation, explain
+from paperboy.recommend.explain import Explanation, explain, explain_many
 from paperboy.recommend.features import Item, Vocabulary
 from paperboy.recommend.model import (
     BASELINE_PARAMS,
@@ -36,6 +37,7 @@ from paperboy.recommend.model import (
     NEGATIVES,
     ModelParams,
     ReaderModel,
+    candidate_features,
     fit_reader,
     rank,
     rank_many,
@@ -44,6 +46,6 @@ from paperboy.recommend.model import (
 
 __all__ = [
     "BASELINE_PARAMS", "DEFAULT_PARAMS", "KINDS", "NEGATIVES", "Explanation", "FormatError", "Item",
-    "ModelParams", "ReaderModel", "Vocabulary", "explain", "fit_reader", "rank", "rank_many",
-    "sample_negatives",
+    "ModelParams", "ReaderModel", "Vocabulary", "candidate_features", "explain", "explain_many",
+    "fit_reader", "rank", "rank_many", "sample_negatives",
 ]

@@ -290,16 +290,24 @@ def _score_chunk(models: Sequence[ReaderModel], cand: _Candidates, vocab_size: i
     return scores
 
 
+def candidate_features(candidates: Sequence[Item], vocab: Vocabulary) -> _Candidates:
+    """The candidates' features for :func:`rank_many`, to keep while the same candidates are
+    ranked again (a page's period after a reader's signal changed)."""
+    return _Candidates(candidates, vocab, vocab.vector_dim(candidates))
+
+
 def rank_many(models: Sequence[ReaderModel], candidates: Sequence[Item], vocab: Vocabulary,
-              *, chunk: int = 1000) -> np.ndarray:
+              *, chunk: int = 1000, features: _Candidates | None = None) -> np.ndarray:
     """Scores of every candidate for every model, shape ``(len(models), len(candidates))``,
-    float32, higher is better. The candidates' features are computed once; readers go in
-    chunks of ``chunk`` (bounds memory: a chunk's liked-paper similarities and scores)."""
+    float32, higher is better. The candidates' features are computed once (or given:
+    :func:`candidate_features` of the same candidates and vocabulary); readers go in chunks
+    of ``chunk`` (bounds memory: a chunk's liked-paper similarities and scores)."""
     dim = _check(models, vocab)
     out = np.zeros((len(models), len(candidates)), dtype=np.float32)
     if not models or not candidates:
         return out
-    cand = _Candidates(candidates, vocab, dim)
+    cand = features if features is not None and features.raw.shape[1] == dim \
+        else _Candidates(candidates, vocab, dim)
     for start in range(0, len(models), chunk):
         part = models[start:start + chunk]
         out[start:start + len(part)] = _score_chunk(part, cand, vocab.size)

@@ -39,7 +39,9 @@ from paperboy.recommend import (
     ModelParams,
     ReaderModel,
     Vocabulary,
+    candidate_features,
     explain,
+    explain_many,
     fit_reader,
     rank_many,
 )
@@ -62,6 +64,8 @@ MODELS_KEPT = 256
 #: papers the model alone puts in a reader's list, per day of the period (follows and includes
 #: come on top)
 SHOWN_PER_DAY = 40
+#: period candidates' features kept (~15 MB per 5,000 papers), and readers' follow/rule hits
+DERIVED_KEPT = {"features": 8, "hits": 256}
 #: implicit negatives per positive (papers of the same days), within bounds
 NEGATIVES_PER_POSITIVE = 3
 MIN_NEGATIVES, MAX_NEGATIVES = 50, 1000
@@ -125,6 +129,7 @@ class RecommendService:
         self._vocab_checked = 0.0
         self._candidates: OrderedDict = OrderedDict()
         self._lists: OrderedDict = OrderedDict()
+        self._derived: dict[str, OrderedDict] = {kind: OrderedDict() for kind in DERIVED_KEPT}
         #: user id -> (version, fitted model): the models of recently seen readers
         self._models: OrderedDict = OrderedDict()
 
@@ -279,12 +284,12 @@ class RecommendService:
         return SHOWN_PER_DAY * max(1, (period.end - period.start).days)
 
     def _order(self, scores: np.ndarray, cands: Sequence[Candidate], overrides: Overrides,
-               has_model: bool, shown: int, seen: frozenset[str]
+               has_model: bool, shown: int, seen: frozenset[str],
+               hits: dict[int, tuple[bool, list[str]]] | None = None
                ) -> list[tuple[str, float, list[str]]]:
         """The reader's list: the model's best ``shown`` papers plus every followed / included
         one, minus the excluded and those the reader already judged; followed / included
-        first, then by score."""
-        keep: list[tuple[str, float, list[str]]] = []
+        first, then by score. ``hits``: :meth:`_override_hits` of these candidates, if known."""
         top: list[int] = []
         if has_model:
             for i in np.argsort(-scores, kind="stable").tolist():
@@ -294,17 +299,47 @@ class RecommendService:
                     top.append(i)
         if overrides.empty:  # the model's order as it is (most readers of a digest batch)
             return [(cands[i].id, float(scores[i]), []) for i in top]
-        top_set = set(top)
-        for i, cand in enumerate(cands):
-            if cand.id in seen:
+        if hits is None:
+            hits = self._override_hits(overrides, cands)
+        keep: list[tuple[str, float, list[str]]] = []
+        for i in sorted(set(top) | hits.keys()):
+            if cands[i].id in seen:
                 continue
-            excluded, reasons = overrides.apply(cand) if not overrides.empty else (False, [])
-            if excluded or (i not in top_set and not reasons):
+            excluded, reasons = hits.get(i, (False, []))
+            if excluded:
                 continue
             score = float(scores[i]) if has_model else 0.0
-            keep.append((cand.id, score + (SHOWN_BONUS if reasons else 0.0), reasons))
+            keep.append((cands[i].id, score + (SHOWN_BONUS if reasons else 0.0), reasons))
         keep.sort(key=lambda r: -r[1])
         return keep
+
+    @staticmethod
+    def _override_hits(overrides: Overrides, cands: Sequence[Candidate]
+                       ) -> dict[int, tuple[bool, list[str]]]:
+        """The candidates a follow or rule excludes or shows: index -> (excluded, reasons)."""
+        hits = {}
+        for i, cand in enumerate(cands):
+            excluded, reasons = overrides.apply(cand)
+            if excluded or reasons:
+                hits[i] = (excluded, reasons)
+        return hits
+
+    def _period_cache(self, key: tuple, compute):
+        """What a period's candidates give whatever the reader's model (``key[0]``: their
+        "features", a reader's follow/rule "hits"), kept for the most recent keys: a changed
+        signal refits and ranks again, but does not recompute these."""
+        kept = self._derived[key[0]]
+        with self._lock:
+            hit = kept.get(key)
+            if hit is not None:
+                kept.move_to_end(key)
+                return hit
+        value = compute()
+        with self._lock:
+            kept[key] = value
+            while len(kept) > DERIVED_KEPT[key[0]]:
+                kept.popitem(last=False)
+        return value
 
     def _ranked(self, user_id: int, period: Period) -> tuple[_Ranked, ReaderModel | None,
                                                                dict[str, Candidate], bool]:
@@ -322,11 +357,17 @@ class RecommendService:
                 self._lists.move_to_end(key)
                 return hit, model, by_id, has_signals
         if model is not None and cands:
-            scores = rank_many([model], [c.item() for c in cands], self.vocabulary())[0]
+            vocab = self.vocabulary()
+            items = [c.item() for c in cands]
+            features = self._period_cache(("features", ident, vocab.fingerprint),
+                                          lambda: candidate_features(items, vocab))
+            scores = rank_many([model], items, vocab, features=features)[0]
         else:
             scores = np.zeros(len(cands), dtype=np.float32)
+        hits = None if overrides.empty else self._period_cache(
+            ("hits", *key[:1], *key[2:]), lambda: self._override_hits(overrides, cands))
         ranked = _Ranked(self._order(scores, cands, overrides, model is not None,
-                                     self._shown(period), seen))
+                                     self._shown(period), seen, hits))
         with self._lock:
             self._lists[key] = ranked
             while len(self._lists) > 512:
@@ -386,6 +427,8 @@ class RecommendService:
         with self._lock:
             for key in [k for k in self._lists if k[0] == user_id]:
                 del self._lists[key]
+            for key in [k for k in self._derived["hits"] if k[1] == user_id]:
+                del self._derived["hits"][key]
             self._models.pop(user_id, None)
 
     # -- explanations -------------------------------------------------------------------------
@@ -432,9 +475,11 @@ class RecommendService:
         liked_ids: set[str] = set()
         raw = {}
         vocab = self.vocabulary() if model is not None else None
+        known = [pid for pid, _, _ in rows if model is not None and pid in by_id]
+        found = dict(zip(known, explain_many(model, [by_id[p].item() for p in known], vocab)
+                         if known else []))
         for pid, score, reasons in rows:
-            cand = by_id.get(pid)
-            exp = explain(model, cand.item(), vocab) if model is not None and cand else None
+            exp = found.get(pid)
             raw[pid] = (score, reasons, exp)
             if exp is not None:
                 liked_ids.update(i for i, _ in exp.liked)

@@ -9,16 +9,18 @@ the CSRF check (HTML forms redirect with 303); scripts use the JSON API with a B
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse
+from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from paperboy.errors import NotFound
 from paperboy.recommend.library_import import import_library
 from paperboy.recommend.rules import RuleError, parse_rule
-from paperboy.recommend.service import RecommendService
+from paperboy.recommend.service import Recommendation, RecommendService
 from paperboy.search.query import parse_query
 from paperboy.sources.library import MAX_LIBRARY_BYTES, LibraryError
 from paperboy.storage.feeds import Period
@@ -34,6 +36,8 @@ api = APIRouter(prefix="/api/v1", tags=["For you"])
 FormStr = Annotated[str, Form(max_length=2000)]
 PAGE_SIZE = 30
 NO_STORE = {"Cache-Control": "no-store"}
+#: rendered "Why this paper?" fragments kept per process (a few kB each)
+WHY_KEPT = 2048
 
 
 def service(request: Request) -> RecommendService:
@@ -359,3 +363,17 @@ def install(app) -> None:
 
     if not any(getattr(f, "__name__", "") == "signals" for f in app.state.templates.page_data):
         app.state.templates.page_data.append(signals)
+
+    why_template = app.state.templates.env.get_template("partials/for_you_why.html")
+
+    @lru_cache(maxsize=WHY_KEPT)
+    def why_fragment(reasons: tuple, liked: tuple, words: tuple) -> Markup:
+        rec = Recommendation("", 0.0, list(reasons), list(liked), list(words))
+        return Markup(why_template.render(rec=rec))
+
+    def why_html(rec: Recommendation) -> Markup:
+        """A card's "Why this paper?", rendered once per explanation: it depends on nothing
+        but the explanation, and the page shows the same ones on every reload."""
+        return why_fragment(tuple(rec.reasons), tuple(rec.liked), tuple(rec.words))
+
+    app.state.templates.env.globals["why_html"] = why_html
