@@ -23,4 +23,4 @@ up: install
 	$(VENV)/bin/paperboy up
 
 test: install-test
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
