@@ -280,6 +280,7 @@ def test_slow_order_outlives_commits_for_its_reuse_time(store, settings, backend
                          listing=make_listing(listed_on=D1, upvotes=900))
         other.papers.upsert([new], source="hf")
         monkeypatch.setattr(feeds, "SLOW_ORDER_S", 0.0)  # from now on every order is slow
+        monkeypatch.setattr(feeds, "CROWDED_ROWS", 0)  # and every period crowded
         monkeypatch.setattr(feeds, "REUSE_S", 10.0)
         # recomputed after the commit, and kept as a slow order
         assert _ids(feeds.listed(day, now=past)) == [new.id, b.id, a.id]

@@ -311,8 +311,8 @@ class FeedRepository:
     On SQLite the expensive parts of a feed page that depend on the data only (the order of a
     past period, the previous/next days, the latest day) are kept per process until anyone
     commits anything (:class:`_ChangeMarker`); the cards shown are read fresh every time.
-    An order that took over ``SLOW_ORDER_S`` to compute (a crowded period) outlives commits for
-    ``REUSE_S``: an import commits every few seconds, mostly papers of other days, and
+    An order of a crowded period (at least ``CROWDED_ROWS`` papers) that took over
+    ``SLOW_ORDER_S`` to compute outlives commits for ``REUSE_S``: an import commits every few seconds, mostly papers of other days, and
     recomputing such an order on every request after each commit stalled the pages. While one
     request recomputes it, the others keep serving the previous order.
     """
@@ -323,6 +323,9 @@ class FeedRepository:
     #: seconds: what makes an order slow, and how long a slow one is served across commits
     SLOW_ORDER_S = 0.05
     REUSE_S = 10.0
+    #: papers in a period below which an order is never served across commits, however long it
+    #: took (a small period is cheap to redo; time alone made a busy machine's pages stale)
+    CROWDED_ROWS = 2000
 
     def __init__(self, engine, tz: str):
         self.engine = engine
@@ -353,12 +356,12 @@ class FeedRepository:
             self._cache.move_to_end(key)
             return hit[1]
 
-    def _cache_put(self, key, version, value, cost: float | None = None) -> None:
+    def _cache_put(self, key, version, value, cost: float | None = None, rows: int = 0) -> None:
         """Keep ``value``; ``cost``: the seconds an order took (a slow one outlives commits)."""
         if version is None:
             return
         slow = None
-        if cost is not None and cost >= self.SLOW_ORDER_S:
+        if cost is not None and cost >= self.SLOW_ORDER_S and rows >= self.CROWDED_ROWS:
             slow = (clock.monotonic() + self.REUSE_S, cost)
         with self._cache_lock:
             self._cache[key] = (version, value, slow)
@@ -493,7 +496,8 @@ class FeedRepository:
                     conn, period, lo, hi, sort, now, submitter,
                     k if version is None else max(k, self.CACHE_ROWS), with_code)
                 if keep:
-                    self._cache_put(key, version, (total, order), clock.monotonic() - began)
+                    self._cache_put(key, version, (total, order), clock.monotonic() - began,
+                                    rows=total)
             rows = [(r[0], _as_date(r[1]), r[2], r[3]) for r in order[offset:k]]
             items = self._hydrate(conn, rows)
         return FeedPage(items=items, total=total, limit=limit, offset=offset)
