@@ -111,13 +111,11 @@ def fetch(
             "start": str(start),
             "max_results": str(page_size),
         }
-        response = client.get(base_url, params=params)
         location = f"arXiv API {category} start={start}"
-        try:
-            records, total = parse_feed(response.content, location)
-        except XMLProblem as exc:
+        records, total = _page(client, base_url, params, location)
+        if isinstance(records, Reject):
             # Without a readable page we cannot know what follows: report it and stop here.
-            yield Reject(location, str(exc))
+            yield records
             return
         if not records:
             return
@@ -149,11 +147,19 @@ def fetch_ids(
     for start in range(0, len(ids), batch_size):
         chunk = ids[start:start + batch_size]
         params = {"id_list": ",".join(chunk), "start": "0", "max_results": str(len(chunk))}
-        response = client.get(base_url, params=params)
         location = f"arXiv API id_list {chunk[0]}..{chunk[-1]} ({len(chunk)} ids)"
-        try:
-            records, _total = parse_feed(response.content, location)
-        except XMLProblem as exc:
-            yield Reject(location, str(exc))
+        records, _total = _page(client, base_url, params, location)
+        if isinstance(records, Reject):
+            yield records
             continue
         yield from records
+
+
+def _page(client: PoliteClient, base_url: str, params: dict, location: str):
+    """One API answer parsed: (records, total), or (Reject, None) for a page that is not a
+    readable feed."""
+    response = client.get(base_url, params=params)
+    try:
+        return parse_feed(response.content, location)
+    except XMLProblem as exc:
+        return Reject(location, str(exc)), None

@@ -201,13 +201,8 @@ class ReaderSignalRepository:
 
     def signals(self, user_id: int) -> list[tuple[str, str, str, datetime]]:
         """(paper id, title, kind, when), newest first."""
-        with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(
-                select(reader_signals.c.paper_id, papers.c.title, reader_signals.c.kind,
-                       reader_signals.c.created_at)
-                .join(papers, papers.c.id == reader_signals.c.paper_id)
-                .where(reader_signals.c.user_id == user_id)
-                .order_by(reader_signals.c.created_at.desc(), reader_signals.c.paper_id))]
+        return self._titled(reader_signals, user_id, reader_signals.c.kind,
+                            reader_signals.c.created_at)
 
     # -- imported library -----------------------------------------------------------------
 
@@ -231,13 +226,17 @@ class ReaderSignalRepository:
 
     def library(self, user_id: int) -> list[tuple[str, str, str, datetime]]:
         """(paper id, title, entry label, added), newest first."""
+        return self._titled(reader_library, user_id, reader_library.c.entry,
+                            reader_library.c.added_at)
+
+    def _titled(self, table, user_id: int, label, when) -> list[tuple[str, str, str, datetime]]:
+        """A reader's rows of ``table`` as (paper id, title, label, when), newest first."""
         with self.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(
-                select(reader_library.c.paper_id, papers.c.title, reader_library.c.entry,
-                       reader_library.c.added_at)
-                .join(papers, papers.c.id == reader_library.c.paper_id)
-                .where(reader_library.c.user_id == user_id)
-                .order_by(reader_library.c.added_at.desc(), reader_library.c.paper_id))]
+                select(table.c.paper_id, papers.c.title, label, when)
+                .join(papers, papers.c.id == table.c.paper_id)
+                .where(table.c.user_id == user_id)
+                .order_by(when.desc(), table.c.paper_id))]
 
     def remove_from_library(self, user_id: int, paper_id: str | None = None) -> int:
         """One paper, or (None) the whole library; returns rows removed."""
