@@ -65,9 +65,9 @@ def test_bad_values_name_the_setting(tmp_path):
     ("PAPERBOY_TIMEZONE", "Europe/Berlinn",
      "setting timezone from environment PAPERBOY_TIMEZONE: expected an IANA time zone name "
      "such as UTC or Europe/Berlin (got 'Europe/Berlinn')"),
-    ("PAPERBOY_EMBEDDING_INT8", "ture",
-     "setting embedding_int8 from environment PAPERBOY_EMBEDDING_INT8: expected a boolean: "
-     "true/false, yes/no, on/off or 1/0 (got 'ture')"),
+    ("PAPERBOY_EMBEDDING_PRECISION", "int4",
+     "setting embedding_precision from environment PAPERBOY_EMBEDDING_PRECISION: Input should "
+     "be 'auto', 'int8' or 'fp32' (got 'int4')"),
 ])
 def test_checked_values_are_one_line_naming_the_variable_and_the_allowed(tmp_path, env, value,
                                                                            message):
@@ -79,12 +79,10 @@ def test_checked_values_are_one_line_naming_the_variable_and_the_allowed(tmp_pat
 def test_checked_values_that_pass(tmp_path):
     s = load_settings({"data_dir": tmp_path}, environ={
         "PAPERBOY_SMTP_SECURITY": "TLS", "PAPERBOY_DIGEST_WEEKDAY": "Friday",
-        "PAPERBOY_TIMEZONE": "America/New_York", "PAPERBOY_EMBEDDING_INT8": "yes",
+        "PAPERBOY_TIMEZONE": "America/New_York", "PAPERBOY_EMBEDDING_PRECISION": "fp32",
         "PAPERBOY_CATEGORIES": "cs.CL, math.AG"})
-    assert (s.smtp_security, s.digest_weekday, s.timezone, s.embedding_int8, s.categories) == (
-        "tls", "fri", "America/New_York", True, ("cs.CL", "math.AG"))
-    assert load_settings({"data_dir": tmp_path}, environ={"PAPERBOY_EMBEDDING_INT8": "off"}
-                         ).embedding_int8 is False
+    assert (s.smtp_security, s.digest_weekday, s.timezone, s.embedding_precision, s.categories) == (
+        "tls", "fri", "America/New_York", "fp32", ("cs.CL", "math.AG"))
 
 
 def test_a_bad_value_in_the_toml_file_names_the_file(tmp_path):

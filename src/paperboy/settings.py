@@ -19,34 +19,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "PAPERBOY_"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FULL_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 
 class SettingsError(ValueError):
     """A setting has a value Paperboy cannot use; the message names the setting and its source."""
-
-
-def _bool(value: Any) -> Any:
-    """Booleans are strict: a mistyped one is an error, never silently false."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError("expected a boolean: true/false, yes/no, on/off or 1/0")
-
-
-StrictishBool = Annotated[bool, BeforeValidator(_bool)]
 
 
 def _setting(default: Any, help: str) -> Any:
@@ -105,9 +88,12 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = _setting(32, "Texts per embedding batch.")
     embedding_max_length: int = _setting(256, "Maximum tokens per embedded text (title + abstract).")
-    embedding_int8: StrictishBool = _setting(
-        False, "Run the embedding model with int8 dynamic quantization: faster on CPU, slightly "
-        "different vectors (stored under '<model>+int8'; see benchmarks/RESULTS.md).")
+    embedding_precision: Literal["auto", "int8", "fp32"] = _setting(
+        "auto", "How the embedding model computes: int8 (int8 matrix products with the outlier "
+        "channels kept in range: ~2.6x sentence-transformers on 2 CPU cores, vectors at cosine "
+        "~0.999 to fp32, the same SciFact quality; stored under '<model>+int8v2'), fp32 (the "
+        "exact graph, stored under the model name) or auto (int8 on the CPU, fp32 on a GPU). A "
+        "change means a re-embed (`paperboy embed`); see benchmarks/RESULTS.md, issue 18.")
     embedding_threads: int = _setting(
         0, "Threads of one embedding process (0: one per core, at most 8); `paperboy embed "
         "--workers N` gives each of its N processes an equal share of the cores.")
@@ -186,7 +172,7 @@ class Settings(BaseSettings):
             return tuple(x for x in value.replace(",", " ").split() if x)
         return value
 
-    @field_validator("smtp_security", "digest_weekday", mode="before")
+    @field_validator("smtp_security", "digest_weekday", "embedding_precision", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         """Case does not matter; a full day name is fine too (``Monday``)."""

@@ -38,7 +38,9 @@ def test_first_run_offline_serves_the_sample_then_remove_takes_it_out(tmp_path):
         assert "Oct 25, 2024" in home.text and 'data-paper-id="2410.17243"' in home.text
         trending = httpx.get(base + "/api/v1/trending").json()
         assert trending["count"] > 0
-        hits = httpx.get(base + "/api/v1/search", params={"q": "contrastive loss"}).json()
+        # the first query builds the int8 model graph (a few seconds on a busy machine)
+        hits = httpx.get(base + "/api/v1/search", params={"q": "contrastive loss"},
+                         timeout=60).json()
         assert hits["data"][0]["id"] == "2410.17243"
         similar = httpx.get(base + "/api/v1/papers/2410.17243/similar").json()
         assert similar["indexed"] and similar["count"] >= 1
@@ -49,7 +51,7 @@ def test_first_run_offline_serves_the_sample_then_remove_takes_it_out(tmp_path):
     assert len([line for line in out.splitlines() if line.startswith("offline:")]) == 1, out
     assert "sample: 229 sample papers loaded" in out
     # shipped vectors: nothing to embed before serving
-    assert "sample: 229 shipped all-MiniLM-L6-v2 vectors stored" in out
+    assert "sample: 229 shipped all-MiniLM-L6-v2+int8v2 vectors stored" in out
     assert "embedded " not in out
     assert "Traceback" not in out
 
@@ -105,7 +107,7 @@ def test_sample_load_and_remove_commands(paperboy):
     loaded = paperboy("sample", "load")
     assert loaded.exit_code == 0, loaded.output
     assert "sample: 229 sample papers loaded" in loaded.output
-    assert "sample: 229 shipped all-MiniLM-L6-v2 vectors stored" in loaded.output
+    assert "sample: 229 shipped all-MiniLM-L6-v2+int8v2 vectors stored" in loaded.output
     assert "embedded" not in loaded.output  # nothing left to embed
     shown = paperboy("show", "0704.0001")
     assert shown.exit_code == 0 and "diphoton" in shown.output

@@ -57,9 +57,19 @@ def corpus_papers():
 
 @pytest.fixture(scope="session")
 def embedder(tmp_path_factory):
+    """The default embedder (int8 on the CPU)."""
     from paperboy.search.embedder import Embedder
 
     return Embedder(cache_dir=tmp_path_factory.mktemp("models"), batch_size=16)
+
+
+@pytest.fixture(scope="session")
+def embedder_fp32(tmp_path_factory):
+    """The exact graph, for what is checked against sentence-transformers' own vectors."""
+    from paperboy.search.embedder import Embedder
+
+    return Embedder(cache_dir=tmp_path_factory.mktemp("models-fp32"), batch_size=16,
+                    precision="fp32")
 
 
 @pytest.fixture

@@ -77,7 +77,8 @@ def test_similar_and_unknown_paper(data_dir):
 def test_index_rebuild(data_dir):
     result = run(data_dir, "index", "rebuild")
     assert result.exit_code == 0
-    assert f"keyword index: {len(CORPUS)} papers; vectors (all-MiniLM-L6-v2): {len(CORPUS)}" in result.output
+    assert (f"keyword index: {len(CORPUS)} papers; vectors (all-MiniLM-L6-v2+int8v2): {len(CORPUS)}"
+            in result.output)
 
 
 def test_index_rebuild_while_another_process_writes_is_one_line(data_dir):
@@ -114,7 +115,26 @@ def test_model_change_is_explained(data_dir, monkeypatch):
     monkeypatch.setenv("PAPERBOY_EMBEDDING_MODEL", str(data_dir / "no-such-model"))
     result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "search", "attention"])
     assert result.exit_code == 0
-    assert "embeddings were made with all-MiniLM-L6-v2 (8)" in result.output
+    assert "embeddings were made with all-MiniLM-L6-v2+int8v2 (8)" in result.output
     assert "run `paperboy embed` to re-embed" in result.output
     result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "embed"])
     assert result.exit_code == 2 and "error: embedding model folder" in result.output
+
+
+def test_a_precision_change_re_embeds_and_never_mixes_vectors(data_dir, tmp_path, monkeypatch):
+    """int8 (the default here) -> fp32: the search says the vectors are another path's, `embed`
+    replaces them, and the store then holds the fp32 model id's vectors only."""
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy)
+    monkeypatch.setenv("PAPERBOY_EMBEDDING_PRECISION", "fp32")
+    result = CliRunner().invoke(cli, ["--data-dir", str(copy), "search", "attention"])
+    assert "embeddings were made with all-MiniLM-L6-v2+int8v2 (8), but the model is now " \
+           "all-MiniLM-L6-v2: run `paperboy embed` to re-embed" in result.output
+    result = CliRunner().invoke(cli, ["--data-dir", str(copy), "embed"])
+    assert result.exit_code == 0, result.output
+    assert "model changed: vectors of all-MiniLM-L6-v2+int8v2 (8 vectors) are replaced by " \
+           "all-MiniLM-L6-v2" in result.output
+    with open_store(load_settings({"data_dir": copy}, environ={})) as store:
+        assert store.search.embedding_models() == {"all-MiniLM-L6-v2": len(CORPUS)}

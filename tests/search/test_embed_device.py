@@ -28,10 +28,10 @@ def test_cuda_without_a_cuda_onnxruntime_says_what_to_install():
 
 
 @pytest.mark.skipif(not HAS_CUDA, reason="no CUDA provider (pip install 'paperboy[gpu]' on a GPU)")
-def test_cuda_vectors_match_cpu_vectors(tmp_path, embedder):
+def test_cuda_vectors_match_cpu_vectors(tmp_path, embedder_fp32):
     cuda = Embedder(cache_dir=tmp_path, batch_size=16, device="cuda")
-    assert cuda.device == "cuda"
+    assert cuda.device == "cuda" and cuda.precision == "fp32"  # auto: fp32 on a GPU
     texts = [f"{c['title']}. {c['abstract']}" for c in CORPUS]
-    on_gpu, on_cpu = cuda.embed(texts), embedder.embed(texts)
+    on_gpu, on_cpu = cuda.embed(texts), embedder_fp32.embed(texts)
     cosine = np.sum(on_gpu * on_cpu, axis=1)  # both L2-normalized
     assert cosine.min() >= 0.999, cosine

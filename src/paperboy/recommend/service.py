@@ -46,6 +46,7 @@ from paperboy.recommend import (
     rank_many,
 )
 from paperboy.recommend.rules import Overrides, Paperish, QueryParser
+from paperboy.embedding import configured_model_id
 from paperboy.settings import Settings
 from paperboy.storage import Store
 from paperboy.storage.feeds import Period
@@ -123,7 +124,7 @@ class RecommendService:
         self.parse_query = parse_query
         self.settings = settings
         self.params = params
-        self.embedding_model = settings.embedding_model + ("+int8" if settings.embedding_int8 else "")
+        self.embedding_model = configured_model_id(settings)
         self._lock = threading.Lock()
         self._vocab: tuple[int, Vocabulary] | None = None
         self._vocab_checked = 0.0

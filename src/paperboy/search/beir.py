@@ -143,7 +143,7 @@ def evaluate_beir(directory: Path, modes: list[str], split: str, settings: Setti
         embedder = Embedder(settings.embedding_model, cache_dir=settings.data_dir / "models",
                             max_length=settings.embedding_max_length,
                             batch_size=settings.embedding_batch_size,
-                            quantize=settings.embedding_int8)
+                            precision=settings.embedding_precision)
     with tempfile.TemporaryDirectory(prefix="paperboy-beir-") as tmp:
         service = build_scratch(dataset, settings, Path(tmp), embedder, progress)
         if fusion:

@@ -6,9 +6,15 @@ folder, or a Hugging Face model id (downloaded once, when the network allows). T
 built from the weights on first use and cached in ``<data dir>/models`` under a name that carries
 the model, a digest of its weights and the graph format version.
 
-Texts are tokenized with ``tokenizers``, sorted by length so each batch pads little, and run in
-batches of at most ``batch_size`` texts and ``tokens_per_batch`` padded tokens (16 texts of 256
-tokens); vectors come back in input order, float32, L2-normalized.
+Two computations (``precision``), each stored under its own model id
+(:mod:`paperboy.embedding`): ``int8`` (the default on the CPU; :mod:`.int8_graph`) and ``fp32``
+(the exact graph; the default on a GPU).
+
+Texts are tokenized with ``tokenizers``. In fp32 they are sorted by length so each batch pads
+little, and run in batches of at most ``batch_size`` texts and ``tokens_per_batch`` padded tokens
+(16 texts of 256 tokens). In int8 each text is its own run: the int8 products take their input
+scale from the whole run, so a batch would make a vector depend on its neighbours (one text per
+run measured as fast as batches here). Vectors come back in input order, float32, L2-normalized.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Sequence
 
 import numpy as np
 
+from paperboy.embedding import INT8_RECIPE, model_id, resolve_precision
 from paperboy.errors import PaperboyError, SourceUnavailable
 from paperboy.search.onnx_bert import GRAPH_FORMAT, build_bert_encoder, save_model
 
@@ -107,7 +114,7 @@ class Embedder:
         cache_dir: Path | None = None,
         max_length: int = 256,
         batch_size: int = 32,
-        quantize: bool = False,
+        precision: str = "auto",
         threads: int | None = None,
         tokens_per_batch: int = 4096,
         device: str = "cpu",
@@ -115,7 +122,13 @@ class Embedder:
         self.model_name = model
         self.batch_size = max(1, int(batch_size))
         self.tokens_per_batch = max(1, int(tokens_per_batch))
-        self.quantize = quantize
+        try:
+            self.precision = resolve_precision(precision, device)
+        except ValueError as exc:
+            raise ModelError(str(exc)) from None
+        if self.precision == "int8" and device == "cuda":
+            raise ModelError("embedding precision int8 runs on the CPU: with --device cuda set "
+                             "PAPERBOY_EMBEDDING_PRECISION to fp32 or auto")
         folder = resolve_model_dir(model)
         for needed in ("config.json", "model.safetensors", "tokenizer.json"):
             if not (folder / needed).is_file():
@@ -133,6 +146,7 @@ class Embedder:
         limit = min(int(st_cfg.get("max_seq_length", 512)),
                     int(config.get("max_position_embeddings", 512)))
         self.max_length = max(8, min(int(max_length), limit))
+        self._limit = limit
         self.dim = int(config["hidden_size"])
 
         from tokenizers import Tokenizer
@@ -143,7 +157,7 @@ class Embedder:
 
         onnx_path = self._cached_graph(folder, config, cache_dir)
         self.threads = threads or min(os.cpu_count() or 1, 8)
-        self.providers = execution_providers(device)
+        self.providers = execution_providers("cpu" if self.precision == "int8" else device)
         self.device = "cuda" if self.providers[0] == "CUDAExecutionProvider" else "cpu"
         self.onnx_path = onnx_path
         self.session = self._session(self.threads)
@@ -163,12 +177,17 @@ class Embedder:
         # a while: a query's embedding is followed at once by keyword and vector searches that
         # need both cores (benchmarks/RESULTS.md, "Issue 17").
         opts.add_session_config_entry("session.force_spinning_stop", "1")
-        return ort.InferenceSession(str(self.onnx_path), opts, providers=self.providers)
+        extra = {}
+        if self.precision == "int8":
+            from paperboy.search.int8_graph import DISABLED_OPTIMIZERS
+
+            extra["disabled_optimizers"] = DISABLED_OPTIMIZERS
+        return ort.InferenceSession(str(self.onnx_path), opts, providers=self.providers, **extra)
 
     @property
     def model_id(self) -> str:
         """The name vectors are stored under: a different id means a re-embed."""
-        return self.model_name + ("+int8" if self.quantize else "")
+        return model_id(self.model_name, self.precision)
 
     def _cached_graph(self, folder: Path, config: dict, cache_dir: Path | None) -> Path:
         weights = folder / "model.safetensors"
@@ -179,28 +198,23 @@ class Embedder:
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.model_name).strip("_")[-60:]
         cache = Path(cache_dir) if cache_dir else folder / ".paperboy-onnx"
         fp32 = cache / f"{slug}-{digest}-g{GRAPH_FORMAT}.onnx"
-        if not fp32.is_file():
-            from safetensors.numpy import load_file
+        path = fp32 if self.precision != "int8" else fp32.with_name(f"{fp32.stem}-{INT8_RECIPE}.onnx")
+        if path.is_file():
+            return path
+        from safetensors.numpy import load_file
 
-            model = build_bert_encoder(load_file(str(weights)), config, self.pooling, self.normalize)
-            try:
+        try:
+            if path == fp32:
+                model = build_bert_encoder(load_file(str(weights)), config, self.pooling, self.normalize)
                 save_model(model, fp32)
-            except OSError as exc:
-                raise ModelError(f"cannot write the model cache {fp32}: {exc.strerror}") from None
-        if not self.quantize:
-            return fp32
-        int8 = fp32.with_name(fp32.stem + "-int8.onnx")
-        if not int8.is_file():
-            from onnxruntime.quantization import QuantType, quantize_dynamic
+            else:
+                from paperboy.search.int8_graph import build_int8, weights_digest
 
-            tmp = int8.with_name(f".{int8.name}.{os.getpid()}.tmp")
-            # Shape inference cannot type the outputs of the contrib ops (Attention...): all float.
-            # Per-channel weight scales: per-tensor ones gave vectors at cosine 0.59..0.97 to
-            # fp32 on the reference texts, per-channel 0.96..0.99 (same speed).
-            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
-                             extra_options={"DefaultTensorType": 1})  # TensorProto.FLOAT
-            tmp.replace(int8)
-        return int8
+                build_int8(load_file(str(weights)), config, self.pooling, self.normalize,
+                           folder / "tokenizer.json", self._limit, path, weights_digest(weights))
+        except OSError as exc:
+            raise ModelError(f"cannot write the model cache {path}: {exc.strerror}") from None
+        return path
 
     # -- encoding ---------------------------------------------------------------------------
 
@@ -237,6 +251,8 @@ class Embedder:
                 # budget caps how many long texts go in one run (cache-friendlier activations).
                 longest = len(encodings[order[start]].ids)
                 size = max(1, min(self.batch_size, self.tokens_per_batch // longest))
+                if self.precision == "int8":
+                    size = 1  # each vector from its own text only (see the module docstring)
                 chunk = order[start:start + size]
                 out[chunk] = self._run([encodings[i] for i in chunk])
                 start += len(chunk)

@@ -13,6 +13,16 @@ LayerNorm) and ``BiasGelu`` (bias + exact erf GELU). Written as plain ONNX ops, 
 own optimizer does not recognise this attention, and the broadcast Add of the mask onto the
 [batch, heads, seq, seq] scores alone took a fifth of the kernel time in a profile; the fused
 graph computes the same function in fp32 (vectors equal to cosine > 0.99999).
+
+The int8 path (:mod:`paperboy.search.int8_graph`) builds the same encoder with plain
+``LayerNormalization`` ops (onnxruntime's CPU ``SkipLayerNormalization`` kernel was 4x slower
+than Add + LayerNormalization in a measurement, which matters once the products are int8),
+optionally ``taps`` (the inputs of the quantized products as extra outputs, to calibrate on) and
+``outliers``: per product input, the few channels whose range would set the int8 scale for all
+the others. Those channels are divided by a factor in a second LayerNormalization of the same
+sum (the residual keeps the exact one) with the weight rows multiplied back, or, for the GELU
+output feeding the FFN down-projection, computed by a small fp32 side path while the quantized
+path sees exact zeros there.
 """
 
 from __future__ import annotations
@@ -41,12 +51,12 @@ class _Graph:
         self.inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
-    def op(self, op_type: str, inputs: list[str], **attrs) -> str:
+    def op(self, op_type: str, inputs: list[str], name: str | None = None, **attrs) -> str:
         from onnx import helper
 
         self._n += 1
         out = f"{op_type.lower()}_{self._n}"
-        self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
+        self.nodes.append(helper.make_node(op_type, inputs, [out], name=name or out, **attrs))
         return out
 
 
@@ -57,13 +67,23 @@ def _layer_norm(g: _Graph, x: str, w: np.ndarray, b: np.ndarray, eps: float, nam
 
 
 def _skip_layer_norm(g: _Graph, x: str, skip: str, bias: np.ndarray, w: np.ndarray, b: np.ndarray,
-                     eps: float, name: str) -> str:
-    """LayerNorm(x + bias + skip): the dense layer's bias, the residual and the norm in one op."""
+                     eps: float, name: str, plain: bool = False) -> tuple[str, str]:
+    """LayerNorm(x + bias + skip): the dense layer's bias, the residual and the norm in one op,
+    or (``plain``) as Add, Add, LayerNormalization. Returns (output, the normalized sum: the
+    sum itself when plain, else "")."""
+    if plain:
+        summed = g.op("Add", [g.op("Add", [x, g.const(f"{name}.dense_b", bias.astype(np.float32))]), skip])
+        return _layer_norm(g, summed, w, b, eps, name), summed
     return g.op("SkipLayerNormalization",
                 [x, skip, g.const(f"{name}.w", w.astype(np.float32)),
                  g.const(f"{name}.b", b.astype(np.float32)),
                  g.const(f"{name}.dense_b", bias.astype(np.float32))],
-                domain=MS, epsilon=eps)
+                domain=MS, epsilon=eps), ""
+
+
+#: GELU(-30) is exactly 0 in float32: an FFN channel given this bias and a zero weight column is
+#: silent in the quantized product (its value comes from the fp32 side path instead).
+SILENT_BIAS = -30.0
 
 
 def build_bert_encoder(
@@ -71,8 +91,15 @@ def build_bert_encoder(
     config: dict,
     pooling: str = "mean",
     normalize: bool = True,
+    plain_layer_norm: bool = False,
+    taps: bool = False,
+    outliers: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> onnx.ModelProto:
-    """The ONNX model: inputs input_ids, attention_mask (int64 [batch, seq]) -> embedding."""
+    """The ONNX model: inputs input_ids, attention_mask (int64 [batch, seq]) -> embedding.
+
+    For the int8 path (see the module docstring): ``taps`` adds outputs ``tap.<name>`` for the
+    inputs of the products that get outlier handling (``attn_in.<layer>``, ``ff1_in.<layer>``,
+    ``ff2_in.<layer>``); ``outliers`` maps such a name to (channels, factors)."""
     # onnx is imported only here: a process that runs a cached graph never loads it.
     from onnx import TensorProto, helper
 
@@ -85,8 +112,25 @@ def build_bert_encoder(
     act = config.get("hidden_act", "gelu")
     if act not in ("gelu", "gelu_new", "gelu_python"):
         raise ValueError(f"unsupported activation {act!r} (only BERT with GELU)")
+    outliers = outliers or {}
+    plain = plain_layer_norm or taps or bool(outliers)
 
     g = _Graph()
+    tapped: list[tuple[str, str]] = []
+
+    def product_input(tag: str, x: str, norm: tuple, weight: np.ndarray) -> tuple[str, np.ndarray]:
+        """What a product reads, and its weight: a LayerNorm output whose outlier channels are
+        divided by their factors (a second LayerNorm of the same sum), the rows multiplied."""
+        if taps:
+            tapped.append((tag, x))
+        if tag not in outliers:
+            return x, weight
+        channels, factors = outliers[tag]
+        scale = np.ones(weight.shape[0], dtype=np.float32)
+        scale[channels] = factors
+        summed, gamma, beta = norm
+        return (_layer_norm(g, summed, gamma / scale, beta / scale, eps, f"{tag}.scaled"),
+                weight * scale[:, None])
 
     # Embeddings: word + position + token type 0, then LayerNorm.
     word = g.op("Gather", [g.const("emb.word", w("embeddings.word_embeddings.weight")), "input_ids"])
@@ -95,8 +139,9 @@ def build_bert_encoder(
                          g.const("c.zero1", np.array([0], dtype=np.int64)), seq_len,
                          g.const("c.axis0", np.array([0], dtype=np.int64))])
     tok = g.const("emb.type0", w("embeddings.token_type_embeddings.weight")[0])
-    x = g.op("Add", [g.op("Add", [word, pos]), tok])
-    x = _layer_norm(g, x, w("embeddings.LayerNorm.weight"), w("embeddings.LayerNorm.bias"), eps, "emb.ln")
+    summed = g.op("Add", [g.op("Add", [word, pos]), tok])
+    norm = (summed, w("embeddings.LayerNorm.weight"), w("embeddings.LayerNorm.bias"))
+    x = _layer_norm(g, summed, norm[1], norm[2], eps, "emb.ln")
 
     mask_f = g.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)  # for the mean pooling
     # The raw [batch, seq] 0/1 mask as int32: Attention adds a large negative to padded keys.
@@ -109,19 +154,43 @@ def build_bert_encoder(
         # scores, scaling by 1/sqrt(head_dim), the padding mask, Softmax and the weighted sum.
         qkv_w = np.concatenate([w(a + f"self.{n}.weight").T for n in ("query", "key", "value")], axis=1)
         qkv_b = np.concatenate([w(a + f"self.{n}.bias") for n in ("query", "key", "value")])
-        ctx = g.op("Attention", [x, g.const(f"l{i}.qkv.wT", qkv_w.astype(np.float32)),
+        attn_in, qkv_w = product_input(f"attn_in.{i}", x, norm, qkv_w)
+        ctx = g.op("Attention", [attn_in, g.const(f"l{i}.qkv.wT", qkv_w.astype(np.float32)),
                                  g.const(f"l{i}.qkv.b", qkv_b.astype(np.float32)), mask_index],
                    domain=MS, num_heads=heads)
         attn = g.op("MatMul", [ctx, g.const(f"l{i}.o.wT", w(a + "output.dense.weight").T.astype(np.float32))])
-        x = _skip_layer_norm(g, attn, x, w(a + "output.dense.bias"), w(a + "output.LayerNorm.weight"),
-                             w(a + "output.LayerNorm.bias"), eps, f"l{i}.ln1")
-        h = g.op("MatMul", [x, g.const(f"l{i}.ff1.wT", w(p + "intermediate.dense.weight").T.astype(np.float32))])
+        gamma, beta = w(a + "output.LayerNorm.weight"), w(a + "output.LayerNorm.bias")
+        x, summed = _skip_layer_norm(g, attn, x, w(a + "output.dense.bias"), gamma, beta, eps,
+                                     f"l{i}.ln1", plain)
+        w1 = w(p + "intermediate.dense.weight").T.astype(np.float32)
+        b1 = w(p + "intermediate.dense.bias").astype(np.float32)
+        w2 = w(p + "output.dense.weight").T.astype(np.float32)
+        ff1_in, w1_in = product_input(f"ff1_in.{i}", x, (summed, gamma, beta), w1)
+        side = outliers.get(f"ff2_in.{i}")
+        if side is not None:
+            channels = side[0]
+            w1_in, b1, w2_main = w1_in.copy(), b1.copy(), w2.copy()
+            w1_in[:, channels], b1[channels], w2_main[channels] = 0.0, SILENT_BIAS, 0.0
+        else:
+            w2_main = w2
+        h = g.op("MatMul", [ff1_in, g.const(f"l{i}.ff1.wT", w1_in)])
         # Exact (erf) GELU with the dense bias folded in.
-        h = g.op("BiasGelu", [h, g.const(f"l{i}.ff1.b", w(p + "intermediate.dense.bias").astype(np.float32))],
-                 domain=MS)
-        o = g.op("MatMul", [h, g.const(f"l{i}.ff2.wT", w(p + "output.dense.weight").T.astype(np.float32))])
-        x = _skip_layer_norm(g, o, x, w(p + "output.dense.bias"), w(p + "output.LayerNorm.weight"),
-                             w(p + "output.LayerNorm.bias"), eps, f"l{i}.ln2")
+        h = g.op("BiasGelu", [h, g.const(f"l{i}.ff1.b", b1)], domain=MS)
+        if taps:
+            tapped.append((f"ff2_in.{i}", h))
+        o = g.op("MatMul", [h, g.const(f"l{i}.ff2.wT", w2_main)])
+        if side is not None:
+            # The silent channels in fp32, from the exact LayerNorm output (never quantized:
+            # the names are what the int8 path excludes).
+            t = g.op("MatMul", [x, g.const(f"l{i}.side.w1", w1[:, channels])], name=f"l{i}.side.ff1")
+            t = g.op("BiasGelu", [t, g.const(f"l{i}.side.b1", w(p + "intermediate.dense.bias")[channels]
+                                             .astype(np.float32))], domain=MS)
+            o = g.op("Add", [o, g.op("MatMul", [t, g.const(f"l{i}.side.w2", w2[channels])],
+                                     name=f"l{i}.side.ff2")])
+        gamma, beta = w(p + "output.LayerNorm.weight"), w(p + "output.LayerNorm.bias")
+        x, summed = _skip_layer_norm(g, o, x, w(p + "output.dense.bias"), gamma, beta, eps,
+                                     f"l{i}.ln2", plain)
+        norm = (summed, gamma, beta)
 
     if pooling == "cls":
         pooled = g.op("Squeeze", [g.op("Slice", [x, g.const("c.s0", np.array([0], dtype=np.int64)),
@@ -142,14 +211,18 @@ def build_bert_encoder(
         norm = g.op("ReduceL2", [pooled], axes=[-1], keepdims=1)
         norm = g.op("Max", [norm, g.const("c.eps12", np.array(1e-12, dtype=np.float32))])
         pooled = g.op("Div", [pooled, norm])
-    g.nodes.append(helper.make_node("Identity", [pooled], ["embedding"]))
+    g.nodes.append(helper.make_node("Identity", [pooled], ["embedding"], name="embedding"))
+    outputs = [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])]
+    for tag, tensor in tapped:
+        g.nodes.append(helper.make_node("Identity", [tensor], [f"tap.{tag}"], name=f"tap.{tag}"))
+        outputs.append(helper.make_tensor_value_info(f"tap.{tag}", TensorProto.FLOAT, None))
 
     graph = helper.make_graph(
         g.nodes,
         "sentence_encoder",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
          helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"])],
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])],
+        outputs,
         g.inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)],

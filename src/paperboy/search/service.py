@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from paperboy.embedding import configured_model_id
 from paperboy.errors import NotFound
 from paperboy.search.facets import FacetColumns
 from paperboy.search.upkeep import IndexUpkeep
@@ -121,7 +122,7 @@ class SearchService:
                 cache_dir=self.settings.data_dir / "models",
                 max_length=self.settings.embedding_max_length,
                 batch_size=self.settings.embedding_batch_size,
-                quantize=self.settings.embedding_int8,
+                precision=self.settings.embedding_precision,
                 threads=self.settings.embedding_threads or None,
                 device=self.settings.embedding_device,
             )
@@ -132,7 +133,7 @@ class SearchService:
         """The model name vectors are stored under (known without loading the model)."""
         if self._embedder is not None:
             return self._embedder.model_id
-        return self.settings.embedding_model + ("+int8" if self.settings.embedding_int8 else "")
+        return configured_model_id(self.settings)
 
     @property
     def lexical(self):

@@ -1,0 +1,44 @@
+"""What the stored vectors of a configuration are called, known without loading the model.
+
+Vectors made by different computations are never mixed in one index: each is stored under a
+model id that names the model and, for the int8 path, the recipe (a different id means a
+re-embed). The search and recommendation features both read vectors by this id, so it lives
+below them.
+"""
+
+from __future__ import annotations
+
+#: Suffix of the int8 path's model id: the recipe's version (bumped when the recipe changes the
+#: vectors). The plain model name is the fp32 graph's; the old "+int8" (every product in int8,
+#: per-tensor activation scales) is gone and its vectors are re-embedded.
+INT8_RECIPE = "int8v2"
+PRECISIONS = ("auto", "int8", "fp32")
+
+
+def cuda_available() -> bool:
+    import onnxruntime
+
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """``int8`` or ``fp32``: ``auto`` is int8 on the CPU and fp32 on a GPU (the int8 operators
+    run on the CPU only)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"embedding precision {precision!r}: use auto, int8 or fp32")
+    if precision != "auto":
+        return precision
+    if device == "cpu":
+        return "int8"
+    return "fp32" if cuda_available() else "int8"
+
+
+def model_id(model: str, precision: str) -> str:
+    """The id vectors of ``model`` computed at ``precision`` (resolved) are stored under."""
+    return f"{model}+{INT8_RECIPE}" if precision == "int8" else model
+
+
+def configured_model_id(settings) -> str:
+    """The model id of the embedding settings in effect."""
+    return model_id(settings.embedding_model,
+                    resolve_precision(settings.embedding_precision, settings.embedding_device))
