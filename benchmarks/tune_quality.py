@@ -3,6 +3,7 @@
     nice .venv/bin/python benchmarks/tune_quality.py lengths    # abstracts beyond MiniLM's 256 tokens
     nice .venv/bin/python benchmarks/tune_quality.py lexical    # BM25 k1/b, stemming, RM3 feedback
     nice .venv/bin/python benchmarks/tune_quality.py weight     # a query-dependent fusion weight
+    nice .venv/bin/python benchmarks/tune_quality.py forms      # other fixed forms of the fusion
     nice .venv/bin/python benchmarks/tune_quality.py passages   # passage vectors (embeds once, cached)
 
 Each grid runs on the train claims (809); the setting it picks is then scored on the test claims
@@ -240,9 +241,14 @@ def lexical(args, embedder) -> None:
                grid[a], rtest.ndcg(fused(rtest.bm25, rtest.cos, a)), base)
 
     plain, (ptrain, ptest) = load(embedder, analyzer=stemless_analyzer())
-    report("no stemming (lexical alone: train "
-           f"{ptrain.ndcg(ptrain.bm25):.4f})", ptrain.ndcg(fused(ptrain.bm25, train.cos)),
+    report(f"no stemming (lexical alone: train {ptrain.ndcg(ptrain.bm25):.4f} test "
+           f"{ptest.ndcg(ptest.bm25):.4f})", ptrain.ndcg(fused(ptrain.bm25, train.cos)),
            ptest.ndcg(fused(ptest.bm25, test.cos)), base)
+    mixes = {w: train.ndcg(fused((1 - w) * train.bm25 + w * ptrain.bm25, train.cos))
+             for w in (0.3, 0.5)}
+    w = max(mixes, key=mixes.get)
+    report(f"stemmed + unstemmed BM25, {1 - w:.1f} / {w:.1f}", mixes[w],
+           test.ndcg(fused((1 - w) * test.bm25 + w * ptest.bm25, test.cos)), base)
 
     results = {}
     for k, m, lam, idf_w in itertools.product((3, 5, 10), (10, 20), (0.2, 0.35, 0.5), (False, True)):
@@ -301,6 +307,44 @@ def weight(args, embedder) -> None:
         chosen_test = grids["test"][np.arange(len(tq)), [picks[q] for q in tq]]
         report(f"weight by quartile of {name}: {[float(ALPHAS[p]) for p in picks]}",
                chosen_train.mean(), chosen_test.mean(), base)
+
+
+def ranks(scores: np.ndarray) -> np.ndarray:
+    """1-based rank of every document per query (ties by position)."""
+    order = np.argsort(-scores, axis=1, kind="stable")
+    out = np.empty_like(order)
+    np.put_along_axis(out, order, np.broadcast_to(np.arange(1, scores.shape[1] + 1), order.shape), 1)
+    return out
+
+
+def other_forms(claims: Claims, sample: np.ndarray) -> dict[str, dict[float, np.ndarray]]:
+    """Other fixed forms of the fused score, each with a grid of its one parameter."""
+    norm = by_best(claims.bm25)
+    cos = claims.cos
+    spread = cos[:, sample]
+    z = (cos - spread.mean(1, keepdims=True)) / spread.std(1, keepdims=True)
+    lex_rank = np.where(claims.bm25 > 0, ranks(claims.bm25), 10**9)
+    rrf = 1 / (10 + lex_rank) + 1 / (10 + ranks(cos))
+    return {
+        "bm25/best + w * z-score of the cosine over 1,000 fixed papers":
+            {w: norm + w * z for w in (0.05, 0.1, 0.15, 0.2, 0.3, 0.5)},
+        "shipped + w * reciprocal ranks (k 10)":
+            {w: fused(claims.bm25, cos) + w * rrf for w in (0.05, 0.1, 0.2, 0.4)},
+        "0.35 * bm25/best + 0.65 * cosine^p":
+            {p: fused(claims.bm25, np.sign(cos) * np.abs(cos) ** p) for p in (0.5, 0.75, 1.5, 2)},
+    }
+
+
+def forms(args, embedder) -> None:
+    corpus, (train, test) = load(embedder)
+    base = (train.ndcg(fused(train.bm25, train.cos)), test.ndcg(fused(test.bm25, test.cos)))
+    sample = np.random.default_rng(0).choice(corpus.N, 1000, replace=False)
+    on_test = other_forms(test, sample)
+    for name, grid in other_forms(train, sample).items():
+        got = {w: train.ndcg(scores) for w, scores in grid.items()}
+        w = max(got, key=got.get)
+        print("  " + name + ": " + " ".join(f"{k}: {v:.4f}" for k, v in got.items()))
+        report(f"{name}, {w}", got[w], test.ndcg(on_test[name][w]), base)
 
 
 # -- passages --------------------------------------------------------------------------------
@@ -421,10 +465,11 @@ def passages(args, embedder) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["lengths", "lexical", "weight", "passages"])
+    parser.add_argument("what", choices=["lengths", "lexical", "weight", "forms", "passages"])
     args = parser.parse_args()
     embedder = Embedder(cache_dir=OUT / "models")
-    {"lengths": lengths, "lexical": lexical, "weight": weight, "passages": passages}[args.what](
+    {"lengths": lengths, "lexical": lexical, "weight": weight, "forms": forms,
+     "passages": passages}[args.what](
         args, embedder)
 
 
