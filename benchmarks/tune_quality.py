@@ -232,6 +232,16 @@ def lexical(args, embedder) -> None:
     test_bm = np.stack([corpus.bm25(t, k1, b) for t in test.tokens])
     report(f"BM25 k1 {k1} b {b} (best on train)", grid[(k1, b)][1], test.ndcg(fused(test_bm, test.cos)), base)
 
+    from paperboy.search.query import words
+
+    def with_stop_words(claims: Claims) -> np.ndarray:
+        return np.stack([corpus.bm25(list(dict.fromkeys(t for w in words(text) for t in analyze(w))))
+                         for text in claims.texts])
+    stop_train, stop_test = with_stop_words(train), with_stop_words(test)
+    report(f"stop words kept in the query (lexical alone: train {train.ndcg(stop_train):.4f} test "
+           f"{test.ndcg(stop_test):.4f})", train.ndcg(fused(stop_train, train.cos)),
+           test.ndcg(fused(stop_test, test.cos)), base)
+
     for repeat in (1, 2, 4, 5):
         _, (rtrain, rtest) = load(embedder, title_repeat=repeat)
         grid = {a: rtrain.ndcg(fused(rtrain.bm25, rtrain.cos, a)) for a in (0.3, 0.35, 0.4)}
