@@ -465,6 +465,10 @@ def passages(args, embedder) -> None:
         mean = summed / np.linalg.norm(summed, axis=1, keepdims=True)
         out["256-token windows: one vector, mean of the passages'"] = claims.qvecs @ mean.T
         win = doc_max(corpus.N, short[0], claims.qvecs @ short[1].T)
+        firsts = np.flatnonzero(np.r_[True, short[0][1:] != short[0][:-1]])
+        head = np.zeros_like(corpus.vecs)
+        head[short[0][firsts]] = short[1][firsts]
+        out["first 128 tokens only (cheaper to embed)"] = claims.qvecs @ head.T
         out["128-token windows: MaxP"] = win
         out["128-token windows: max(first 256, MaxP)"] = np.maximum(first, win)
         out["128-token windows: (first 256 + MaxP) / 2"] = (first + win) / 2
