@@ -7,7 +7,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from paperboy.search.embedder import Embedder, ModelError, execution_providers
+from paperboy.search.embedder import (CUDA_BATCH_SIZE, CUDA_TOKENS_PER_BATCH, Embedder,
+                                      ModelError, execution_providers)
 from tests.search.conftest import CORPUS
 
 HAS_CUDA = "CUDAExecutionProvider" in ort.get_available_providers()
@@ -31,6 +32,8 @@ def test_cuda_without_a_cuda_onnxruntime_says_what_to_install():
 def test_cuda_vectors_match_cpu_vectors(tmp_path, embedder):
     cuda = Embedder(cache_dir=tmp_path, batch_size=16, device="cuda")
     assert cuda.device == "cuda"
+    # a GPU runs bigger batches than the CPU's (what the benchmark measured best)
+    assert (cuda.batch_size, cuda.tokens_per_batch) == (CUDA_BATCH_SIZE, CUDA_TOKENS_PER_BATCH)
     texts = [f"{c['title']}. {c['abstract']}" for c in CORPUS]
     on_gpu, on_cpu = cuda.embed(texts), embedder.embed(texts)
     cosine = np.sum(on_gpu * on_cpu, axis=1)  # both L2-normalized
