@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
-import json
 import sys
 from pathlib import Path
 
@@ -157,6 +156,17 @@ def load(embedder, splits=("train", "test"), analyzer=analyze, title_repeat: int
     return corpus, [Claims(corpus, s, embedder) for s in splits]
 
 
+def with_baseline(embedder, side: str):
+    """Corpus, train and test claims, and the shipped fusion's (train, test) nDCG@10, printed
+    beside ``side`` alone (lexical: BM25, dense: cosine)."""
+    corpus, (train, test) = load(embedder)
+    base = (train.ndcg(fused(train.bm25, train.cos)), test.ndcg(fused(test.bm25, test.cos)))
+    alone = (lambda c: c.bm25) if side == "lexical" else (lambda c: c.cos)
+    print(f"shipped: {side} train {train.ndcg(alone(train)):.4f} test {test.ndcg(alone(test)):.4f}; "
+          f"hybrid train {base[0]:.4f} test {base[1]:.4f}")
+    return corpus, train, test, base
+
+
 def report(name: str, train: float, test: float | None, base: tuple[float, float]) -> None:
     tail = "" if test is None else f"   test {test:.4f} ({test - base[1]:+.4f})"
     print(f"{name:58} train {train:.4f} ({train - base[0]:+.4f}){tail}", flush=True)
@@ -171,7 +181,8 @@ def lengths(args, embedder) -> None:
     tok = Tokenizer.from_str(embedder.tokenizer.to_str())
     tok.no_truncation()
     scifact = BeirDataset(SHARED / "scifact", "train").corpus
-    arxiv = list(csv.DictReader(open(SHARED / "arxiv-math-2505" / "arxiv_data.csv", encoding="utf-8")))
+    with open(SHARED / "arxiv-math-2505" / "arxiv_data.csv", encoding="utf-8") as fh:
+        arxiv = list(csv.DictReader(fh))
     for name, texts in (("SciFact", [embed_text(d.get("title"), d.get("text")) for d in scifact]),
                         ("arXiv math 2505", [embed_text(r["title"], r["abstract"]) for r in arxiv])):
         n = np.array([len(e.ids) for e in tok.encode_batch(texts)])
@@ -219,10 +230,7 @@ def rm3_scores(corpus: Corpus, claims: Claims, first: np.ndarray, k: int, m: int
 
 
 def lexical(args, embedder) -> None:
-    corpus, (train, test) = load(embedder)
-    base = (train.ndcg(fused(train.bm25, train.cos)), test.ndcg(fused(test.bm25, test.cos)))
-    print(f"shipped: lexical train {train.ndcg(train.bm25):.4f} test {test.ndcg(test.bm25):.4f}; "
-          f"hybrid train {base[0]:.4f} test {base[1]:.4f}")
+    corpus, train, test, base = with_baseline(embedder, "lexical")
     grid = {}
     for k1, b in itertools.product((0.9, 1.2, 1.5, 2.0), (0.5, 0.75, 0.9)):
         bm = np.stack([corpus.bm25(t, k1, b) for t in train.tokens])
@@ -250,7 +258,7 @@ def lexical(args, embedder) -> None:
                f"train {rtrain.ndcg(rtrain.bm25):.4f} test {rtest.ndcg(rtest.bm25):.4f}",
                grid[a], rtest.ndcg(fused(rtest.bm25, rtest.cos, a)), base)
 
-    plain, (ptrain, ptest) = load(embedder, analyzer=stemless_analyzer())
+    _, (ptrain, ptest) = load(embedder, analyzer=stemless_analyzer())
     report(f"no stemming (lexical alone: train {ptrain.ndcg(ptrain.bm25):.4f} test "
            f"{ptest.ndcg(ptest.bm25):.4f})", ptrain.ndcg(fused(ptrain.bm25, train.cos)),
            ptest.ndcg(fused(ptest.bm25, test.cos)), base)
@@ -346,8 +354,7 @@ def other_forms(claims: Claims, sample: np.ndarray) -> dict[str, dict[float, np.
 
 
 def forms(args, embedder) -> None:
-    corpus, (train, test) = load(embedder)
-    base = (train.ndcg(fused(train.bm25, train.cos)), test.ndcg(fused(test.bm25, test.cos)))
+    corpus, train, test, base = with_baseline(embedder, "dense")
     sample = np.random.default_rng(0).choice(corpus.N, 1000, replace=False)
     on_test = other_forms(test, sample)
     on_train = other_forms(train, sample)
@@ -441,10 +448,7 @@ def doc_max(n_docs: int, owners: np.ndarray, sims: np.ndarray) -> np.ndarray:
 
 
 def passages(args, embedder) -> None:
-    corpus, (train, test) = load(embedder)
-    base = (train.ndcg(fused(train.bm25, train.cos)), test.ndcg(fused(test.bm25, test.cos)))
-    print(f"shipped: dense train {train.ndcg(train.cos):.4f} test {test.ndcg(test.cos):.4f}; "
-          f"hybrid train {base[0]:.4f} test {base[1]:.4f}")
+    corpus, train, test, base = with_baseline(embedder, "dense")
     tails = passage_vectors(embedder, 256, 32, tails_only=True)
     short = passage_vectors(embedder, 128, 16, tails_only=False)
 
