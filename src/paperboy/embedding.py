@@ -23,14 +23,14 @@ def cuda_available() -> bool:
 
 def resolve_precision(precision: str, device: str) -> str:
     """``int8`` or ``fp32``: ``auto`` is int8 on the CPU and fp32 on a GPU (the int8 operators
-    run on the CPU only)."""
+    run on the CPU only): device cpu, cuda, or auto (cuda where onnxruntime has it)."""
     if precision not in PRECISIONS:
         raise ValueError(f"embedding precision {precision!r}: use auto, int8 or fp32")
     if precision != "auto":
         return precision
-    if device == "cpu":
-        return "int8"
-    return "fp32" if cuda_available() else "int8"
+    if device == "auto":
+        device = "cuda" if cuda_available() else "cpu"
+    return "fp32" if device == "cuda" else "int8"
 
 
 def model_id(model: str, precision: str) -> str:

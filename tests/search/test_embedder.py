@@ -128,7 +128,7 @@ def test_int8_is_the_default_on_the_cpu_under_its_own_model_id(embedder, embedde
     assert embedder_fp32.model_id == "all-MiniLM-L6-v2"
     assert embedder.onnx_path.name.endswith("-int8v2.onnx") and embedder.onnx_path.is_file()
     assert resolve_precision("auto", "cpu") == "int8"
-    assert resolve_precision("fp32", "cpu") == "fp32"
+    assert resolve_precision("fp32", "cpu") == "fp32" and resolve_precision("auto", "cuda") == "fp32"
 
 
 def test_int8_vectors_stay_close_to_fp32(embedder, embedder_fp32):
