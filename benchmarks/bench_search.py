@@ -1,7 +1,7 @@
 """Search speed benchmarks (run by hand; figures go to benchmarks/RESULTS.md "## Search speed").
 
-    .venv/bin/python benchmarks/bench_search.py embed            # embedding throughput, variants
-    .venv/bin/python benchmarks/bench_search.py embed --baseline OLD.onnx --fp32-only --reps 5
+    .venv/bin/python benchmarks/bench_search.py embed --torch /work/stvenv/bin/python  # vs torch
+    .venv/bin/python benchmarks/bench_search.py embed --baseline OLD.onnx --reps 5
     .venv/bin/python benchmarks/bench_search.py latency --papers 100000
     .venv/bin/python benchmarks/bench_search.py latency --papers 1000000
     .venv/bin/python benchmarks/bench_search.py ingest --papers 20000   # keyword index cost
@@ -85,8 +85,31 @@ def load_arxiv(n: int) -> list[str]:
     return [f"{r['title']}. {r['abstract']}" for r in rows]
 
 
+class TorchTurns:
+    """sentence-transformers on torch in a child process (another Python: torch is not a
+    dependency), taking its turns between Paperboy's variants on the same texts."""
+
+    def __init__(self, python: str):
+        import subprocess
+
+        self.proc = subprocess.Popen([python, str(ROOT / "benchmarks" / "bench_embed_st.py"), "--serve"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.version = json.loads(self.proc.stdout.readline())
+
+    def seconds(self, source: str, n: int) -> float:
+        self.proc.stdin.write(f"{source} {n}\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())["s"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
 def bench_embed(args) -> None:
-    """Every variant on the same texts, alternated, best of --reps (the machine is shared).
+    """Every variant on the same texts, in alternating turns, best of --reps (the machine is
+    shared): with ``--torch PYTHON``, sentence-transformers on torch takes the first turn of
+    each round and the ratios are against it.
 
     ``--baseline FILE.onnx`` (repeatable) also times an older graph file (e.g. a cached
     ``-g1.onnx``, max 256 tokens) with the old fixed batches of 32, same texts and tokenizer, for
@@ -94,21 +117,25 @@ def bench_embed(args) -> None:
     import onnxruntime as ort
 
     sources = ["scifact", "arxiv"] if args.source == "both" else [args.source]
-    variants = [("fp32, max 256 tokens (default)", {}),
-                ("int8 dynamic quantization, max 256", {"quantize": True}),
-                ("fp32, max 128 tokens", {"max_length": 128}),
-                ("int8, max 128 tokens", {"quantize": True, "max_length": 128})]
-    if args.fp32_only:
-        variants = variants[:1]
+    variants = [("int8v2 (default on the CPU)", {"precision": "int8"}),
+                ("fp32 (PAPERBOY_EMBEDDING_PRECISION=fp32)", {"precision": "fp32"})]
     embedders = [(name, make_embedder(**kw)) for name, kw in variants]
+    serial = make_embedder(precision="int8")
+    serial.text_parallel = False  # each text's run on both threads, one text at a time
+    embedders.append(("int8v2, one run at a time on 2 threads", serial))
     for path in reversed(args.baseline or []):
-        old = make_embedder(tokens_per_batch=1 << 30)  # old batching: always 32 texts
+        old = make_embedder(tokens_per_batch=1 << 30, precision="fp32")  # old batching: 32 texts
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = old.session.get_session_options().intra_op_num_threads
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         old.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-        embedders.insert(0, (f"baseline {Path(path).name[-24:]}, 256", old))
+        embedders.append((f"baseline {Path(path).name[-24:]}, 256", old))
+    torch = TorchTurns(args.torch) if args.torch else None
+    if torch:
+        print(f"baseline: sentence-transformers on torch {torch.version['torch']}, "
+              f"{torch.version['threads']} threads, batch 32, max 256 tokens", flush=True)
+    ref_name = "sentence-transformers (torch)" if torch else variants[1][0]
     for source in sources:
         if source == "scifact":
             corpus, _ = load_scifact()
@@ -116,22 +143,36 @@ def bench_embed(args) -> None:
         else:
             texts = load_arxiv(args.texts)
         words = statistics.mean(len(t.split()) for t in texts)
-        default = dict(embedders)["fp32, max 256 tokens (default)"]
-        toks = statistics.mean(len(e.ids) for e in default.tokenizer.encode_batch(texts))
+        toks = statistics.mean(len(e.ids) for e in embedders[0][1].tokenizer.encode_batch(texts))
         print(f"{source}: {len(texts)} title+abstract texts, {words:.0f} words, {toks:.0f} tokens "
-              f"(max 256) on average; {os.cpu_count()} cpus, best of {args.reps}, "
-              f"load {os.getloadavg()[0]:.2f}", flush=True)
-        best = {name: 0.0 for name, _ in embedders}
+              f"(max 256) on average; {os.cpu_count()} cpus, best of {args.reps}", flush=True)
+        names = ([ref_name] if torch else []) + [name for name, _ in embedders]
+        rates: dict[str, list[float]] = {name: [] for name in names}
         for name, emb in embedders:
             emb.embed(texts[:16])  # warm up
-        for _ in range(args.reps):
+        vectors = {}
+        loads = []
+        for rep in range(args.reps):
+            loads.append(os.getloadavg()[0])
+            if torch:
+                rates[ref_name].append(len(texts) / torch.seconds(source, len(texts)))
             for name, emb in embedders:
-                best[name] = max(best[name], emb.throughput(texts))
-        ref_name = "fp32, max 256 tokens (default)"
-        for name, _ in embedders:
-            rate = best[name]
-            print(f"  {name:44} {rate:6.1f} abstracts/s  x{rate / best[ref_name]:.2f} vs fp32/256", flush=True)
-        print(f"  load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+                started = time.perf_counter()
+                vectors[name] = emb.embed(texts)
+                rates[name].append(len(texts) / (time.perf_counter() - started))
+        loads.append(os.getloadavg()[0])
+        print(f"  load average over the rounds: {min(loads):.2f}-{max(loads):.2f}", flush=True)
+        ref = rates[ref_name]
+        for name in names:
+            # the ratio within each round (turns seconds apart share the machine's load), median
+            ratio = statistics.median(r / b for r, b in zip(rates[name], ref))
+            print(f"  {name:44} best {max(rates[name]):6.1f} abstracts/s, x{max(rates[name]) / max(ref):.2f}; "
+                  f"median of per-round ratios x{ratio:.2f} vs {ref_name}", flush=True)
+        cos = (vectors[variants[0][0]] * vectors[variants[1][0]]).sum(axis=1)
+        print(f"  int8v2 vectors against fp32's: cosine min {cos.min():.5f}, mean {cos.mean():.5f}",
+              flush=True)
+    if torch:
+        torch.close()
 
 
 # -- synthetic corpus ---------------------------------------------------------------------------
@@ -433,7 +474,9 @@ def main() -> None:
     e.add_argument("--reps", type=int, default=3)
     e.add_argument("--baseline", action="append",
                    help="an older .onnx graph file to time alongside (before/after); repeatable")
-    e.add_argument("--fp32-only", action="store_true", help="only the default fp32/256 variant")
+    e.add_argument("--torch", metavar="PYTHON",
+                   help="a Python with torch + sentence-transformers: its turn comes first in "
+                        "each round and the ratios are against it (bench_embed_st.py)")
     lat = sub.add_parser("latency")
     lat.add_argument("--papers", type=int, default=100_000)
     lat.add_argument("--queries", type=int, default=300)

@@ -193,6 +193,10 @@ class Embedder:
             self.batch_size = max(self.batch_size, CUDA_BATCH_SIZE)
             self.tokens_per_batch = max(self.tokens_per_batch, CUDA_TOKENS_PER_BATCH)
         self._single = self.session if self.threads == 1 else None
+        #: int8: texts in parallel, one per thread, each run on one core (no per-run handoff
+        #: between the threads of one run: measured faster, benchmarks/RESULTS.md, issue 18)
+        self.text_parallel = self.precision == "int8" and self.threads > 1
+        self._pool = None
 
     def _session(self, threads: int):
         import onnxruntime as ort
@@ -276,6 +280,9 @@ class Embedder:
 
             bar = tqdm(total=len(texts), unit="text", desc=desc, dynamic_ncols=True)
         try:
+            if self.text_parallel and len(texts) > 1:
+                self._embed_in_parallel(encodings, order, out, bar)
+                return out
             start = 0
             while start < len(order):
                 # Longest first: this batch's first text sets the padded length, and the token
@@ -293,6 +300,21 @@ class Embedder:
             if bar is not None:
                 bar.close()
         return out
+
+    def _embed_in_parallel(self, encodings, order, out, bar) -> None:
+        """One text per run on a one-thread session, ``threads`` runs at a time (longest
+        first, so the last runs are short)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._single is None:
+            self._single = self._session(1)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="embed")
+        runs = self._pool.map(lambda i: (i, self._run([encodings[i]], self._single)[0]), order)
+        for i, vector in runs:
+            out[i] = vector
+            if bar is not None:
+                bar.update(1)
 
     def embed_one(self, text: str, single_thread: bool = False) -> np.ndarray:
         """One text's vector. ``single_thread``: run on one core, for a caller that keeps the
