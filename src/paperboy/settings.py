@@ -90,10 +90,11 @@ class Settings(BaseSettings):
     embedding_max_length: int = _setting(256, "Maximum tokens per embedded text (title + abstract).")
     embedding_precision: Literal["auto", "int8", "fp32"] = _setting(
         "auto", "How the embedding model computes: int8 (int8 matrix products with the outlier "
-        "channels kept in range: ~2.6x sentence-transformers on 2 CPU cores, vectors at cosine "
-        "~0.999 to fp32, the same SciFact quality; stored under '<model>+int8v2'), fp32 (the "
-        "exact graph, stored under the model name) or auto (int8 on the CPU, fp32 on a GPU). A "
-        "change means a re-embed (`paperboy embed`); see benchmarks/RESULTS.md, issue 18.")
+        "channels kept in range: ~6x sentence-transformers on the 2 CPU cores measured, the same "
+        "SciFact quality as fp32; stored under '<model>+int8v2'), fp32 (the exact graph, stored "
+        "under the model name) or auto (int8 on the CPU, fp32 on a GPU). A change means a "
+        "re-embed (`paperboy embed`); machines sharing one database must use the same. See "
+        "benchmarks/RESULTS.md, issue 18.")
     embedding_threads: int = _setting(
         0, "Threads of one embedding process (0: one per core, at most 8); `paperboy embed "
         "--workers N` gives each of its N processes an equal share of the cores.")
