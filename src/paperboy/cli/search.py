@@ -137,6 +137,16 @@ def similar(state: CliContext, paper_id, limit, since, until, as_json) -> None:
     _print_hits(_with_papers(state, hits), as_json)
 
 
+def announce_stale(svc) -> dict[str, int]:
+    """Say which stored vectors the current model id replaces (another model, or another
+    precision of the same model); the caller drops them once the new ones are in."""
+    stale = svc.stale_models()
+    if stale:
+        old = ", ".join(f"{m} ({n} vectors)" for m, n in stale.items())
+        click.echo(f"model changed: vectors of {old} are replaced by {svc.model_id}", err=True)
+    return stale
+
+
 @click.command()
 @click.option("--batch", default=512, show_default=True, type=click.IntRange(1, 100_000),
               help="Papers per committed batch (an interrupted run resumes after the last one).")
@@ -160,10 +170,7 @@ def embed(state: CliContext, batch: int, workers: int, device: str | None) -> No
     if workers > 1 and svc.repo.dialect != "postgresql":
         raise click.UsageError("--workers needs PostgreSQL (PAPERBOY_DATABASE_URL): on SQLite "
                                "one process embeds; it uses every core already")
-    stale = svc.stale_models()
-    if stale:
-        old = ", ".join(f"{m} ({n} vectors)" for m, n in stale.items())
-        click.echo(f"model changed: vectors of {old} are replaced by {svc.model_id}", err=True)
+    stale = announce_stale(svc)
     if workers > 1:
         svc.embedder  # the model's graph is built (and cached) once, not by every worker
         done = _run_workers(state, workers, batch)

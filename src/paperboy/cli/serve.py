@@ -153,10 +153,15 @@ def up(state: CliContext, host: str | None, port: int | None, workers: int, days
     if searcher is not None:
         searcher.upkeep.catch_up(progress=state.progress() is not False)
     if searcher is not None and hasattr(searcher, "embed_missing"):
+        from paperboy.cli.search import announce_stale
+
         try:
+            stale = announce_stale(searcher)
             done = searcher.embed_missing(progress=state.progress() is not False)
             if done:
                 click.echo(f"embedded {count_of(done, 'paper')}")
+            if stale:
+                searcher.repo.drop_embeddings_except(searcher.model_id)
         except Exception as exc:  # a missing model must not keep the site down
             click.echo(f"embedding skipped: {exc} (run `paperboy embed` later)", err=True)
     _run_server(state, host, port, workers, scheduler=not no_schedule)
