@@ -102,7 +102,8 @@ def test_unusable_cached_graph_is_built_again(tmp_path, embedder, damage, caplog
     text = "sparse attention for long documents"
     assert np.allclose(again.embed([text]), embedder.embed([text]), atol=1e-5)
     assert weights.stat().st_size > 80e6
-    assert "building it again" in caplog.text
+    # a missing weights file is seen when the graph is looked up; a damaged one when loaded
+    assert ("building it again" in caplog.text) == (damage != "weights deleted")
     assert not list(tmp_path.glob(".*"))  # no build folder left behind
 
 
