@@ -177,6 +177,9 @@ def save_model(model: onnx.ModelProto, path: Path) -> None:
     try:
         onnx.save_model(model, str(work / path.name), save_as_external_data=True,
                         all_tensors_to_one_file=True, location=data.name, size_threshold=1024)
+        # onnx writes the weights readable by their owner only; a server running as another
+        # user reads them too, like the graph
+        shutil.copymode(work / path.name, work / data.name)
         (work / data.name).replace(data)
         (work / path.name).replace(path)
     finally:
