@@ -14,7 +14,9 @@ tokens); vectors come back in input order, float32, L2-normalized.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -90,9 +92,9 @@ def execution_providers(device: str) -> list[str]:
     has_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
     if device == "cuda" and not has_cuda:
         raise ModelError("embedding device cuda: this onnxruntime has no CUDA provider; "
-                         "install it with pip install 'paperboy[gpu]' (a CUDA 12 driver is "
-                         "needed), or use --device cpu")
+                         "install it with pip install 'paperboy[gpu]', or use --device cpu")
     if device != "cpu" and has_cuda:
+        _preload_cuda_libraries(ort)
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     return ["CPUExecutionProvider"]
 
@@ -107,6 +109,27 @@ def _remove_older_formats(cache: Path, prefix: str) -> None:
                 old.unlink()
             except OSError:  # pragma: no cover - another process got there first, or read-only
                 pass
+
+
+def _preload_cuda_libraries(ort) -> None:
+    """Load the CUDA and cuDNN libraries of the nvidia-* wheels that ``paperboy[gpu]``
+    installs: they are not on the loader's path, and without them the CUDA provider fails
+    to start. onnxruntime's helper prints what it could not find; a missing library shows
+    up instead as the session not getting the CUDA provider (see ``Embedder``)."""
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:  # onnxruntime-gpu < 1.21: the libraries come from the system
+        return
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            preload()
+        except Exception:  # noqa: BLE001 - best effort; the session says what it got
+            pass
+
+
+# On a GPU the model wants many rows per run: batches of 128 texts and a 32,768-token budget
+# beat the CPU's 32 and 4,096 (benchmarks/RESULTS.md, "GPU (item 4)").
+CUDA_BATCH_SIZE = 128
+CUDA_TOKENS_PER_BATCH = 32768
 
 
 def _read_json(path: Path, default=None):
@@ -162,11 +185,23 @@ class Embedder:
         self.onnx_path = self._cached_graph(folder, config, cache_dir)
         self.threads = threads or min(os.cpu_count() or 1, 8)
         self.providers = execution_providers(device)
-        self.device = "cuda" if self.providers[0] == "CUDAExecutionProvider" else "cpu"
         # Sessions by thread count, each built on first use: a process that embeds one query
         # on one thread (``paperboy search``) builds that one only.
         self._sessions: dict[int, object] = {}
         self._sessions_lock = threading.Lock()
+        self.device = "cpu"
+        if self.providers[0] == "CUDAExecutionProvider":
+            # whether CUDA started is known from a session only: made now on a GPU
+            started = self.session.get_providers()[0] == "CUDAExecutionProvider"
+            self.device = "cuda" if started else "cpu"
+        if device == "cuda" and self.device != "cuda":
+            raise ModelError(
+                "embedding device cuda: onnxruntime's CUDA provider did not start (its CUDA or "
+                "cuDNN libraries were not found: pip install 'paperboy[gpu]' brings them, or "
+                "put your CUDA and cuDNN library folders on LD_LIBRARY_PATH), or use --device cpu")
+        if self.device == "cuda":
+            self.batch_size = max(self.batch_size, CUDA_BATCH_SIZE)
+            self.tokens_per_batch = max(self.tokens_per_batch, CUDA_TOKENS_PER_BATCH)
 
     @property
     def session(self):
