@@ -254,7 +254,7 @@ def env_name(name: str) -> str:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    import tomllib  # only when there is a config file (its regexes cost a search process ~5 ms)
+    import tomllib  # only when there is a config file: a search process spares its regexes
 
     try:
         with open(path, "rb") as fh:

@@ -234,8 +234,8 @@ def is_brief(args: list[str]) -> bool:
 def main() -> None:
     """The ``paperboy`` executable. A brief command runs without the cyclic garbage collector:
     its imports (sqlalchemy, pydantic, numpy...) make objects by the hundred thousand, and the
-    collector's passes over them, during the imports and again at exit, cost a search process
-    a third of its CPU time (RESULTS.md, "Issue 16": ``paperboy search`` process time)."""
+    collector's passes over them, during the imports and again at exit, are a large share of a
+    search process's CPU time (RESULTS.md, "Issue 16": ``paperboy search`` process time)."""
     brief = is_brief(sys.argv[1:])
     if brief:
         gc.disable()
