@@ -41,7 +41,7 @@ def timed_run(src: Path, data_dir: Path, mode: str) -> tuple[float, float]:
     cmd = [sys.executable, "-m", "paperboy.cli.main", "--data-dir", str(data_dir), "search",
            "--json", "-n", "10", "--mode", mode, QUERY]
     started = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True)
+    proc = subprocess.run(cmd, env=env, capture_output=True, check=False)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0 or not proc.stdout.strip().startswith(b"["):

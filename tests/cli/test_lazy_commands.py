@@ -17,7 +17,7 @@ from paperboy.cli.main import LAZY_COMMANDS, cli, is_brief
 
 
 def _paperboy(*args, env=None, timeout=180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "paperboy.cli.main", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "paperboy.cli.main", *args], env=env, check=False,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -58,7 +58,8 @@ def test_help_in_a_fresh_process_loads_no_command_module():
              "except SystemExit:\n    pass\n"
              "print(sorted(m for m in sys.modules if m.startswith(('paperboy.cli.', 'sqlalchemy',"
              " 'numpy', 'onnxruntime'))), file=sys.stderr)")
-    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                          check=False)
     assert "Find papers by words and meaning" in proc.stdout, proc.stderr
     loaded = proc.stderr.strip()
     assert "paperboy.cli.search" in loaded

@@ -17,7 +17,6 @@ graph computes the same function in fp32 (vectors equal to cosine > 0.99999).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
