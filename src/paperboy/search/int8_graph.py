@@ -129,7 +129,7 @@ def build_int8(weights: dict, config: dict, pooling: str, normalize: bool, token
     it to ``path``."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from paperboy.search.onnx_bert import build_bert_encoder, save_model
+    from paperboy.search.onnx_bert import build_bert_encoder
 
     outliers = (shipped_outliers(digest)
                 or calibrate(weights, config, pooling, normalize, tokenizer_file, max_length))
@@ -139,7 +139,8 @@ def build_int8(weights: dict, config: dict, pooling: str, normalize: bool, token
     tmp_fp32 = path.with_name(f".{path.name}.{os.getpid()}.fp32.tmp")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        save_model(model, tmp_fp32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_fp32.write_bytes(model.SerializeToString())  # one file: what quantize_dynamic reads
         root = logging.getLogger()
         level = root.level
         root.setLevel(logging.ERROR)  # its advice to pre-process is for static quantization
