@@ -89,8 +89,8 @@ class Settings(BaseSettings):
     embedding_max_length: int = _setting(256, "Maximum tokens per embedded text (title + abstract).")
     embedding_precision: Literal["auto", "int8", "fp32"] = _setting(
         "auto", "How the embedding model computes: int8 (int8 matrix products with the outlier "
-        "channels kept in range: ~6x sentence-transformers on the 2 CPU cores measured, the same "
-        "SciFact quality as fp32; stored under '<model>+int8v2'), fp32 (the exact graph, stored "
+        "channels kept in range: several times faster on the CPU, the same SciFact quality as "
+        "fp32; stored under '<model>+int8v2'), fp32 (the exact graph, stored "
         "under the model name) or auto (int8 on the CPU, fp32 on a GPU). A change means a "
         "re-embed (`paperboy embed`); machines sharing one database must use the same. See "
         "benchmarks/RESULTS.md, issue 18.")

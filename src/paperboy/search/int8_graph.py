@@ -1,11 +1,11 @@
 """The int8 embedding graph: int8 matrix products with the outlier channels kept in range.
 
 onnxruntime's dynamic int8 products quantize their float input with one scale per run, set by
-the largest value. In this BERT a few channels dwarf the rest (a LayerNorm output channel
-reaching ~30 where the others stay under ~6, one GELU channel of the first layers reaching ~25
-on the [CLS] token), so plain dynamic int8 rounds everything else coarsely and lost 0.0074
-SciFact nDCG@10 (benchmarks/RESULTS.md, issue 18). Here, from a calibration pass over the
-shipped sample's abstracts (fp32, one text per run):
+the largest value. In this BERT a few channels dwarf the rest (one LayerNorm output channel in
+every layer, one GELU channel of each early layer on the [CLS] token), so plain dynamic int8
+rounds everything else coarsely and lost SciFact quality (benchmarks/RESULTS.md, issue 18, has
+the figures). Here, from a calibration pass over the shipped sample's abstracts (fp32, one text
+per run):
 
 * each LayerNorm output that feeds a product gets its ``OUTLIER_CHANNELS`` largest channels
   divided down to the level of the next largest (a second LayerNorm with scaled gain and bias;
@@ -14,12 +14,12 @@ shipped sample's abstracts (fp32, one text per run):
   channels to a small fp32 side path (the quantized product sees exact zeros there).
 
 Then every product is quantized (per-channel int8 weights, dynamic int8 activations) except
-the side paths. The bundled model's calibration result ships in ``int8_calibration.json`` (keyed
-by a digest of its weights; a test checks it is what calibration computes), so a first start
-builds the graph in a few seconds; any other model is calibrated when its graph is built. The recipe is versioned by :data:`paperboy.embedding.INT8_RECIPE`, which is in
-the model id, so vectors of another recipe are never mixed with these.
+the side paths. The bundled model's calibration result ships in ``int8_calibration.json``
+(keyed by a digest of its weights; a test checks it is what calibration computes), so a first
+start skips the calibration pass; any other model is calibrated when its graph is built. The
+recipe is versioned by :data:`paperboy.embedding.INT8_RECIPE`, which is in the model id, so
+vectors of another recipe are never mixed with these.
 """
-
 from __future__ import annotations
 
 import hashlib
@@ -45,7 +45,7 @@ SHIPPED = Path(__file__).with_name("int8_calibration.json")
 
 
 def weights_digest(path: Path) -> str:
-    """Content digest of a weights file (0.15 s for MiniLM's 91 MB)."""
+    """Content digest of a weights file (read whole: a fraction of a second for MiniLM)."""
     return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
 
 

@@ -15,8 +15,8 @@ own optimizer does not recognise this attention, and the broadcast Add of the ma
 graph computes the same function in fp32 (vectors equal to cosine > 0.99999).
 
 The int8 path (:mod:`paperboy.search.int8_graph`) builds the same encoder with plain
-``LayerNormalization`` ops (onnxruntime's CPU ``SkipLayerNormalization`` kernel was 4x slower
-than Add + LayerNormalization in a measurement, which matters once the products are int8),
+``LayerNormalization`` ops (onnxruntime's CPU ``SkipLayerNormalization`` kernel measured
+several times slower than Add + LayerNormalization, which matters once the products are int8),
 optionally ``taps`` (the inputs of the quantized products as extra outputs, to calibrate on) and
 ``outliers``: per product input, the few channels whose range would set the int8 scale for all
 the others. Those channels are divided by a factor in a second LayerNormalization of the same
