@@ -79,7 +79,7 @@ def main() -> None:
         print(json.dumps(row), flush=True)
 
     # CPU reference vectors and rate (all cores of this machine), on a subset.
-    cpu = Embedder(model=model, cache_dir=cache, device="cpu")
+    cpu = Embedder(model=model, cache_dir=cache, device="cpu", precision="fp32")
     cpu.embed(texts[:64])
     started = time.perf_counter()
     ref = cpu.embed(texts)
