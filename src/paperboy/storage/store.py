@@ -20,9 +20,9 @@ from paperboy.storage.search_index import SearchIndexRepository
 
 
 class Store:
-    def __init__(self, engine: Engine, tz: str):
+    def __init__(self, engine: Engine, tz: str, fulltext_connections: int = 2):
         self.engine = engine
-        self.papers = PaperRepository(engine)
+        self.papers = PaperRepository(engine, fulltext_connections)
         self.accounts = AccountRepository(engine)
         self.community = CommunityRepository(engine)
         self.subscriptions = SubscriptionRepository(engine)
@@ -53,7 +53,8 @@ def open_store(settings: Settings, migrate: bool = True) -> Store:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Configuration goes in here, once, for the CLI, the worker and the server alike: the feed's
     # days (and so the digests') are local days of the configured zone.
-    store = Store(database.make_engine(settings.resolved_database_url), settings.timezone)
+    store = Store(database.make_engine(settings.resolved_database_url), settings.timezone,
+                  settings.pg_fulltext_connections)
     if migrate:
         store.migrate()
         # an import killed while its indexes were set aside leaves them missing: put them back
