@@ -13,7 +13,9 @@ tokens); vectors come back in input order, float32, L2-normalized.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import re
@@ -85,11 +87,32 @@ def execution_providers(device: str) -> list[str]:
     has_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
     if device == "cuda" and not has_cuda:
         raise ModelError("embedding device cuda: this onnxruntime has no CUDA provider; "
-                         "install it with pip install 'paperboy[gpu]' (a CUDA 12 driver is "
-                         "needed), or use --device cpu")
+                         "install it with pip install 'paperboy[gpu]', or use --device cpu")
     if device != "cpu" and has_cuda:
+        _preload_cuda_libraries(ort)
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     return ["CPUExecutionProvider"]
+
+
+def _preload_cuda_libraries(ort) -> None:
+    """Load the CUDA and cuDNN libraries of the nvidia-* wheels that ``paperboy[gpu]``
+    installs: they are not on the loader's path, and without them the CUDA provider fails
+    to start. onnxruntime's helper prints what it could not find; a missing library shows
+    up instead as the session not getting the CUDA provider (see ``Embedder``)."""
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:  # onnxruntime-gpu < 1.21: the libraries come from the system
+        return
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            preload()
+        except Exception:  # noqa: BLE001 - best effort; the session says what it got
+            pass
+
+
+# On a GPU the model wants many rows per run: batches of 128 texts and a 32,768-token budget
+# beat the CPU's 32 and 4,096 (benchmarks/RESULTS.md, "GPU (item 4)").
+CUDA_BATCH_SIZE = 128
+CUDA_TOKENS_PER_BATCH = 32768
 
 
 def _read_json(path: Path, default=None):
@@ -144,9 +167,17 @@ class Embedder:
         onnx_path = self._cached_graph(folder, config, cache_dir)
         self.threads = threads or min(os.cpu_count() or 1, 8)
         self.providers = execution_providers(device)
-        self.device = "cuda" if self.providers[0] == "CUDAExecutionProvider" else "cpu"
         self.onnx_path = onnx_path
         self.session = self._session(self.threads)
+        self.device = "cuda" if self.session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
+        if device == "cuda" and self.device != "cuda":
+            raise ModelError(
+                "embedding device cuda: onnxruntime's CUDA provider did not start (its CUDA or "
+                "cuDNN libraries were not found: pip install 'paperboy[gpu]' brings them, or "
+                "put your CUDA and cuDNN library folders on LD_LIBRARY_PATH), or use --device cpu")
+        if self.device == "cuda":
+            self.batch_size = max(self.batch_size, CUDA_BATCH_SIZE)
+            self.tokens_per_batch = max(self.tokens_per_batch, CUDA_TOKENS_PER_BATCH)
         self._single = self.session if self.threads == 1 else None
 
     def _session(self, threads: int):
