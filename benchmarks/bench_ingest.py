@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_ingest.py [--lines 1000000] [--pg-lines 200000]
         [--no-sqlite] [--baseline-src [NAME=]OTHER/src ... --rounds 2]
-        [--pg-variants all,no_overlap,one_connection]
+        [--pg-variants all,one_connection]
 
 1. Generates (or reuses) a file of ``--lines`` records in the Kaggle snapshot format with
    ``benchmarks/snapshot_gen.py`` (shapes of the 200 real sample records, fresh ids and texts).
@@ -18,11 +18,10 @@
    With ``--baseline-src`` (the ``src`` folder of another checkout, e.g. ``git archive main``;
    repeatable, each as ``NAME=PATH``) the PostgreSQL import runs ``--rounds`` times from each
    tree, taking turns, each into a fresh database, and the ratio of the medians to the first
-   baseline is printed. ``--pg-variants`` adds runs of this tree with one mechanism switched
-   off: ``no_overlap`` (batches stored on the reading thread, not a writer thread),
-   ``one_connection`` (``PAPERBOY_PG_FULLTEXT_CONNECTIONS=0``: the importing connection computes
-   the full-text vectors itself). Each PostgreSQL run also reports the server's CPU seconds
-   (every PostgreSQL process, the ones that ended included).
+   baseline is printed. ``--pg-variants all,one_connection`` adds runs of this tree with
+   ``PAPERBOY_PG_FULLTEXT_CONNECTIONS=0`` (the importing connection computes the full-text
+   vectors itself). Each PostgreSQL run also reports the server's CPU seconds (every PostgreSQL
+   process, the ones that ended included).
 
 ``--compare N`` instead imports the file N times per variant, the variants taking turns
 (A B C D A B C D ...), each into a fresh SQLite store, to decide whether a mechanism pays:
@@ -132,11 +131,10 @@ def child_import(path: Path, data_dir: Path, database_url: str, limit: int,
     if limit:
         items = islice(items, limit)
     _apply_variant(variant)
-    extra = {"overlap": False} if variant == "no_overlap" else {}
     start, cpu = time.perf_counter(), time.process_time()
     listener = SearchService(store, settings).upkeep.listener(embed=False)
     report = run_ingest(store, items, "snapshot", progress=False, error_stream=StringIO(),
-                        listeners=[listener], bulk_index_after=settings.bulk_index_after, **extra)
+                        listeners=[listener], bulk_index_after=settings.bulk_index_after)
     out = report.as_dict()
     helper = resource.getrusage(resource.RUSAGE_CHILDREN)  # the keyword index's helper process
     out.update(seconds=time.perf_counter() - start, cpu_seconds=time.process_time() - cpu,
@@ -237,7 +235,7 @@ def main() -> None:
                     help="src folder of a baseline tree, run against PostgreSQL in turns "
                     "(repeatable; the ratios are to the first).")
     ap.add_argument("--pg-variants", default="all",
-                    help="Comma-separated runs of this tree: all, no_overlap, one_connection.")
+                    help="Comma-separated runs of this tree: all, one_connection.")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--compare", type=int, default=0, metavar="N",
                     help="Import N times per variant, in turns (see the module's docstring).")
@@ -287,7 +285,8 @@ def main() -> None:
         for round_no in range(args.rounds):
             for name, src, variant in trees:
                 label = f"{name}_{round_no}" if args.rounds > 1 else name
-                step(label, lambda: pg_import(args.file, args.pg_lines, src, variant))
+                step(label, lambda src=src, variant=variant: pg_import(args.file, args.pg_lines,
+                                                                       src, variant))
 
         def median(name):
             rates = sorted(results[k]["rate"] for k in results

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import sys
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, TextIO
@@ -24,14 +24,13 @@ from paperboy.errors import PaperboyError, SourceUnavailable
 from paperboy.records import Checkpoint, Paper, Reject
 from paperboy.sources.common import github_repo_in
 from paperboy.storage import Store
-from paperboy.storage.papers import UpsertCounts
 
 #: Exit status of an import that stored what it could but rejected some records.
 EXIT_REJECTED = 3
 
 
 class BatchNotStored(PaperboyError):
-    """Storing one batch failed (the database refused it, or went away); the batches before it
+    """Storing one batch failed (the database refused it, or went away): the batches before it
     are stored, this one is not (its transaction rolled back)."""
 
 
@@ -102,7 +101,7 @@ class _Import:
     """One run of :func:`run_ingest`: the batch being filled, the counts, the progress bar."""
 
     def __init__(self, store: Store, source: str, batch_size: int, bar: tqdm, errors: TextIO,
-                 listeners: list[BatchListener], bulk_index_after: int, overlap: bool = False):
+                 listeners: list[BatchListener], bulk_index_after: int):
         self.store, self.source, self.batch_size = store, source, batch_size
         self.bar, self.errors, self.listeners = bar, errors, listeners
         self.report = IngestReport(source=source)
@@ -112,15 +111,9 @@ class _Import:
         self.bulk_index_after = bulk_index_after
         #: the store's secondary indexes were set aside by this run (rebuilt in ``finish``)
         self.aside = False
-        #: records taken from the source so far (rejects included): where a batch lies
-        self.position = 0
-        #: position of the batch's first record
-        self.batch_first = 0
-        #: the batch being stored on the writer thread (``overlap``)
-        self.in_flight: tuple[Future, list[Paper]] | None = None
-        self.writer: ThreadPoolExecutor | None = None
-        if overlap:
-            self.writer = ThreadPoolExecutor(1, thread_name_prefix="ingest-writer")
+        #: records taken from the source so far, rejects included, and the batch's first one:
+        #: what a failed batch is named by
+        self.position = self.batch_first = 0
 
     def take(self, item: Paper | Reject | Checkpoint) -> None:
         if isinstance(item, Paper):
@@ -158,46 +151,16 @@ class _Import:
         self.bar.update(1)
 
     def flush(self) -> None:
-        """Store the batch (and any checkpoint) in one transaction; tell the listeners. With a
-        writer thread the batch is only handed over (after the one before it is stored), and
-        the source is read on while it is stored."""
+        """Store the batch (and any checkpoint) in one transaction; tell the listeners."""
         if not self.batch and not self.pending_state:
             return
-        batch, state = self.batch, self.pending_state or None
-        self.batch, self.pending_state = [], {}
-        where = (self.batch_first, self.position)
-        if self.writer is None:
-            self.stored(batch, self.upsert(batch, state, where))
-            return
-        self.settle()
-        self.in_flight = (self.writer.submit(self.upsert, batch, state, where), batch)
-
-    def upsert(self, batch: list[Paper], state: dict[str, str] | None,
-               where: tuple[int, int]) -> UpsertCounts:
-        """Store one batch; a failure names the records it held (positions in the source,
-        rejects counted, and the first and last id)."""
         try:
-            return self.store.papers.upsert(batch, self.source, state=state)
+            counts = self.store.papers.upsert(self.batch, self.source,
+                                              state=self.pending_state or None)
         except PaperboyError:
             raise
-        except Exception as exc:
-            what = (f"records {where[0]:,}-{where[1]:,} ({batch[0].id} to {batch[-1].id})"
-                    if batch else "the source's checkpoint")
-            problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise BatchNotStored(
-                f"{self.source}: storing {what} failed: {problem}; what came before is stored, "
-                "this is not: fix the cause and run the same command again to resume"
-            ) from exc
-
-    def settle(self) -> None:
-        """Wait for the batch on the writer thread (if any) and take in its counts."""
-        if self.in_flight is None:
-            return
-        future, batch = self.in_flight
-        self.in_flight = None
-        self.stored(batch, future.result())
-
-    def stored(self, batch: list[Paper], counts: UpsertCounts) -> None:
+        except Exception as exc:  # the database's own error, named by the records it concerns
+            raise self.not_stored(exc) from exc
         report = self.report
         report.new += counts.new
         report.updated += counts.updated
@@ -205,10 +168,21 @@ class _Import:
         if counts.changed_ids:
             for listener in self.listeners:
                 listener(counts.changed_ids)
-        self.bar.update(len(batch))
+        self.bar.update(len(self.batch))
         self.bar.set_postfix(new=report.new, upd=report.updated, rej=report.rejected,
                              refresh=False)
+        self.batch, self.pending_state = [], {}
         self.set_indexes_aside_when_large()
+
+    def not_stored(self, exc: Exception) -> BatchNotStored:
+        batch = self.batch
+        what = (f"records {self.batch_first:,}-{self.position:,} ({batch[0].id} to {batch[-1].id})"
+                if batch else "the source's checkpoint")
+        said = str(exc).strip()
+        problem = type(exc).__name__ + (f": {said.splitlines()[0]}" if said else "")
+        return BatchNotStored(
+            f"{self.source}: storing {what} failed: {problem}; what came before is stored, this "
+            "is not: fix the cause and run the same command again to resume")
 
     def set_indexes_aside_when_large(self) -> None:
         """Once, when this run has added ``bulk_index_after`` papers and at least as many as
@@ -221,15 +195,7 @@ class _Import:
 
     def finish(self) -> IngestReport:
         """Rebuild what was set aside while the listeners finish (the keyword index's last
-        commit), both outside the GIL; then close the listeners. A batch still on the writer
-        thread (the run is ending on an error) is waited for: it is stored whole or not at all,
-        and a failure of its own is printed, not lost."""
-        if self.writer is not None:
-            try:
-                self.settle()
-            except Exception as exc:  # the error that ends the run is already on its way
-                print(f"error: {exc}", file=self.errors)
-            self.writer.shutdown()
+        commit), both outside the GIL; then close the listeners."""
         self.bar.close()
         rebuild = None
         if self.aside:
@@ -263,38 +229,28 @@ def run_ingest(
     listeners: Iterable[BatchListener] = (),
     unit: str = "rec",
     bulk_index_after: int = 0,
-    overlap: bool | None = None,
 ) -> IngestReport:
     """Drain ``items`` into ``store``; ``progress=None`` shows a bar only on a terminal.
 
     ``bulk_index_after`` (0: never): once this run has added that many papers, and at least as
     many as the store held before it, the store's secondary indexes are set aside and rebuilt
     when the run ends (:mod:`paperboy.storage.bulk_indexes`).
-
-    ``overlap`` (None: on a database server): batches are stored on a writer thread, one at a
-    time and in order, while this thread reads the next batch from the source; each batch is
-    still one transaction, so an interrupted run leaves whole batches, as without it.
     """
     errors = error_stream if error_stream is not None else sys.stderr
     quiet = (not errors.isatty()) if progress is None else not progress
     bar = tqdm(total=total, unit=unit, unit_scale=True, disable=quiet, file=errors,
                desc=source, dynamic_ncols=True)
-    if overlap is None:
-        overlap = store.dialect != "sqlite"
-    run = _Import(store, source, batch_size, bar, errors, list(listeners), bulk_index_after,
-                  overlap)
+    run = _Import(store, source, batch_size, bar, errors, list(listeners), bulk_index_after)
     with fewer_collections():
         try:
             for item in items:
                 run.take(item)
             run.flush()
-            run.settle()
         except SourceUnavailable as exc:
             # The records received before the failure are good: store them (their harvest
             # cursor only advances at the source's own checkpoints, so a re-run continues from
             # there), and tell the caller what went in.
             run.flush()
-            run.settle()
             exc.report = run.stopped()
             raise
         finally:

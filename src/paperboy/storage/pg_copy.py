@@ -12,7 +12,6 @@ definition both backends share; the staged rows are the merged rows.
 
 from __future__ import annotations
 
-import struct
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Iterable, Sequence
@@ -24,10 +23,7 @@ from paperboy.records import CONTENT_FIELDS, STORED_FIELDS
 
 _STAGE = "paperboy_stage_papers"
 _STAGE_TSV = "paperboy_stage_tsv"
-#: the full-text vectors of texts given as arrays (fetched in binary: the COPY of the writing
-#: connection hands the same bytes back)
-_TSV = ("SELECT u.id, paperboy_search_tsv(u.title, u.abstract) "
-        "FROM unnest(%b::text[], %b::text[], %b::text[]) AS u(id, title, abstract)")
+_TEXTS = "paperboy_fulltext_texts"
 #: the columns a staged row carries, in COPY order
 COLUMNS = (*STORED_FIELDS, "content_hash", "hidden", "created_at", "modified_at")
 #: what a stored paper takes from a newer merge (never its id, creation time or hidden flag)
@@ -60,45 +56,49 @@ def _staged(rows: Iterable[dict], now: datetime) -> Iterable[tuple]:
 
 
 class FullText:
-    """The full-text vectors of a batch, computed by other connections while the writing one
-    stores the papers, then written by the writing one in its own transaction.
+    """The full-text rows of a batch: their vectors computed by other connections while the
+    writing one stores the papers, then written by the writing one in its own transaction.
 
     ``to_tsvector`` is most of what a bulk import costs the server; on one connection it waits
-    for everything else the batch writes. The helpers only read (a ``SELECT`` of the texts
-    handed to them, nothing stored), so a batch is still one transaction of the writing
-    connection: a killed import leaves whole batches, full-text rows included. ``helpers``
-    connections each take a share of the texts; with none, the writing connection computes
-    them itself when it writes them.
+    for everything else the batch writes. The helpers store nothing (they compute from texts
+    handed to them), so a batch is still one transaction of the writing connection: a killed
+    import leaves whole batches, full-text rows included. ``helpers`` connections each take a
+    share of the texts; with none, the writing connection computes them from its staged rows.
     """
 
     def __init__(self, engine: Engine, rows: Sequence[dict], helpers: int):
-        self._texts = [_texts(rows)] if rows else []
+        self._ids = [r.get("id") or r["b_id"] for r in rows]
         self._parts: list[Future] = []
         if not rows or helpers <= 0:
             return
         helpers = min(helpers, len(rows))
         size = -(-len(rows) // helpers)
-        self._texts = [_texts(rows[start:start + size]) for start in range(0, len(rows), size)]
         pool = ThreadPoolExecutor(helpers, thread_name_prefix="paperboy-fulltext")
-        self._parts = [pool.submit(_on_own_connection, engine, texts) for texts in self._texts]
+        self._parts = [pool.submit(_vectors, engine, [(i, r["title"], r["abstract"]) for i, r in
+                                                      zip(self._ids[start:], rows[start:start + size])])
+                       for start in range(0, len(rows), size)]
         pool.shutdown(wait=False)  # each thread ends with its part
 
     def write(self, conn: Connection) -> None:
-        """(Re)write the batch's ``search_docs`` rows in ``conn``'s transaction; a helper's
-        error is raised here (and the transaction rolls back)."""
-        if not self._texts:
+        """(Re)write the batch's ``search_docs`` rows in ``conn``'s transaction (after
+        :func:`merge_papers`); a helper's error is raised here, and the transaction rolls back."""
+        if not self._ids:
             return
         cur = _cursor(conn)
-        parts = ([part.result() for part in self._parts] if self._parts
-                 else [_vector_rows(conn.connection.driver_connection, *self._texts[0])])
+        if not self._parts:
+            cur.execute("INSERT INTO search_docs (paper_id, tsv) "
+                        f"SELECT id, paperboy_search_tsv(title, abstract) FROM {_STAGE} "
+                        "WHERE id = ANY(%s) ORDER BY id "
+                        "ON CONFLICT (paper_id) DO UPDATE SET tsv = EXCLUDED.tsv", (self._ids,))
+            return
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE_TSV} "
                     "(paper_id text, tsv tsvector) ON COMMIT DELETE ROWS")
         with cur.copy(f"COPY {_STAGE_TSV} (paper_id, tsv) FROM STDIN (FORMAT binary)") as copy:
             copy.write(_BINARY_HEADER)
-            for part in parts:
-                copy.write(part)
+            for part in self._parts:
+                copy.write(part.result())
             copy.write(_BINARY_TRAILER)
-        cur.execute(f"INSERT INTO search_docs (paper_id, tsv) SELECT paper_id, tsv "
+        cur.execute("INSERT INTO search_docs (paper_id, tsv) SELECT paper_id, tsv "
                     f"FROM {_STAGE_TSV} ORDER BY paper_id "
                     "ON CONFLICT (paper_id) DO UPDATE SET tsv = EXCLUDED.tsv")
 
@@ -108,35 +108,29 @@ class FullText:
             part.exception()
 
 
-#: COPY's binary format: signature, flags and header extension length; then per row the
-#: number of fields and each field's length and bytes; -1 for the number of fields ends it
+#: COPY's binary format: a signature, 32 bits of flags and a header extension's length, the
+#: rows, and -1 as the number of fields at the end
 _BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
 _BINARY_TRAILER = b"\xff\xff"
-_FIELD_COUNT, _LENGTH = struct.Struct("!h").pack(2), struct.Struct("!i").pack
 
 
-def _texts(rows: Sequence[dict]) -> tuple[list[str], list[str], list[str]]:
-    return ([r.get("id") or r["b_id"] for r in rows], [r["title"] for r in rows],
-            [r["abstract"] for r in rows])
-
-
-def _on_own_connection(engine: Engine, texts: tuple[list[str], list[str], list[str]]) -> bytes:
+def _vectors(engine: Engine, texts: list[tuple[str, str, str]]) -> bytes:
+    """The binary COPY rows (paper id, full-text vector) of ``(id, title, abstract)`` texts,
+    computed on a connection of its own: the rows pass through as the server wrote them."""
     with engine.connect() as conn:
-        try:
-            return _vector_rows(conn.connection.driver_connection, *texts)
-        finally:
-            conn.rollback()
-
-
-def _vector_rows(driver_conn, ids: list[str], titles: list[str], abstracts: list[str]) -> bytes:
-    """The binary COPY rows (paper id, full-text vector) of these texts."""
-    cur = driver_conn.cursor(binary=True)
-    cur.execute(_TSV, (ids, titles, abstracts))
-    out = []
-    for paper_id, tsv in cur:
-        key = paper_id.encode()
-        out += (_FIELD_COUNT, _LENGTH(len(key)), key, _LENGTH(len(tsv)), tsv)
-    return b"".join(out)
+        driver = conn.connection.driver_connection
+        cur = driver.cursor()
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_TEXTS} "
+                    "(id text, title text, abstract text) ON COMMIT DELETE ROWS")
+        _copy(cur, _TEXTS, ("id", "title", "abstract"), texts)
+        data = bytearray()
+        with cur.copy(f"COPY (SELECT id, paperboy_search_tsv(title, abstract) FROM {_TEXTS}) "
+                      "TO STDOUT (FORMAT binary)") as copy:
+            for block in copy:
+                data += block
+        driver.commit()  # empties the texts' table
+    start = 19 + int.from_bytes(data[15:19], "big")  # past the header and its extension
+    return bytes(data[start:-len(_BINARY_TRAILER)])
 
 
 def merge_papers(conn: Connection, rows: list[dict], now: datetime) -> None:
