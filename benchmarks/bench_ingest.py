@@ -18,9 +18,9 @@
    With ``--baseline-src`` (the ``src`` folder of another checkout, e.g. ``git archive main``;
    repeatable, each as ``NAME=PATH``) the PostgreSQL import runs ``--rounds`` times from each
    tree, taking turns, each into a fresh database, and the ratio of the medians to the first
-   baseline is printed. ``--pg-variants all,one_connection`` adds runs of this tree with
-   ``PAPERBOY_PG_FULLTEXT_CONNECTIONS=0`` (the importing connection computes the full-text
-   vectors itself). Each PostgreSQL run also reports the server's CPU seconds (every PostgreSQL
+   baseline is printed. ``--pg-variants all,one_connection,connections_3`` adds runs of this
+   tree with ``PAPERBOY_PG_FULLTEXT_CONNECTIONS=0`` (the importing connection computes the
+   full-text vectors itself) or 3. Each PostgreSQL run also reports the server's CPU seconds (every PostgreSQL
    process, the ones that ended included).
 
 ``--compare N`` instead imports the file N times per variant, the variants taking turns
@@ -125,6 +125,8 @@ def child_import(path: Path, data_dir: Path, database_url: str, limit: int,
     values = {"data_dir": data_dir, "database_url": database_url or None}
     if variant == "one_connection":
         values["pg_fulltext_connections"] = 0
+    elif variant.startswith("connections_"):
+        values["pg_fulltext_connections"] = int(variant.removeprefix("connections_"))
     settings = load_settings(values, environ={})
     store = open_store(settings)
     items = read_snapshot(path)
@@ -235,7 +237,7 @@ def main() -> None:
                     help="src folder of a baseline tree, run against PostgreSQL in turns "
                     "(repeatable; the ratios are to the first).")
     ap.add_argument("--pg-variants", default="all",
-                    help="Comma-separated runs of this tree: all, one_connection.")
+                    help="Comma-separated runs of this tree: all, one_connection, connections_N.")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--compare", type=int, default=0, metavar="N",
                     help="Import N times per variant, in turns (see the module's docstring).")
