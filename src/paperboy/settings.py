@@ -14,7 +14,6 @@ settings``, where each value in effect came from.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -259,6 +258,8 @@ def env_name(name: str) -> str:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # only when there is a config file: a search process spares its regexes
+
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)

@@ -71,6 +71,62 @@ def test_graph_is_cached_and_reused(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))
 
 
+def test_graph_weights_sit_beside_it_and_sessions_are_made_when_used(tmp_path):
+    """The cached graph keeps its weights in a file of their own (onnxruntime maps it); a
+    process that embeds one query on one thread makes that session only."""
+    from paperboy.search.onnx_bert import weights_path
+
+    one = Embedder(cache_dir=tmp_path, threads=2)
+    assert weights_path(one.onnx_path).stat().st_size > 80e6  # the weights: 90 MB of float32
+    assert one.onnx_path.stat().st_size < 1e6  # the graph alone
+    assert one._sessions == {}
+    one.embed_one("a query", single_thread=True)
+    assert set(one._sessions) == {1}
+    one.embed(["two", "texts"])
+    assert set(one._sessions) == {1, 2}
+
+
+@pytest.mark.parametrize("damage", ["truncated graph", "weights deleted", "weights truncated"])
+def test_unusable_cached_graph_is_built_again(tmp_path, embedder, damage, caplog):
+    from paperboy.search.onnx_bert import weights_path
+
+    path = Embedder(cache_dir=tmp_path).onnx_path
+    weights = weights_path(path)
+    if damage == "truncated graph":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "weights deleted":
+        weights.unlink()
+    else:
+        weights.write_bytes(weights.read_bytes()[:1000])
+    again = Embedder(cache_dir=tmp_path)
+    text = "sparse attention for long documents"
+    assert np.allclose(again.embed([text]), embedder.embed([text]), atol=1e-5)
+    assert weights.stat().st_size > 80e6
+    # a missing weights file is seen when the graph is looked up; a damaged one when loaded
+    assert ("building it again" in caplog.text) == (damage != "weights deleted")
+    assert not list(tmp_path.glob(".*"))  # no build folder left behind
+
+
+def test_unusable_int8_graph_is_built_again(tmp_path):
+    quick = Embedder(cache_dir=tmp_path, quantize=True)
+    quick.onnx_path.write_bytes(b"not a model")
+    again = Embedder(cache_dir=tmp_path, quantize=True)
+    assert again.embed(["residual networks"]).shape == (1, 384)
+    assert again.onnx_path.stat().st_size > 1e6
+
+
+def test_graphs_of_older_formats_are_removed(tmp_path):
+    first = Embedder(cache_dir=tmp_path)
+    stem = first.onnx_path.name.rsplit(f"-g{GRAPH_FORMAT}.onnx", 1)[0]
+    old = [tmp_path / f"{stem}-g{GRAPH_FORMAT - 1}.onnx", tmp_path / f"{stem}-g{GRAPH_FORMAT - 1}-int8.onnx"]
+    for path in old:
+        path.write_bytes(b"old graph")
+    first.onnx_path.unlink()  # the next process builds the current format again
+    Embedder(cache_dir=tmp_path)
+    assert not any(path.exists() for path in old)
+    assert first.onnx_path.is_file()
+
+
 def test_local_sentence_transformers_folder(tmp_path, embedder):
     bundled = resolve_model_dir("all-MiniLM-L6-v2")
     local = tmp_path / "my-model"

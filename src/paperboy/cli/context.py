@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from paperboy.settings import Settings, load_settings
-from paperboy.storage import Store, open_store
+if TYPE_CHECKING:  # imported when used: a command's --help needs neither
+    from paperboy.settings import Settings
+    from paperboy.storage import Store
 
 
 @dataclass
@@ -22,12 +23,16 @@ class CliContext:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from paperboy.settings import load_settings
+
             self._settings = load_settings(self.overrides)
         return self._settings
 
     @property
     def store(self) -> Store:
         if self._store is None:
+            from paperboy.storage import open_store
+
             self._store = open_store(self.settings)
         return self._store
 

@@ -1,7 +1,10 @@
-"""The `paperboy` command: a click group whose sub-commands live in one module each."""
+"""The `paperboy` command: a click group whose sub-commands live in one module each, imported
+only when that command runs (or a help lists it)."""
 
 from __future__ import annotations
 
+import gc
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -42,8 +45,42 @@ def hoist_global_options(args: list[str]) -> list[str]:
     return front + rest
 
 
+#: Sub-commands living in a module of their own: "module:attribute" by command name.
+LAZY_COMMANDS = {
+    "ingest": "paperboy.cli.ingest:ingest",
+    "search": "paperboy.cli.search:search",
+    "similar": "paperboy.cli.search:similar",
+    "embed": "paperboy.cli.search:embed",
+    "index": "paperboy.cli.search:index",
+    "eval": "paperboy.cli.search:eval_group",
+    "serve": "paperboy.cli.serve:serve",
+    "up": "paperboy.cli.serve:up",
+    "worker": "paperboy.cli.serve:worker",
+    "digest": "paperboy.cli.digest:digest",
+    "user": "paperboy.cli.users:user",
+    "moderate": "paperboy.cli.users:moderate",
+    "recommend": "paperboy.cli.recommend:recommend",
+    "sample": "paperboy.cli.sample:sample",
+}
+
+#: Commands that run for a moment and exit: the cyclic garbage collector stays off for them.
+BRIEF_COMMANDS = frozenset({"search", "similar", "show", "stats", "settings"})
+
+
 class _Group(click.Group):
-    """Turns expected errors into one line on stderr and a documented exit status."""
+    """Turns expected errors into one line on stderr and a documented exit status; imports a
+    sub-command's module only when that command is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is None and cmd_name in LAZY_COMMANDS:
+            module, attribute = LAZY_COMMANDS[cmd_name].split(":")
+            found = getattr(importlib.import_module(module), attribute)
+            self.add_command(found, cmd_name)
+        return found
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if ctx.parent is None:
@@ -185,22 +222,28 @@ def settings_cmd(state: CliContext) -> None:
         click.echo(f"{line}\n    {help_text}")
 
 
-# Sub-command groups live in one module each; their heavy imports happen inside the commands.
-from paperboy.cli.digest import digest  # noqa: E402
-from paperboy.cli.ingest import ingest  # noqa: E402
-from paperboy.cli.recommend import recommend  # noqa: E402
-from paperboy.cli.sample import sample  # noqa: E402
-from paperboy.cli.search import embed, eval_group, index, search, similar  # noqa: E402
-from paperboy.cli.serve import serve, up, worker  # noqa: E402
-from paperboy.cli.users import moderate, user  # noqa: E402
-
-for _command in (ingest, search, similar, embed, index, eval_group, serve, up, worker, digest,
-                 user, moderate, recommend, sample):
-    cli.add_command(_command)
+def is_brief(args: list[str]) -> bool:
+    """True when ``args`` ask for a help, the version or one of :data:`BRIEF_COMMANDS`."""
+    rest = hoist_global_options(args)
+    while rest and (rest[0] in GLOBAL_FLAGS or rest[0] in GLOBAL_VALUED
+                    or rest[0].split("=", 1)[0] in GLOBAL_VALUED):
+        rest = rest[2:] if rest[0] in GLOBAL_VALUED else rest[1:]
+    return not rest or rest[0] in BRIEF_COMMANDS or rest[0] in ("-h", "--help", "--version")
 
 
 def main() -> None:
-    cli(prog_name="paperboy")
+    """The ``paperboy`` executable. A brief command runs without the cyclic garbage collector:
+    its imports (sqlalchemy, pydantic, numpy...) make objects by the hundred thousand, and the
+    collector's passes over them, during the imports and again at exit, are a large share of a
+    search process's CPU time (RESULTS.md, "Issue 16": ``paperboy search`` process time)."""
+    brief = is_brief(sys.argv[1:])
+    if brief:
+        gc.disable()
+    try:
+        cli(prog_name="paperboy")
+    finally:
+        if brief:
+            gc.freeze()  # what is left is freed with the process, not examined once more
 
 
 if __name__ == "__main__":  # pragma: no cover

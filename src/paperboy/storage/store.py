@@ -6,29 +6,75 @@ Everything that reads or writes the database goes through a repository hanging o
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Engine
 
 from paperboy.settings import Settings
 from paperboy.storage import database
-from paperboy.storage.accounts import AccountRepository
-from paperboy.storage.community import CommunityRepository
-from paperboy.storage.feeds import FeedRepository
-from paperboy.storage.papers import PaperRepository
-from paperboy.storage.signals import ReaderSignalRepository
-from paperboy.storage.subscriptions import SubscriptionRepository
-from paperboy.storage.search_index import SearchIndexRepository
+
+if TYPE_CHECKING:
+    from paperboy.storage.accounts import AccountRepository
+    from paperboy.storage.community import CommunityRepository
+    from paperboy.storage.feeds import FeedRepository
+    from paperboy.storage.papers import PaperRepository
+    from paperboy.storage.search_index import SearchIndexRepository
+    from paperboy.storage.signals import ReaderSignalRepository
+    from paperboy.storage.subscriptions import SubscriptionRepository
 
 
 class Store:
+    """Each repository's module is imported when the repository is first used: a process that
+    only searches never loads accounts, feeds or signals."""
+
     def __init__(self, engine: Engine, tz: str, fulltext_connections: int = 2):
         self.engine = engine
-        self.papers = PaperRepository(engine, fulltext_connections)
-        self.accounts = AccountRepository(engine)
-        self.community = CommunityRepository(engine)
-        self.subscriptions = SubscriptionRepository(engine)
-        self.search = SearchIndexRepository(engine)
-        self.feeds = FeedRepository(engine, tz)
-        self.signals = ReaderSignalRepository(engine)
+        self.tz = tz
+        #: PostgreSQL: connections that compute an import batch's full-text vectors
+        self.fulltext_connections = fulltext_connections
+
+    @cached_property
+    def papers(self) -> PaperRepository:
+        from paperboy.storage.papers import PaperRepository
+
+        return PaperRepository(self.engine, self.fulltext_connections)
+
+    @cached_property
+    def accounts(self) -> AccountRepository:
+        from paperboy.storage.accounts import AccountRepository
+
+        return AccountRepository(self.engine)
+
+    @cached_property
+    def community(self) -> CommunityRepository:
+        from paperboy.storage.community import CommunityRepository
+
+        return CommunityRepository(self.engine)
+
+    @cached_property
+    def subscriptions(self) -> SubscriptionRepository:
+        from paperboy.storage.subscriptions import SubscriptionRepository
+
+        return SubscriptionRepository(self.engine)
+
+    @cached_property
+    def search(self) -> SearchIndexRepository:
+        from paperboy.storage.search_index import SearchIndexRepository
+
+        return SearchIndexRepository(self.engine)
+
+    @cached_property
+    def feeds(self) -> FeedRepository:
+        from paperboy.storage.feeds import FeedRepository
+
+        return FeedRepository(self.engine, self.tz)
+
+    @cached_property
+    def signals(self) -> ReaderSignalRepository:
+        from paperboy.storage.signals import ReaderSignalRepository
+
+        return ReaderSignalRepository(self.engine)
 
     @property
     def dialect(self) -> str:
