@@ -20,8 +20,8 @@
    tree, taking turns, each into a fresh database, and the ratio of the medians to the first
    baseline is printed. ``--pg-variants all,one_connection,connections_3`` adds runs of this
    tree with ``PAPERBOY_PG_FULLTEXT_CONNECTIONS=0`` (the importing connection computes the
-   full-text vectors itself) or 3. Each PostgreSQL run also reports the server's CPU seconds (every PostgreSQL
-   process, the ones that ended included).
+   full-text vectors itself) or 3. Each PostgreSQL run also reports the server's CPU seconds
+   (every PostgreSQL process, the ones that ended included).
 
 ``--compare N`` instead imports the file N times per variant, the variants taking turns
 (A B C D A B C D ...), each into a fresh SQLite store, to decide whether a mechanism pays:
@@ -154,7 +154,7 @@ def run_child(path: Path, data_dir: Path, database_url: str = "", limit: int = 0
     cmd = [sys.executable, __file__, "--child", str(path), str(data_dir), database_url, str(limit),
            variant]
     env = dict(os.environ, PYTHONPATH=str(src)) if src else None
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if done.returncode:
         sys.exit(f"the import ({variant}, {src or 'this tree'}) failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])

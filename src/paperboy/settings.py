@@ -141,7 +141,7 @@ class Settings(BaseSettings):
     pg_fulltext_connections: int = _setting(
         2, "PostgreSQL: extra connections that compute an import batch's full-text vectors while "
         "the importing connection writes the rest of the batch (faster where the database server "
-        "has cores to spare); 0: the importing connection computes them itself.")
+        "has cores to spare; at most 8); 0: the importing connection computes them itself.")
     max_body_bytes: int = _setting(
         1024 * 1024, "Largest request body (JSON or form) a signed-in client may send; larger: 413.")
     max_anonymous_body_bytes: int = _setting(

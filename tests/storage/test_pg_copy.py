@@ -88,7 +88,8 @@ def test_full_text_rows_are_the_same_however_many_connections_compute_them(
     store = open_store(load_settings({"data_dir": tmp_path / "data", "database_url": pg_url,
                                       "pg_fulltext_connections": connections}, environ={}))
     try:
-        papers = [make_paper(abstract=f"Graphs and grouping {n}; l'été, naïve ümlauts") for n in range(7)]
+        papers = [make_paper(abstract=f"Graphs and grouping {n}; l'été, naïve ümlauts")
+                  for n in range(7)]
         store.papers.upsert(papers, source="arxiv")
         retitled = make_paper(id=papers[2].id, version=2, title="Retitled widgets")
         store.papers.upsert([retitled, *papers[3:]], source="arxiv")
@@ -110,5 +111,6 @@ def test_a_batch_whose_full_text_fails_is_not_stored_at_all(pg_store):
     assert pg_store.papers.count() == 1  # nothing of the failed batch: papers, facets, sources
     with pg_store.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM paper_sources")).scalar_one() == 1
-        assert conn.execute(text("SELECT count(DISTINCT paper_id) FROM paper_authors")).scalar_one() == 1
+        authored = conn.execute(text("SELECT count(DISTINCT paper_id) FROM paper_authors"))
+        assert authored.scalar_one() == 1
     assert _stale_full_text(pg_store) == 0

@@ -24,6 +24,8 @@ from paperboy.records import CONTENT_FIELDS, STORED_FIELDS
 _STAGE = "paperboy_stage_papers"
 _STAGE_TSV = "paperboy_stage_tsv"
 _TEXTS = "paperboy_fulltext_texts"
+#: helper connections at most: with the importing one, well inside the engine's pool (5 + 10)
+MAX_HELPERS = 8
 #: the columns a staged row carries, in COPY order
 COLUMNS = (*STORED_FIELDS, "content_hash", "hidden", "created_at", "modified_at")
 #: what a stored paper takes from a newer merge (never its id, creation time or hidden flag)
@@ -71,12 +73,12 @@ class FullText:
         self._parts: list[Future] = []
         if not rows or helpers <= 0:
             return
-        helpers = min(helpers, len(rows))
+        helpers = min(helpers, len(rows), MAX_HELPERS)
         size = -(-len(rows) // helpers)
+        texts = [(i, r["title"], r["abstract"]) for i, r in zip(self._ids, rows)]
         pool = ThreadPoolExecutor(helpers, thread_name_prefix="paperboy-fulltext")
-        self._parts = [pool.submit(_vectors, engine, [(i, r["title"], r["abstract"]) for i, r in
-                                                      zip(self._ids[start:], rows[start:start + size])])
-                       for start in range(0, len(rows), size)]
+        self._parts = [pool.submit(_vectors, engine, texts[start:start + size])
+                       for start in range(0, len(texts), size)]
         pool.shutdown(wait=False)  # each thread ends with its part
 
     def write(self, conn: Connection) -> None:
