@@ -1,7 +1,8 @@
 """Snapshot import benchmark: records/s and peak RSS on SQLite (and PostgreSQL), no embeddings.
 
     .venv/bin/python benchmarks/bench_ingest.py [--lines 1000000] [--pg-lines 200000]
-        [--no-sqlite] [--baseline-src OTHER/src --rounds 2]
+        [--no-sqlite] [--baseline-src [NAME=]OTHER/src ... --rounds 2]
+        [--pg-variants all,one_connection]
 
 1. Generates (or reuses) a file of ``--lines`` records in the Kaggle snapshot format with
    ``benchmarks/snapshot_gen.py`` (shapes of the 200 real sample records, fresh ids and texts).
@@ -14,9 +15,13 @@
    wall time, CPU time and the child's peak RSS (``ru_maxrss``), and the same for the keyword
    index's helper process; the keyword index must hold every paper at the end (checked).
 4. The same into PostgreSQL (pgserver) for the first ``--pg-lines`` lines (0 skips it).
-   With ``--baseline-src`` (the ``src`` folder of another checkout, e.g. ``git archive main``)
-   the PostgreSQL import runs ``--rounds`` times from each tree, alternating, each into a fresh
-   database, and the ratio of the medians is printed.
+   With ``--baseline-src`` (the ``src`` folder of another checkout, e.g. ``git archive main``;
+   repeatable, each as ``NAME=PATH``) the PostgreSQL import runs ``--rounds`` times from each
+   tree, taking turns, each into a fresh database, and the ratio of the medians to the first
+   baseline is printed. ``--pg-variants all,one_connection,connections_3`` adds runs of this
+   tree with ``PAPERBOY_PG_FULLTEXT_CONNECTIONS=0`` (the importing connection computes the
+   full-text vectors itself) or 3. Each PostgreSQL run also reports the server's CPU seconds
+   (every PostgreSQL process, the ones that ended included).
 
 ``--compare N`` instead imports the file N times per variant, the variants taking turns
 (A B C D A B C D ...), each into a fresh SQLite store, to decide whether a mechanism pays:
@@ -117,8 +122,12 @@ def child_import(path: Path, data_dir: Path, database_url: str, limit: int,
     from paperboy.sources.snapshot import read_snapshot
     from paperboy.storage import open_store
 
-    settings = load_settings({"data_dir": data_dir, "database_url": database_url or None},
-                             environ={})
+    values = {"data_dir": data_dir, "database_url": database_url or None}
+    if variant == "one_connection":
+        values["pg_fulltext_connections"] = 0
+    elif variant.startswith("connections_"):
+        values["pg_fulltext_connections"] = int(variant.removeprefix("connections_"))
+    settings = load_settings(values, environ={})
     store = open_store(settings)
     items = read_snapshot(path)
     if limit:
@@ -145,11 +154,30 @@ def run_child(path: Path, data_dir: Path, database_url: str = "", limit: int = 0
     cmd = [sys.executable, __file__, "--child", str(path), str(data_dir), database_url, str(limit),
            variant]
     env = dict(os.environ, PYTHONPATH=str(src)) if src else None
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if done.returncode:
+        sys.exit(f"the import ({variant}, {src or 'this tree'}) failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def pg_import(path: Path, limit: int, src: Path | None) -> dict:
+def server_cpu_seconds(pgdata: Path) -> float:
+    """CPU seconds of a PostgreSQL server: the postmaster, its live processes and the ones it
+    has reaped (a connection's backend ends with the connection)."""
+    import psutil
+
+    root = psutil.Process(int((pgdata / "postmaster.pid").read_text().split()[0]))
+    t = root.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in root.children():
+        try:
+            c = child.cpu_times()
+            total += c.user + c.system
+        except psutil.Error:  # ended meanwhile: counted with the reaped ones
+            pass
+    return total
+
+
+def pg_import(path: Path, limit: int, src: Path | None, variant: str = "all") -> dict:
     """One import into a fresh PostgreSQL (pgserver) database, from the code under ``src``."""
     import pgserver
 
@@ -157,7 +185,10 @@ def pg_import(path: Path, limit: int, src: Path | None) -> dict:
         os.chmod(tmp, 0o755)
         server = pgserver.get_server(Path(tmp) / "pg", cleanup_mode="stop")
         try:
-            return run_child(path, Path(tmp) / "pgdata", server.get_uri(), limit, src=src)
+            before = server_cpu_seconds(Path(server.pgdata))
+            out = run_child(path, Path(tmp) / "pgdata", server.get_uri(), limit, variant, src)
+            out["server_cpu_seconds"] = round(server_cpu_seconds(Path(server.pgdata)) - before, 2)
+            return out
         finally:
             server.cleanup()
 
@@ -202,8 +233,11 @@ def main() -> None:
     ap.add_argument("--sample", type=Path, default=DEFAULT_SAMPLE)
     ap.add_argument("--keep", action="store_true", help="Keep the generated file.")
     ap.add_argument("--no-sqlite", action="store_true", help="Skip the SQLite import.")
-    ap.add_argument("--baseline-src", type=Path,
-                    help="src folder of the baseline code, run against PostgreSQL alternately.")
+    ap.add_argument("--baseline-src", action="append", default=[], metavar="[NAME=]PATH",
+                    help="src folder of a baseline tree, run against PostgreSQL in turns "
+                    "(repeatable; the ratios are to the first).")
+    ap.add_argument("--pg-variants", default="all",
+                    help="Comma-separated runs of this tree: all, one_connection, connections_N.")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--compare", type=int, default=0, metavar="N",
                     help="Import N times per variant, in turns (see the module's docstring).")
@@ -243,20 +277,27 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             step("sqlite", lambda: run_child(args.file, Path(tmp) / "sqlite"))
     if args.pg_lines:
-        trees = [("postgresql", None)]
-        if args.baseline_src:
-            trees = [("postgresql_baseline", args.baseline_src.resolve()), *trees]
+        trees = [(f"postgresql_{v}" if v != "all" else "postgresql", None, v)
+                 for v in args.pg_variants.split(",")]
+        baselines = []
+        for spec in args.baseline_src:
+            name, _, src = spec.rpartition("=")
+            baselines.append((f"postgresql_{name or 'baseline'}", Path(src).resolve(), "all"))
+        trees = [*baselines, *trees]
         for round_no in range(args.rounds):
-            for name, src in trees:
+            for name, src, variant in trees:
                 label = f"{name}_{round_no}" if args.rounds > 1 else name
-                step(label, lambda: pg_import(args.file, args.pg_lines, src))
-        if args.baseline_src:
-            def median(name):
-                rates = sorted(results[k]["rate"] for k in results
-                               if k == name or k.removeprefix(name + "_").isdigit())
-                return rates[len(rates) // 2]
-            results["postgresql_speedup"] = round(median("postgresql")
-                                                  / median("postgresql_baseline"), 2)
+                step(label, lambda src=src, variant=variant: pg_import(args.file, args.pg_lines,
+                                                                       src, variant))
+
+        def median(name):
+            rates = sorted(results[k]["rate"] for k in results
+                           if k == name or k.removeprefix(name + "_").isdigit())
+            return rates[len(rates) // 2]
+        if baselines:
+            first = median(baselines[0][0])
+            results["postgresql_ratios_to_" + baselines[0][0]] = {
+                name: round(median(name) / first, 2) for name, _, _ in trees}
     base = results["parse_only"]["rate"]
     for name in list(results):
         if isinstance(results[name], dict) and "rate" in results[name] and name != "parse_only":

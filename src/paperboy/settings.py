@@ -125,6 +125,10 @@ class Settings(BaseSettings):
         "store held before, it drops the secondary indexes (dates, authors, categories, "
         "organization) and rebuilds them in one pass when it ends; several times cheaper for a "
         "first snapshot load. 0 disables.")
+    pg_fulltext_connections: int = _setting(
+        2, "PostgreSQL: extra connections that compute an import batch's full-text vectors while "
+        "the importing connection writes the rest of the batch (faster where the database server "
+        "has cores to spare; at most 8); 0: the importing connection computes them itself.")
     max_body_bytes: int = _setting(
         1024 * 1024, "Largest request body (JSON or form) a signed-in client may send; larger: 413.")
     max_anonymous_body_bytes: int = _setting(

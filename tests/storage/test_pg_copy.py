@@ -72,3 +72,45 @@ def test_two_batches_in_a_row_reuse_the_staging_table(pg_store):
     assert pg_store.papers.upsert(first, source="arxiv").new == 3
     assert pg_store.papers.upsert(second, source="arxiv").new == 2
     assert pg_store.papers.count() == 5
+
+
+def _stale_full_text(store) -> int:
+    """Papers whose full-text row is missing or differs from the one the SQL function gives."""
+    with store.engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT count(*) FROM papers p LEFT JOIN search_docs d ON d.paper_id = p.id "
+            "WHERE d.tsv IS DISTINCT FROM paperboy_search_tsv(p.title, p.abstract)")).scalar_one()
+
+
+@pytest.mark.parametrize("connections", [0, 1, 3])
+def test_full_text_rows_are_the_same_however_many_connections_compute_them(
+        tmp_path, pg_url, connections):
+    store = open_store(load_settings({"data_dir": tmp_path / "data", "database_url": pg_url,
+                                      "pg_fulltext_connections": connections}, environ={}))
+    try:
+        papers = [make_paper(abstract=f"Graphs and grouping {n}; l'été, naïve ümlauts")
+                  for n in range(7)]
+        store.papers.upsert(papers, source="arxiv")
+        retitled = make_paper(id=papers[2].id, version=2, title="Retitled widgets")
+        store.papers.upsert([retitled, *papers[3:]], source="arxiv")
+        assert store.papers.count() == 7 and _stale_full_text(store) == 0
+        assert "widget" in _tsv(store, papers[2].id)
+    finally:
+        store.close()
+
+
+def test_a_batch_whose_full_text_fails_is_not_stored_at_all(pg_store):
+    kept = make_paper()
+    pg_store.papers.upsert([kept], source="arxiv")
+    with pg_store.engine.begin() as conn:  # the helpers' computation now fails on the server
+        conn.execute(text("ALTER FUNCTION paperboy_search_tsv(text, text) RENAME TO gone"))
+    with pytest.raises(Exception, match="paperboy_search_tsv"):
+        pg_store.papers.upsert([make_paper(), make_paper()], source="arxiv")
+    with pg_store.engine.begin() as conn:
+        conn.execute(text("ALTER FUNCTION gone(text, text) RENAME TO paperboy_search_tsv"))
+    assert pg_store.papers.count() == 1  # nothing of the failed batch: papers, facets, sources
+    with pg_store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM paper_sources")).scalar_one() == 1
+        authored = conn.execute(text("SELECT count(DISTINCT paper_id) FROM paper_authors"))
+        assert authored.scalar_one() == 1
+    assert _stale_full_text(pg_store) == 0

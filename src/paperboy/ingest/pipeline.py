@@ -20,13 +20,18 @@ from typing import Callable, Iterable, Iterator, TextIO
 
 from tqdm import tqdm
 
-from paperboy.errors import SourceUnavailable
+from paperboy.errors import PaperboyError, SourceUnavailable
 from paperboy.records import Checkpoint, Paper, Reject
 from paperboy.sources.common import github_repo_in
 from paperboy.storage import Store
 
 #: Exit status of an import that stored what it could but rejected some records.
 EXIT_REJECTED = 3
+
+
+class BatchNotStored(PaperboyError):
+    """Storing one batch failed (the database refused it, or went away): the batches before it
+    are stored, this one is not (its transaction rolled back)."""
 
 
 @dataclass
@@ -106,9 +111,15 @@ class _Import:
         self.bulk_index_after = bulk_index_after
         #: the store's secondary indexes were set aside by this run (rebuilt in ``finish``)
         self.aside = False
+        #: records taken from the source so far, rejects included, and the batch's first one:
+        #: what a failed batch is named by
+        self.position = self.batch_first = 0
 
     def take(self, item: Paper | Reject | Checkpoint) -> None:
         if isinstance(item, Paper):
+            self.position += 1
+            if not self.batch:
+                self.batch_first = self.position
             self.add_paper(item)
         elif isinstance(item, Reject):
             self.reject(item)
@@ -127,6 +138,7 @@ class _Import:
             self.flush()
 
     def reject(self, item: Reject) -> None:
+        self.position += 1
         report = self.report
         report.rejected += 1
         if len(report.rejects) < _KEPT_REJECTS:
@@ -142,8 +154,13 @@ class _Import:
         """Store the batch (and any checkpoint) in one transaction; tell the listeners."""
         if not self.batch and not self.pending_state:
             return
-        counts = self.store.papers.upsert(self.batch, self.source,
-                                          state=self.pending_state or None)
+        try:
+            counts = self.store.papers.upsert(self.batch, self.source,
+                                              state=self.pending_state or None)
+        except PaperboyError:
+            raise
+        except Exception as exc:  # the database's own error, named by the records it concerns
+            raise self.not_stored(exc) from exc
         report = self.report
         report.new += counts.new
         report.updated += counts.updated
@@ -156,6 +173,16 @@ class _Import:
                              refresh=False)
         self.batch, self.pending_state = [], {}
         self.set_indexes_aside_when_large()
+
+    def not_stored(self, exc: Exception) -> BatchNotStored:
+        batch = self.batch
+        what = (f"records {self.batch_first:,}-{self.position:,} ({batch[0].id} to {batch[-1].id})"
+                if batch else "the source's checkpoint")
+        said = str(exc).strip()
+        problem = type(exc).__name__ + (f": {said.splitlines()[0]}" if said else "")
+        return BatchNotStored(
+            f"{self.source}: storing {what} failed: {problem}; what came before is stored, this "
+            "is not: fix the cause and run the same command again to resume")
 
     def set_indexes_aside_when_large(self) -> None:
         """Once, when this run has added ``bulk_index_after`` papers and at least as many as

@@ -317,8 +317,10 @@ _NO_CATEGORY = ~exists().where(paper_categories.c.paper_id == daily_listings.c.p
 class PaperRepository:
     """All reads and writes of papers and their provenance."""
 
-    def __init__(self, engine):
+    def __init__(self, engine, fulltext_connections: int = 2):
         self.engine = engine
+        #: PostgreSQL: connections that compute a batch's full-text vectors (pg_copy.FullText)
+        self.fulltext_connections = fulltext_connections
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -365,17 +367,23 @@ class PaperRepository:
                 counts.changed_ids.append(values["id"])
                 counts.updated += 1
             if conn.dialect.name == "postgresql":
-                pg_copy.drop_facets(conn, changed_ids)
-                retext = [row["id"] for row in inserts]
-                retext += [row["b_id"] for row in updates
-                           if (row["title"], row["abstract"]) != (existing[row["b_id"]]["title"],
-                                                                  existing[row["b_id"]]["abstract"])]
-                pg_copy.merge_papers(conn, [*inserts, *updates], retext, now)
-                self._write_facets(conn, [*inserts, *updates])
-                pg_copy.touch_sources(conn, ids, source, now)
-                self._write_listings(conn, items, source, now)
-                if state:
-                    self._set_state(conn, state, now)
+                retext = [*inserts, *(row for row in updates
+                                      if (row["title"], row["abstract"])
+                                      != (existing[row["b_id"]]["title"],
+                                          existing[row["b_id"]]["abstract"]))]
+                fulltext = pg_copy.FullText(self.engine, retext, self.fulltext_connections)
+                try:
+                    pg_copy.drop_facets(conn, changed_ids)
+                    pg_copy.merge_papers(conn, [*inserts, *updates], now)
+                    self._write_facets(conn, [*inserts, *updates])
+                    pg_copy.touch_sources(conn, ids, source, now)
+                    self._write_listings(conn, items, source, now)
+                    if state:
+                        self._set_state(conn, state, now)
+                    fulltext.write(conn)
+                except BaseException:
+                    fulltext.cancel()
+                    raise
                 return counts
             with revs_in_bulk(conn, [row["id"] for row in inserts]):
                 _insert_many(conn, papers, inserts)

@@ -28,15 +28,17 @@ class Store:
     """Each repository's module is imported when the repository is first used: a process that
     only searches never loads accounts, feeds or signals."""
 
-    def __init__(self, engine: Engine, tz: str):
+    def __init__(self, engine: Engine, tz: str, fulltext_connections: int = 2):
         self.engine = engine
         self.tz = tz
+        #: PostgreSQL: connections that compute an import batch's full-text vectors
+        self.fulltext_connections = fulltext_connections
 
     @cached_property
     def papers(self) -> PaperRepository:
         from paperboy.storage.papers import PaperRepository
 
-        return PaperRepository(self.engine)
+        return PaperRepository(self.engine, self.fulltext_connections)
 
     @cached_property
     def accounts(self) -> AccountRepository:
@@ -97,7 +99,8 @@ def open_store(settings: Settings, migrate: bool = True) -> Store:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Configuration goes in here, once, for the CLI, the worker and the server alike: the feed's
     # days (and so the digests') are local days of the configured zone.
-    store = Store(database.make_engine(settings.resolved_database_url), settings.timezone)
+    store = Store(database.make_engine(settings.resolved_database_url), settings.timezone,
+                  settings.pg_fulltext_connections)
     if migrate:
         store.migrate()
         # an import killed while its indexes were set aside leaves them missing: put them back
