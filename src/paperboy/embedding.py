@@ -8,6 +8,8 @@ below them.
 
 from __future__ import annotations
 
+from typing import Callable
+
 #: Suffix of the int8 path's model id: the recipe's version (bumped when the recipe changes the
 #: vectors). The plain model name is the fp32 graph's; the old "+int8" (every product in int8,
 #: per-tensor activation scales) is gone and its vectors are re-embedded.
@@ -38,7 +40,19 @@ def model_id(model: str, precision: str) -> str:
     return f"{model}+{INT8_RECIPE}" if precision == "int8" else model
 
 
-def configured_model_id(settings) -> str:
-    """The model id of the embedding settings in effect."""
-    return model_id(settings.embedding_model,
-                    resolve_precision(settings.embedding_precision, settings.embedding_device))
+def store_precision(settings, has_vectors: Callable[[str], bool]) -> str:
+    """The precision to compute at: the setting, or for ``auto`` the one whose vectors the
+    store already holds for this model, so that an upgrade or a GPU machine joining CPU ones
+    never makes a second kind of vectors (nor drops the first); with neither (or both) held,
+    int8 on the CPU and fp32 on a GPU. ``has_vectors(model_id)``: the store's answer."""
+    if settings.embedding_precision != "auto":
+        return settings.embedding_precision
+    held = [p for p in ("int8", "fp32") if has_vectors(model_id(settings.embedding_model, p))]
+    if len(held) == 1:
+        return held[0]
+    return resolve_precision("auto", settings.embedding_device)
+
+
+def configured_model_id(settings, has_vectors: Callable[[str], bool]) -> str:
+    """The model id of the embedding settings in effect for a store (see ``store_precision``)."""
+    return model_id(settings.embedding_model, store_precision(settings, has_vectors))

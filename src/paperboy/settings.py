@@ -91,9 +91,9 @@ class Settings(BaseSettings):
         "auto", "How the embedding model computes: int8 (int8 matrix products with the outlier "
         "channels kept in range: several times faster on the CPU, the same SciFact quality as "
         "fp32; stored under '<model>+int8v2'), fp32 (the exact graph, stored "
-        "under the model name) or auto (int8 on the CPU, fp32 on a GPU). A change means a "
-        "re-embed (`paperboy embed`); machines sharing one database must use the same. See "
-        "benchmarks/RESULTS.md, issue 18.")
+        "under the model name) or auto (what the store's vectors were made with; for a store "
+        "without vectors int8 on the CPU, fp32 on a GPU). Switching means a re-embed "
+        "(`paperboy embed`). See benchmarks/RESULTS.md, issue 18.")
     embedding_threads: int = _setting(
         0, "Threads of one embedding process (0: one per core, at most 8); `paperboy embed "
         "--workers N` gives each of its N processes an equal share of the cores.")

@@ -124,7 +124,7 @@ class RecommendService:
         self.parse_query = parse_query
         self.settings = settings
         self.params = params
-        self.embedding_model = configured_model_id(settings)
+        self.embedding_model = configured_model_id(settings, store.search.has_embeddings)
         self._lock = threading.Lock()
         self._vocab: tuple[int, Vocabulary] | None = None
         self._vocab_checked = 0.0

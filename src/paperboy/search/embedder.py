@@ -167,8 +167,10 @@ class Embedder:
         except ValueError as exc:
             raise ModelError(str(exc)) from None
         if self.precision == "int8" and device == "cuda":
-            raise ModelError("embedding precision int8 runs on the CPU: with --device cuda set "
-                             "PAPERBOY_EMBEDDING_PRECISION to fp32 or auto")
+            raise ModelError("embedding precision int8 runs on the CPU only (auto picks it for a "
+                             "store whose vectors are int8): to embed on the GPU set "
+                             "PAPERBOY_EMBEDDING_PRECISION=fp32 (the vectors are then re-embedded "
+                             "in fp32), or use --device cpu")
         folder = resolve_model_dir(model)
         for needed in ("config.json", "model.safetensors", "tokenizer.json"):
             if not (folder / needed).is_file():

@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from paperboy.embedding import configured_model_id
+from paperboy.embedding import model_id, store_precision
 from paperboy.errors import NotFound
 from paperboy.search.facets import FacetColumns
 from paperboy.search.upkeep import IndexUpkeep
@@ -83,6 +83,7 @@ class SearchService:
         self.store = store
         self.settings = settings
         self._embedder = embedder
+        self._precision: str | None = None
         self.fusion = fusion
         self.alpha = alpha
         self.depth = depth
@@ -121,18 +122,26 @@ class SearchService:
                 cache_dir=self.settings.data_dir / "models",
                 max_length=self.settings.embedding_max_length,
                 batch_size=self.settings.embedding_batch_size,
-                precision=self.settings.embedding_precision,
+                precision=self.precision,
                 threads=self.settings.embedding_threads or None,
                 device=self.settings.embedding_device,
             )
         return self._embedder
 
     @property
+    def precision(self) -> str:
+        """int8 or fp32: the setting, or for ``auto`` what the store's vectors were made with
+        (``paperboy.embedding.store_precision``); decided once per service."""
+        if self._precision is None:
+            self._precision = store_precision(self.settings, self.repo.has_embeddings)
+        return self._precision
+
+    @property
     def model_id(self) -> str:
         """The model name vectors are stored under (known without loading the model)."""
         if self._embedder is not None:
             return self._embedder.model_id
-        return configured_model_id(self.settings)
+        return model_id(self.settings.embedding_model, self.precision)
 
     @property
     def lexical(self):

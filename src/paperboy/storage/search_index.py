@@ -399,6 +399,12 @@ class SearchIndexRepository:
             for start in range(0, len(todo), batch):
                 yield todo[start:start + batch]
 
+    def has_embeddings(self, model: str) -> bool:
+        """Whether any vector of ``model`` is stored (one index probe)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(embeddings.c.seq).where(embeddings.c.model == model)
+                                .limit(1)).first() is not None
+
     def count_missing_embeddings(self, model: str) -> int:
         with self.engine.connect() as conn:
             have = conn.execute(select(func.count()).select_from(embeddings)
