@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--queries", type=int, default=150)
     parser.add_argument("--label", default="")
+    parser.add_argument("--read-db", action="store_true", help="read the database file once first")
     args = parser.parse_args()
     try:
         from paperboy.query import SearchFilters
@@ -43,7 +44,19 @@ def main() -> None:
 
     settings = load_settings({"data_dir": args.data_dir}, environ={})
     store = open_store(settings)
-    svc = SearchService(store, settings, embedder=Embedder(cache_dir=ROOT / "benchmarks" / "out" / "models"))
+    try:  # the query is embedded as the store's vectors were (auto follows the store)
+        from paperboy.embedding import store_precision
+    except ImportError:  # before the precision setting: fp32 unless PAPERBOY_EMBEDDING_INT8
+        embedder = Embedder(cache_dir=ROOT / "benchmarks" / "out" / "models")
+    else:
+        embedder = Embedder(cache_dir=ROOT / "benchmarks" / "out" / "models",
+                            precision=store_precision(settings, store.search.has_embeddings))
+    svc = SearchService(store, settings, embedder=embedder)
+    if args.read_db:  # a server's page cache holds its database: timings not of the disk
+        with open(args.data_dir / "paperboy.db", "rb") as fh:
+            while fh.read(1 << 24):
+                pass
+    load_before = open("/proc/loadavg").read().split()[:3]
     claims = [json.loads(line)["text"] for line in open(SCIFACT / "queries.jsonl", encoding="utf-8")]
     queries = claims[-args.queries:]  # the last claims (test ids are the higher ones)
     wide = SearchFilters(since=date(2018, 1, 1), until=date(2022, 12, 31), categories=["cs.CL", "cs.LG"])
@@ -70,7 +83,10 @@ def main() -> None:
             cpu[name].append(1000 * (time.process_time() - started_cpu))
     # Wall p50/p99, then the median CPU time of the process (all its threads): on a machine
     # shared with other jobs the CPU time shows the work itself, the wall time also the waiting.
-    print(json.dumps({"label": args.label, "papers": store.search.doc_count(),
+    print(json.dumps({"label": args.label, "papers": store.search.doc_count(), "model": embedder.model_id,
+                      "vectors": svc.vectors.size,
+                      "filter_share": round(len(svc._mask(wide)) / max(1, store.search.doc_count()), 4),
+                      "load": [load_before, open("/proc/loadavg").read().split()[:3]],
                       **{name: [*percentiles(ms), round(sorted(cpu[name])[len(ms) // 2], 2)]
                          for name, ms in times.items()}}), flush=True)
     store.close()
