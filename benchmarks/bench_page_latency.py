@@ -56,7 +56,7 @@ def main() -> None:
         with open(args.data_dir / "paperboy.db", "rb") as fh:
             while fh.read(1 << 24):
                 pass
-    load_before = open("/proc/loadavg").read().split()[:3]
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
     claims = [json.loads(line)["text"] for line in open(SCIFACT / "queries.jsonl", encoding="utf-8")]
     queries = claims[-args.queries:]  # the last claims (test ids are the higher ones)
     wide = SearchFilters(since=date(2018, 1, 1), until=date(2022, 12, 31), categories=["cs.CL", "cs.LG"])
@@ -86,7 +86,7 @@ def main() -> None:
     print(json.dumps({"label": args.label, "papers": store.search.doc_count(), "model": embedder.model_id,
                       "vectors": svc.vectors.size,
                       "filter_share": round(len(svc._mask(wide)) / max(1, store.search.doc_count()), 4),
-                      "load": [load_before, open("/proc/loadavg").read().split()[:3]],
+                      "load": [load_before, Path("/proc/loadavg").read_text().split()[:3]],
                       **{name: [*percentiles(ms), round(sorted(cpu[name])[len(ms) // 2], 2)]
                          for name, ms in times.items()}}), flush=True)
     store.close()
