@@ -124,6 +124,15 @@ def sqlite_store(sqlite_settings) -> Store:
     s.close()
 
 
+@pytest.fixture
+def pg_store(tmp_path, pg_url) -> Store:
+    """An empty, migrated PostgreSQL store, for tests of PostgreSQL-only mechanisms."""
+    s = open_store(load_settings({"data_dir": tmp_path / "data", "database_url": pg_url},
+                                 environ={}))
+    yield s
+    s.close()
+
+
 # -- network edge: a local replay server and a polite client that never waits ------------------
 
 

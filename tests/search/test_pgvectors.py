@@ -9,7 +9,6 @@ from sqlalchemy import text
 
 from paperboy.search.pgvectors import PgVectorIndex, vector_index
 from paperboy.search.vectors import VectorIndex
-from paperboy.storage import open_store
 from paperboy.storage.pgvector import table_name
 from paperboy.storage.search_index import text_hash
 from tests.builders import make_paper
@@ -17,16 +16,6 @@ from tests.builders import make_paper
 DIM = 32
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_store(pg_url, tmp_path):
-    from paperboy.settings import load_settings
-
-    s = open_store(load_settings({"data_dir": tmp_path / "data", "database_url": pg_url},
-                                 environ={}))
-    yield s
-    s.close()
 
 
 def _fill(store, n: int, model: str = "m", seed: int = 7):

@@ -12,14 +12,6 @@ from tests.builders import make_paper
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def pg_store(tmp_path, pg_url):
-    store = open_store(load_settings({"data_dir": tmp_path / "data", "database_url": pg_url},
-                                     environ={}))
-    yield store
-    store.close()
-
-
 def _tsv(store, paper_id: str) -> str:
     with store.engine.connect() as conn:
         return conn.execute(text("SELECT tsv::text FROM search_docs WHERE paper_id = :p"),
