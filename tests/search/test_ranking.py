@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from paperboy.query import describe_counts
+from paperboy.query import SearchFilters, describe_counts
 from paperboy.search.service import SearchService
 from paperboy.storage.search_index import embed_text, text_hash
 from tests.builders import make_paper
@@ -103,6 +103,23 @@ def test_counts_are_honest(math_service):
     assert all(h.explanation["dense_similarity"] >= math_service.related_min for h in by_meaning)
     assert all(h.explanation["lexical_score"] is None for h in by_meaning)
     assert describe_counts(res).startswith(f"{res.matched} papers match the words")
+
+
+@pytest.mark.parametrize("long_count", [False, True])
+def test_filtered_count_is_exact_in_either_order(math_service, monkeypatch, long_count):
+    """The words' count under a filter, taken beside the ranking (a full first list) whichever
+    thread ranks the keywords, equals the filtered keyword list read to its end."""
+    monkeypatch.setattr(type(math_service.lexical), "count_is_long",
+                        lambda self, flt: long_count and flt is not None)
+    counted_beside = 0
+    for cats in (["math"], ["math.AP", "math.OC"]):
+        flt = SearchFilters(categories=cats)
+        for query in QUERIES:
+            words = math_service.search(query, flt, limit=200, mode="lexical")
+            res = math_service.search(query, flt, limit=5)  # lists 8 deep: often full
+            assert res.matched == words.total == len(words.hits), (cats, query)
+            counted_beside += words.total > 8
+    assert counted_beside >= 5
 
 
 @pytest.mark.parametrize("query", ["zzzqqqxx", "asdfgh qwerty", "banana bread recipe"])

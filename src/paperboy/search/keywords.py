@@ -309,7 +309,8 @@ class KeywordIndex:
         # phrases the query is a flat disjunction of term queries, which block-max WAND serves.
         return Query.boolean_query(required + ranked)
 
-    def _filter_query(self, q: KeywordQuery):
+    def _filter_parts(self, q: KeywordQuery) -> list:
+        """The filters as required clauses (empty without filters)."""
         tv = _tantivy()
         Query, Occur, schema = tv.Query, tv.Occur, self._schema
         parts = []
@@ -322,16 +323,16 @@ class KeywordIndex:
         if q.doc_ids is not None:
             parts.append((Occur.Must, Query.term_set_query(
                 schema, "doc_id", [int(d) for d in q.doc_ids])))
-        return Query.boolean_query(parts) if parts else None
+        return parts
 
     def _query(self, q: KeywordQuery):
         tv = _tantivy()
         text = self._text_query(q)
-        flt = self._filter_query(q)
-        if flt is None:
+        parts = self._filter_parts(q)
+        if not parts:
             return text
-        return tv.Query.boolean_query([(tv.Occur.Must, text),
-                                       (tv.Occur.Must, tv.Query.const_score_query(flt, 0.0))])
+        flt = tv.Query.const_score_query(tv.Query.boolean_query(parts), 0.0)
+        return tv.Query.boolean_query([(tv.Occur.Must, text), (tv.Occur.Must, flt)])
 
     def doc_freq(self, token: str) -> int:
         """How many documents hold this (analyzed) token."""
@@ -341,7 +342,15 @@ class KeywordIndex:
         """How many documents match the query (words, phrases and filters)."""
         if q.is_empty or (q.doc_ids is not None and len(q.doc_ids) == 0):
             return 0
-        return int(self.index.searcher().search(self._query(q), 1, count=True).count)
+        searcher = self.index.searcher()
+        parts = self._filter_parts(q)
+        if not parts:
+            return int(searcher.search(self._text_query(q), 1, count=True).count)
+        # With filters: one flat intersection, and no BM25 (ordering by a fast field turns
+        # scoring off), which counts faster (benchmarks/RESULTS.md, "filtered count").
+        tv = _tantivy()
+        query = tv.Query.boolean_query([(tv.Occur.Must, self._text_query(q))] + parts)
+        return int(searcher.search(query, 1, count=True, order_by_field="doc_id").count)
 
     def search(self, q: KeywordQuery, limit: int) -> tuple[np.ndarray, np.ndarray]:
         """(doc ids, BM25 scores) of the best ``limit`` matches, best first."""

@@ -39,6 +39,10 @@ HEARTBEAT_FRESH = 60.0
 POSTFILTER_MAX = 8000
 #: ... aiming at this many times the required matches, so that enough survive the filter.
 POSTFILTER_MARGIN = 1.5
+#: From this many documents, counting the matches under a filter (tantivy's own filtering) takes
+#: longer than embedding the query and ranking the keywords together (benchmarks/RESULTS.md,
+#: "Issue 16: the filtered count at 1M").
+LONG_COUNT_FROM = 500_000
 
 
 class TantivyLexical:
@@ -202,6 +206,11 @@ class TantivyLexical:
         """How many papers match the words under the filters."""
         return self.index.count(self._query(terms, phrases, flt))
 
+    def count_is_long(self, flt: SearchFilters | None) -> bool:
+        """Whether counting under ``flt`` takes longer than embedding the query and ranking the
+        keywords (the search then gives the count a core of its own)."""
+        return flt is not None and self.index.size >= LONG_COUNT_FROM
+
     def distinctive_words(self, title: str, abstract: str) -> list[str]:
         """A paper's words that best tell it apart (the keyword side of "similar papers")."""
         return distinctive_words(title, abstract, self.index.doc_freq, self.index.size)
@@ -336,6 +345,9 @@ class DatabaseLexical:
 
     def count(self, terms, phrases, flt) -> int:
         return self.repo.lexical_count(terms, phrases, flt)
+
+    def count_is_long(self, flt) -> bool:
+        return False  # the database counts; this process only waits
 
     def distinctive_words(self, title: str, abstract: str) -> list[str]:
         return []  # no cheap document frequencies: "similar papers" is by meaning only here

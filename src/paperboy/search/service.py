@@ -53,7 +53,8 @@ class _Pool:
     method: str
     best_lexical: float
     related: int  # candidates without the words, close enough in meaning
-    matched: int | None = None  # papers with the words (None: not a keyword search)
+    #: papers with the words (None: not a keyword search; a Future while it is being counted)
+    matched: int | Future | None = None
     related_more: bool = False  # the vector list went on above the cut-off
 
 
@@ -209,6 +210,8 @@ class SearchService:
         pool = self._candidates(parsed, flt, mask, use_lexical, use_dense, offset + limit)
         page, hidden_words, hidden_meaning = self._visible_page(pool.ranked, offset, limit)
         hits = self._hits(page, parsed, pool.method, explain)
+        if isinstance(pool.matched, Future):  # the count ran beside the ranking and the page
+            pool.matched = pool.matched.result()
         matched = None if pool.matched is None else max(0, pool.matched - hidden_words)
         related = max(0, pool.related - hidden_meaning)
         return SearchResults(hits, (matched or 0) + related, mode=mode,
@@ -241,17 +244,27 @@ class SearchService:
         method = self.fusion if (use_lexical and use_dense) else ("lexical" if use_lexical else "dense")
         depth = need if method == "lexical" else min(MAX_DEPTH, max(self.depth, need))
 
-        def keyword_side() -> tuple[list[tuple[int, float]], int | Future]:
+        # The exact count of papers with the words (tantivy's own filtering: the longest job of
+        # a filtered search at 1M papers) starts first, on the other core, and is waited for
+        # only once the page is ready. A first list shorter than asked holds every match and
+        # makes it unneeded.
+        counting = self._pool().submit(self.lexical.count, terms, phrases, flt) if use_lexical else None
+
+        def keyword_side() -> tuple[list[tuple[int, float]], int | Future | None]:
             found = self.lexical.search(terms, phrases, flt, depth, allowed=mask, required=depth)
-            # A list shorter than asked holds every match: nothing left to count. Otherwise the
-            # count (tantivy's own filtering: slow at 1M papers with a filter) runs on the
-            # other core while the vectors are searched and the candidates scored.
             if len(found) < depth:
+                counting.cancel()
                 return found, len(found)
-            return found, self._pool().submit(self.lexical.count, terms, phrases, flt)
+            return found, counting
 
         found, matched, qvec, keywords = [], None, None, None
-        if use_lexical and use_dense:
+        if use_lexical and use_dense and self.lexical.count_is_long(flt):
+            # The count is the longest job: it keeps the other core to itself while this
+            # thread embeds the query and then ranks the keywords (two threads for two cores;
+            # a third, ranking beside the embedding, slows a long count more than it saves).
+            qvec = self._query_vector(parsed, single_thread=True)
+            found, matched = keyword_side()
+        elif use_lexical and use_dense:
             keywords, qvec = self._embed_beside(parsed, keyword_side)
         elif use_lexical:
             found, matched = keyword_side()
@@ -274,7 +287,7 @@ class SearchService:
             if use_lexical:
                 found = self.lexical.search(terms, phrases, flt, depth, allowed=mask,
                                             required=depth)
-        pool.matched = matched.result() if isinstance(matched, Future) else matched
+        pool.matched = matched
         pool.related_more = bool(near is not None and len(near[0]) >= depth
                                  and float(near[1][-1]) >= self.related_min)
         return pool
