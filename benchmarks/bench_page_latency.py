@@ -32,6 +32,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=150)
     parser.add_argument("--label", default="")
     parser.add_argument("--read-db", action="store_true", help="read the database file once first")
+    parser.add_argument("--count-alone", choices=("auto", "always", "never"), default="auto",
+                        help="whether a filtered hybrid search gives the count a core of its own "
+                             "(auto: the code's rule, by index size); to place that rule")
     args = parser.parse_args()
     try:
         from paperboy.query import SearchFilters
@@ -52,6 +55,9 @@ def main() -> None:
         embedder = Embedder(cache_dir=ROOT / "benchmarks" / "out" / "models",
                             precision=store_precision(settings, store.search.has_embeddings))
     svc = SearchService(store, settings, embedder=embedder)
+    if args.count_alone != "auto":
+        forced = args.count_alone == "always"
+        svc.lexical.count_is_long = lambda flt: forced and flt is not None
     if args.read_db:  # a server's page cache holds its database: timings not of the disk
         with open(args.data_dir / "paperboy.db", "rb") as fh:
             while fh.read(1 << 24):

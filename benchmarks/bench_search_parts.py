@@ -60,6 +60,10 @@ def main() -> None:
         timed("keyword top-100 + filter (masked)", lex.search, p.terms, p.phrases, flt, 100,
               allowed=mask, required=100)
         timed("matching papers counted", lex.count, p.terms, p.phrases, None)
+        kq = lex._query(p.terms, p.phrases, None)
+        if not kq.is_empty:  # the unfiltered count without BM25 (not used: slower)
+            timed("  (unfiltered, unscored)", lambda: lex.index.index.searcher().search(
+                lex.index._text_query(kq), 1, count=True, order_by_field="doc_id").count)
         timed("matching papers counted + filter", lex.count, p.terms, p.phrases, flt)
         kq = lex._query(p.terms, p.phrases, flt)
         if not kq.is_empty:  # the form counted before: BM25 on, the filter nested and scored 0
