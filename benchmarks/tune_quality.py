@@ -4,6 +4,7 @@
     nice .venv/bin/python benchmarks/tune_quality.py lexical    # BM25 k1/b, stemming, RM3 feedback
     nice .venv/bin/python benchmarks/tune_quality.py weight     # a query-dependent fusion weight
     nice .venv/bin/python benchmarks/tune_quality.py forms      # other fixed forms of the fusion
+    nice .venv/bin/python benchmarks/tune_quality.py prf        # feedback on the meaning side
     nice .venv/bin/python benchmarks/tune_quality.py passages   # passage vectors (embeds once, cached)
 
 Each grid runs on the train claims (809); the setting it picks is then scored on the test claims
@@ -374,6 +375,36 @@ def forms(args, embedder) -> None:
         report(f"{name}, {w}", got[w], test.ndcg(on_test[name][w]), base)
 
 
+# -- feedback on the meaning side ------------------------------------------------------------
+
+
+def prf_dense(corpus: Corpus, claims: Claims, k: int, beta: float) -> np.ndarray:
+    """Cosine to the query vector moved towards the mean vector of the k best fused papers
+    (Rocchio feedback in vector space: a second vector search per query, no second model)."""
+    first = fused(claims.bm25, claims.cos)
+    top = np.argpartition(-first, k, axis=1)[:, :k]
+    moved = claims.qvecs + beta * corpus.vecs[top].mean(1)
+    moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+    return moved @ corpus.vecs.T
+
+
+def prf(args, embedder) -> None:
+    corpus, train, test, base = with_baseline(embedder, "dense")
+    grid = [(k, beta, alpha) for k in (3, 5, 10) for beta in (0.25, 0.5, 1.0)
+            for alpha in (0.25, 0.3, 0.35, 0.4, 0.45)]
+    got, dense = {}, {}
+    for k, beta, alpha in grid:
+        if (k, beta) not in dense:
+            dense[(k, beta)] = prf_dense(corpus, train, k, beta)
+        got[(k, beta, alpha)] = train.ndcg(fused(train.bm25, dense[(k, beta)], alpha))
+    for k, beta in dense:
+        print(f"  k {k} beta {beta}: dense alone {train.ndcg(dense[(k, beta)]):.4f}; hybrid " +
+              " ".join(f"{a}: {got[(k, beta, a)]:.4f}" for a in (0.25, 0.3, 0.35, 0.4, 0.45)))
+    k, beta, alpha = max(got, key=got.get)
+    report(f"vector feedback k {k} beta {beta} alpha {alpha}", got[(k, beta, alpha)],
+           test.ndcg(fused(test.bm25, prf_dense(corpus, test, k, beta), alpha)), base)
+
+
 # -- passages --------------------------------------------------------------------------------
 
 
@@ -493,10 +524,10 @@ def passages(args, embedder) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["lengths", "lexical", "weight", "forms", "passages"])
+    parser.add_argument("what", choices=["lengths", "lexical", "weight", "forms", "prf", "passages"])
     args = parser.parse_args()
     embedder = Embedder(cache_dir=OUT / "models")
-    {"lengths": lengths, "lexical": lexical, "weight": weight, "forms": forms,
+    {"lengths": lengths, "lexical": lexical, "weight": weight, "forms": forms, "prf": prf,
      "passages": passages}[args.what](
         args, embedder)
 
