@@ -111,6 +111,7 @@ def test_filtered_count_is_exact_in_either_order(math_service, monkeypatch, long
     thread ranks the keywords, equals the filtered keyword list read to its end."""
     monkeypatch.setattr(type(math_service.lexical), "count_is_long",
                         lambda self, flt: long_count and flt is not None)
+    monkeypatch.setattr("paperboy.search.service.COUNT_ALONE_UP_TO_CORES", 1024)
     counted_beside = 0
     for cats in (["math"], ["math.AP", "math.OC"]):
         flt = SearchFilters(categories=cats)

@@ -347,7 +347,8 @@ class KeywordIndex:
         if not parts:
             return int(searcher.search(self._text_query(q), 1, count=True).count)
         # With filters: one flat intersection, and no BM25 (ordering by a fast field turns
-        # scoring off), which counts faster (benchmarks/RESULTS.md, "filtered count").
+        # scoring off), which counts faster (benchmarks/RESULTS.md,
+        # "Issue 16: the filtered count at 1M").
         tv = _tantivy()
         query = tv.Query.boolean_query([(tv.Occur.Must, self._text_query(q))] + parts)
         return int(searcher.search(query, 1, count=True, order_by_field="doc_id").count)

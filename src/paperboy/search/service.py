@@ -12,6 +12,7 @@ caller reads the papers it shows, once.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -43,6 +44,9 @@ DEPTH = 100
 MAX_DEPTH = 1000
 #: Seconds between checks for vectors written by other processes.
 REFRESH_EVERY = 5.0
+#: Up to this many cores, a long count gets one of them to itself (see ``_candidates``; measured
+#: on 2 cores: with more, the keyword ranking can run beside the embedding and the count alike).
+COUNT_ALONE_UP_TO_CORES = 2
 
 
 @dataclass
@@ -258,7 +262,8 @@ class SearchService:
             return found, counting
 
         found, matched, qvec, keywords = [], None, None, None
-        if use_lexical and use_dense and self.lexical.count_is_long(flt):
+        if (use_lexical and use_dense and (os.cpu_count() or 1) <= COUNT_ALONE_UP_TO_CORES
+                and self.lexical.count_is_long(flt)):
             # The count is the longest job: it keeps the other core to itself while this
             # thread embeds the query and then ranks the keywords (two threads for two cores;
             # a third, ranking beside the embedding, slows a long count more than it saves).
